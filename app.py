@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""The composition root: builds the one aiohttp server that every channel plugs into.
+
+``python3 app.py`` creates ``.venv`` and installs requirements on first run, then serves the local
+web chat on http://localhost:3978 (SQLite under data/ by default), plus Slack at /slack/events and
+Teams at /api/messages when they are configured.
+"""
+
+from __future__ import annotations
+
+if __name__ == "__main__":  # bootstrap before importing anything outside the standard library
+    from scripts.bootstrap import ensure_venv
+
+    ensure_venv(["requirements.txt"])
+
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.content import load_content
+from bot.core import Assistant
+from bot.http import ASSISTANT, error_middleware, setup_health
+from bot.logs import configure_logging
+from bot.qa import QuestionEngine
+from bot.storage.db import create_engine, migrate
+from bot.yamlload import ContentError
+
+log = logging.getLogger("app")
+
+
+async def build_assistant(settings: Settings) -> Assistant:
+    """Everything channel-neutral: content, database, question engine, dialogs and commands."""
+    content = load_content(settings.content_dir)
+    engine = create_engine(settings.database_url)
+    await migrate(engine)
+    assistant = Assistant(settings, engine, content, QuestionEngine(content))
+    return assistant
+
+
+async def build_app(settings: Settings) -> web.Application:
+    """The aiohttp application with every enabled channel mounted on it."""
+    assistant = await build_assistant(settings)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[ASSISTANT] = assistant
+    setup_health(app)
+    enabled = ["local web chat"]
+    log.info("channels enabled", extra={"channels": enabled})
+
+    async def _close(_app: web.Application) -> None:
+        await assistant.engine.dispose()
+
+    app.on_cleanup.append(_close)
+    return app
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        load_content(settings.content_dir)
+    except ContentError as exc:
+        print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
+        return 2
+    print(f"Information sharing assistant: open http://{_display_host(settings.host)}:{settings.port}",
+          file=sys.stderr, flush=True)
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None,
+                shutdown_timeout=15)
+    return 0
+
+
+def _display_host(host: str) -> str:
+    return "localhost" if host in {"127.0.0.1", "0.0.0.0", "::"} else host
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""``python -m bot ...``: the command-line entry point (see ``python -m bot --help``)."""
+
+import sys
+
+if __name__ == "__main__":
+    try:
+        import aiohttp  # noqa: F401 - probe: are the requirements installed in this interpreter?
+    except ImportError:
+        from scripts.bootstrap import ensure_venv
+
+        ensure_venv(["requirements.txt"], ["-m", "bot", *sys.argv[1:]])
+
+    from bot.cli import main
+
+    sys.exit(main(sys.argv[1:]))

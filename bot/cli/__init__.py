@@ -1,0 +1,44 @@
+"""The command line. Each ``bot.cli.<name>`` module adds its subcommands with ``register``.
+
+A subcommand sets ``func`` (sync or async, taking the parsed args, returning an exit code).
+Start-up stays fast because a module imports its heavy dependencies inside its functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import sys
+
+COMMAND_MODULES = [
+    "bot.cli.ask",
+    "bot.cli.content",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Information sharing assistant")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.func(args)
+        if inspect.isawaitable(result):
+            result = asyncio.run(result)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    sys.stdout.flush()
+    return int(result or 0)

@@ -1,0 +1,60 @@
+"""All of content/ loaded and validated together: wording, guidance topics, dialog trees.
+
+The server refuses to start, and ``python -m bot content check`` exits non-zero, on any problem;
+both print the same ``file:line: what is wrong`` lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.strings import Strings, load_strings
+from bot.topics import Topic, load_topics
+from bot.yamlload import ContentError, ContentProblem, load_validated
+from dialogs.tree import Tree, load_trees
+
+
+@dataclass(frozen=True)
+class Content:
+    version: str
+    root: Path
+    strings: Strings
+    topics: list[Topic]
+    trees: dict[str, Tree]
+    meta: dict[str, Any]
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+def load_content(root: Path) -> Content:
+    """Load everything under ``root``; collect problems from every part before raising."""
+    problems: list[ContentProblem] = []
+    results: dict[str, Any] = {}
+    for name, loader in (
+        ("meta", lambda: load_validated(root / "meta.yaml", "meta", root)),
+        ("strings", lambda: load_strings(root)),
+        ("topics", lambda: load_topics(root)),
+    ):
+        try:
+            results[name] = loader()
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    if not problems:
+        try:
+            results["trees"] = load_trees(root, {t.id for t in results["topics"]}, results["strings"])
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ContentError(problems)
+    meta = results["meta"]
+    return Content(
+        version=str(meta["version"]),
+        root=root,
+        strings=results["strings"],
+        topics=results["topics"],
+        trees=results["trees"],
+        meta=dict(meta),
+    )

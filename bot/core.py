@@ -1,0 +1,217 @@
+"""The channel-neutral core: one turn in, replies out.
+
+Every adapter calls :meth:`Assistant.handle`. The order of a turn is fixed here and nowhere else:
+drop duplicates, run the privacy guard, continue an active dialog or run a command, otherwise answer
+the question; then add the one-time disclaimer and any privacy warning, and keep a redacted
+transcript line. Commands (``decide``, ``records``, ``isa`` ...) are registered by the composition
+root, so the core knows no feature by name except ``help`` and ``ask``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import privacy
+from bot.config import Settings
+from bot.content import Content
+from bot.context import TurnContext
+from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
+from bot.qa import Answer
+from bot.storage.db import claim_once, utcnow
+from bot.storage.tables import transcripts, unanswered_questions, users
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
+
+
+class QuestionAnswerer(Protocol):
+    def answer(self, question: str) -> Answer: ...
+
+
+class DialogDriver(Protocol):
+    """The dialog runner as the core sees it (implemented in dialogs.runner)."""
+
+    async def is_active(self, ctx: TurnContext) -> bool: ...
+
+    async def handle(self, ctx: TurnContext) -> list[Reply]: ...
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: CommandHandler
+    help_key: str  # key in strings.yaml: one line saying what the command does
+
+
+TurnObserver = Callable[[str, float], None]  # (outcome, seconds) for metrics
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        content: Content,
+        qa: QuestionAnswerer,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.settings = settings
+        self.engine = engine
+        self.content = content
+        self.qa = qa
+        self.clock = clock
+        self.commands: dict[str, Command] = {}
+        self.dialogs: DialogDriver | None = None
+        self.observers: list[TurnObserver] = []
+        self.register_command("help", self._help, "help.command")
+        self.register_command("ask", self._ask_command, "help.ask")
+
+    @property
+    def strings(self):
+        return self.content.strings
+
+    def register_command(self, name: str, handler: CommandHandler, help_key: str) -> None:
+        self.commands[name] = Command(name, handler, help_key)
+
+    # ------------------------------------------------------------------ the turn
+    async def handle(self, turn: IncomingTurn) -> list[Reply]:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            replies, outcome = await self._handle(turn)
+            return replies
+        finally:
+            elapsed = time.perf_counter() - started
+            for observer in self.observers:
+                observer(outcome, elapsed)
+
+    async def _handle(self, turn: IncomingTurn) -> tuple[list[Reply], str]:
+        s = self.strings
+        if len(turn.text) > self.settings.max_message_chars:
+            log.info("message too long", extra={"user": turn.user_id, "chars": len(turn.text)})
+            return [Reply(s.get("errors.too_long", limit=self.settings.max_message_chars))], "rejected"
+        scan = privacy.scan(turn.text)
+        ctx = TurnContext(turn, scan, self)
+        try:
+            async with self.engine.begin() as conn:
+                if turn.message_id and not await claim_once(conn, f"turn:{turn.channel}:{turn.message_id}"):
+                    log.info("duplicate turn dropped", extra={"message_id": turn.message_id})
+                    return [], "duplicate"
+                first_contact = await self._touch_user(conn, turn.user_id)
+            replies, outcome = await self._route(ctx)
+        except SQLAlchemyError as exc:
+            log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})
+            return [Reply(s.get("errors.database"))], "error"
+
+        prefix: list[Reply] = []
+        if first_contact:
+            prefix.append(Reply(s.get("disclaimer"), kind=ReplyKind.NOTICE))
+        if scan.findings:
+            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in scan.kinds)
+            prefix.append(Reply(s.get("privacy.warning", kinds=kinds), kind=ReplyKind.NOTICE))
+            log.info("privacy guard fired", extra={"user": turn.user_id, "kinds": list(scan.kinds)})
+        replies = prefix + replies
+        await self._log_transcript(ctx, replies)
+        return replies, outcome
+
+    async def _route(self, ctx: TurnContext) -> tuple[list[Reply], str]:
+        if self.dialogs is not None and await self.dialogs.is_active(ctx):
+            return await self.dialogs.handle(ctx), "dialog"
+        command, args = self.parse_command(ctx.turn.input)
+        if command is not None:
+            return await self.commands[command].handler(ctx, args), f"command:{command}"
+        return await self.answer_question(ctx, ctx.turn.input)
+
+    def parse_command(self, text: str) -> tuple[str | None, str]:
+        """``"/infoshare decide"``, ``"decide"``, ``"Decide please"`` -> ("decide", "please")."""
+        words = text.strip().lstrip("/").split(maxsplit=1)
+        if words and words[0].lower() in {"infoshare", "@infoshare"}:
+            words = words[1].split(maxsplit=1) if len(words) > 1 else []
+        if not words:
+            return None, ""
+        name = words[0].lower().rstrip("!.?:")
+        if name in self.commands:
+            return name, words[1].strip() if len(words) > 1 else ""
+        return None, ""
+
+    # ------------------------------------------------------------------ questions
+    async def answer_question(self, ctx: TurnContext, question: str) -> tuple[list[Reply], str]:
+        """Answer from the guidance, or abstain and signpost a human; log what we could not answer."""
+        if not question.strip():
+            return [self.help_reply()], "smalltalk"
+        answer = self.qa.answer(question)
+        if answer.smalltalk:
+            return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"
+        if not answer.answered:
+            await self._log_unanswered(privacy.scan(question).redacted)
+            return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, sources=list(answer.sources))], "abstain"
+        topic = self.content.topic(answer.topic) if answer.topic else None
+        choices = [Choice(self.strings.get("choices.start_walkthrough"), "decide")] if (
+            topic and topic.offer_walkthrough and "decide" in self.commands) else []
+        return [Reply(answer.answer, kind=ReplyKind.ANSWER, title=topic.title if topic else None,
+                      sources=list(answer.sources), choices=choices)], "answer"
+
+    async def _ask_command(self, ctx: TurnContext, args: str) -> list[Reply]:
+        if not args.strip():
+            return [Reply(self.strings.get("help.ask_usage"))]
+        replies, _ = await self.answer_question(ctx, args)
+        return replies
+
+    async def _help(self, ctx: TurnContext, args: str) -> list[Reply]:
+        return [self.help_reply()]
+
+    def help_reply(self) -> Reply:
+        s = self.strings
+        lines = [s.get("help.intro")]
+        lines += [f"• `{c.name}` – {s.get(c.help_key)}" for c in self.commands.values()]
+        lines.append(s.get("help.outro"))
+        return Reply("\n".join(lines), kind=ReplyKind.SMALLTALK, title=s.get("help.title"),
+                     choices=self.starter_choices())
+
+    def starter_choices(self) -> list[Choice]:
+        return [Choice(self.strings.get(f"choices.{name}"), name)
+                for name in ("decide", "records") if name in self.commands]
+
+    # ------------------------------------------------------------------ storage helpers
+    async def _touch_user(self, conn, user_id: str) -> bool:
+        """Remember the user; True the first time we meet them (so the disclaimer shows once)."""
+        now = self.clock()
+        row = (await conn.execute(select(users.c.user_id).where(users.c.user_id == user_id))).first()
+        if row is None:
+            await conn.execute(insert(users).values(user_id=user_id, first_seen=now, last_seen=now))
+            return True
+        await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
+        return False
+
+    async def _log_unanswered(self, redacted_question: str) -> None:
+        normalised = " ".join(redacted_question.lower().split())[:500]
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(unanswered_questions).values(
+                    question=redacted_question[:2000], normalised=normalised, created_at=self.clock()))
+        except SQLAlchemyError as exc:
+            log.warning("could not log unanswered question", extra={"reason": type(exc).__name__})
+        log.info("unanswered question", extra={"question": redacted_question[:300]})
+
+    async def _log_transcript(self, ctx: TurnContext, replies: list[Reply]) -> None:
+        """Keep a redacted transcript line for each turn (purged by retention); best effort."""
+        now = self.clock()
+        rows = [dict(user_id=ctx.user_id, conversation_id=ctx.conversation_id, direction="in",
+                     text=ctx.redacted_text[:4000], created_at=now)]
+        rows += [dict(user_id=ctx.user_id, conversation_id=ctx.conversation_id, direction="out",
+                      text=r.text[:4000], created_at=now) for r in replies if not r.private]
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(transcripts), rows)
+        except SQLAlchemyError as exc:
+            log.warning("could not write transcript", extra={"reason": type(exc).__name__})

@@ -1,0 +1,28 @@
+"""Question answering over the guidance topics (interface; the engine fills this in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.messages import Source
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The fixed contract of ``python -m bot ask --json``."""
+
+    answered: bool
+    answer: str
+    sources: tuple[Source, ...] = field(default=())
+    confidence: float = 0.0
+    topic: str | None = None
+    smalltalk: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "answered": self.answered,
+            "answer": self.answer,
+            "sources": [{"title": s.title, "ref": s.ref} for s in self.sources],
+            "confidence": round(self.confidence, 4),
+            "topic": self.topic,
+        }

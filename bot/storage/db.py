@@ -1,0 +1,124 @@
+"""The database: one async SQLAlchemy engine, the same code path for SQLite and PostgreSQL.
+
+``DATABASE_URL`` is accepted in its usual forms and mapped to the async driver here, so nothing
+else in the code knows which database it is talking to. Migrations (Alembic) run on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.storage.tables import processed_events
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; callers tell the user to try again, nothing is lost."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def async_url(url: str) -> str:
+    """Map ``sqlite:///x.db`` / ``postgresql://...`` to their async drivers."""
+    if url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://"):
+        return url
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://"):]
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]}")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and foreign keys for crash safety."""
+    aurl = async_url(url)
+    if is_sqlite(aurl):
+        path = aurl.split(":///", 1)[1] if ":///" in aurl else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(aurl, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(aurl, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+
+
+def _alembic_config(connection=None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema up to date (idempotent; safe for several replicas starting at once)."""
+
+    def _upgrade(connection) -> None:
+        command.upgrade(_alembic_config(connection), "heads")
+
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Serialise concurrent replicas' migrations with a transaction-scoped advisory lock.
+            from sqlalchemy import text
+
+            await conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        await conn.run_sync(_upgrade)
+
+
+async def claim_once(conn: AsyncConnection, key: str) -> bool:
+    """Record an idempotency key; False if it was already there (a retry or a replay).
+
+    Runs inside the caller's transaction so the key and the work it guards commit together.
+    """
+    existing = await conn.execute(select(processed_events.c.key).where(processed_events.c.key == key))
+    if existing.first() is not None:
+        return False
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(processed_events).values(key=key, created_at=utcnow()))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
+    """True if the database answers a trivial query within ``timeout`` seconds."""
+    from sqlalchemy import text
+
+    async def _ping() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(_ping(), timeout)
+        return True
+    except Exception as exc:  # any driver error means "not ready"
+        log.warning("database ping failed", extra={"reason": type(exc).__name__})
+        return False

@@ -1,0 +1,42 @@
+"""Every user-facing sentence lives in content/strings.yaml, keyed; code asks for it by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.yamlload import load_validated
+
+
+class Strings:
+    """Keyed wording; ``get("help.intro", name=...)`` formats with ``str.format`` fields."""
+
+    def __init__(self, table: dict[str, str]):
+        self._table = table
+
+    def get(self, key: str, **fields: Any) -> str:
+        template = self._table[key]
+        return template.format(**fields) if fields else template
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._table
+
+    def keys(self) -> list[str]:
+        return list(self._table)
+
+
+def load_strings(root: Path) -> Strings:
+    path = root / "strings.yaml"
+    document = load_validated(path, "strings", root)
+    table: dict[str, str] = {}
+
+    def flatten(prefix: str, node: Any) -> None:
+        for key, value in node.items():
+            full = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                flatten(full, value)
+            else:
+                table[full] = str(value)
+
+    flatten("", document)
+    return Strings(table)

@@ -1,0 +1,57 @@
+"""What every dialog (the decision walkthrough, the ISA editor) offers the dialog runner.
+
+A dialog is pure: ``start`` and ``step`` take plain data and return the new state and the replies,
+with no I/O, so they are trivially testable and the state can be persisted after every step and
+resumed on any replica after a crash. Side effects (storing a confirmed record, saving an ISA)
+happen only in ``complete``, which the runner calls once when a step reports ``Status.COMPLETE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.context import TurnContext
+    from bot.messages import Reply
+
+# Dialog state is a JSON-serialisable dict. Every dialog's state has at least:
+#   "dialog": the dialog's name, "status": a Status value, "started_at"/"updated_at": ISO times.
+DialogState = dict[str, Any]
+
+
+class Status(StrEnum):
+    ACTIVE = "active"  # waiting for the user's next input
+    COMPLETE = "complete"  # the user confirmed; the runner calls ``complete`` then clears the state
+    ENDED = "ended"  # cancelled or finished with nothing to do; the runner clears the state
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """The user's input as a dialog sees it."""
+
+    text: str
+    choice: str | None
+    now: datetime
+    privacy_findings: tuple[str, ...] = ()  # kinds of identifying detail found in ``text``
+    user_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input(self) -> str:
+        return self.choice if self.choice is not None else self.text
+
+
+class Dialog(Protocol):
+    name: str
+
+    def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+        """Begin the dialog (``args`` is whatever followed the command word)."""
+
+    def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+        """Advance on one input. Pure: no I/O, no clock other than ``inbound.now``."""
+
+    async def complete(self, state: DialogState, ctx: TurnContext) -> list[Reply]:
+        """Perform the confirmed action (store the record, save the ISA) and say so."""
