@@ -24,6 +24,7 @@ from bot import privacy
 from bot.config import Settings
 from bot.content import Content
 from bot.context import TurnContext
+from bot.delivery import Delivery
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage.db import claim_once, utcnow
@@ -72,6 +73,7 @@ class Assistant:
         self.clock = clock
         self.commands: dict[str, Command] = {}
         self.dialogs: DialogDriver | None = None
+        self.delivery = Delivery()  # adapters register their proactive senders here
         self.observers: list[TurnObserver] = []
         self.register_command("help", self._help, "help.command")
         self.register_command("ask", self._ask_command, "help.ask")
