@@ -32,6 +32,9 @@ from bot.storage.tables import transcripts, unanswered_questions, users
 
 log = logging.getLogger(__name__)
 
+# What a database outage looks like from here: driver errors, refused connections, timeouts.
+DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+
 CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
 
 
@@ -111,7 +114,7 @@ class Assistant:
                     return [], "duplicate"
                 first_contact = await self._touch_user(conn, turn.user_id)
             replies, outcome = await self._route(ctx)
-        except SQLAlchemyError as exc:
+        except DATABASE_ERRORS as exc:
             log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})
             return [Reply(s.get("errors.database"))], "error"
 
@@ -201,7 +204,7 @@ class Assistant:
             async with self.engine.begin() as conn:
                 await conn.execute(insert(unanswered_questions).values(
                     question=redacted_question[:2000], normalised=normalised, created_at=self.clock()))
-        except SQLAlchemyError as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("could not log unanswered question", extra={"reason": type(exc).__name__})
         log.info("unanswered question", extra={"question": redacted_question[:300]})
 
@@ -215,5 +218,5 @@ class Assistant:
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(insert(transcripts), rows)
-        except SQLAlchemyError as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("could not write transcript", extra={"reason": type(exc).__name__})

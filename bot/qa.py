@@ -26,3 +26,13 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "topic": self.topic,
         }
+
+
+class QuestionEngine:
+    """Placeholder until the retrieval engine lands: always abstains."""
+
+    def __init__(self, content) -> None:
+        self.content = content
+
+    def answer(self, question: str) -> Answer:
+        return Answer(False, "I don't know yet. Please ask your line manager or designated safeguarding lead.")

@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -50,7 +51,9 @@ def _pg_reason() -> str | None:
             conn = await _pg_admin(PG_URL)
             await conn.close()
 
-        asyncio.run(probe())
+        # Fixtures call this from inside a running loop: probe on a thread with its own loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, probe()).result()
     except Exception as exc:
         return f"PostgreSQL tests skipped: cannot reach TEST_DATABASE_URL ({type(exc).__name__}: {exc})"
     return None

@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = [
     "bot.cli.ask",
     "bot.cli.content",
+    "bot.cli.chat",
 ]
 
 

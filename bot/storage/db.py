@@ -13,8 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.storage.tables import processed_events
@@ -92,20 +91,22 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
+def insert_ignore(conn: AsyncConnection, table):
+    """An INSERT that silently skips rows whose unique key exists (SQLite and PostgreSQL alike)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
 async def claim_once(conn: AsyncConnection, key: str) -> bool:
     """Record an idempotency key; False if it was already there (a retry or a replay).
 
     Runs inside the caller's transaction so the key and the work it guards commit together.
     """
-    existing = await conn.execute(select(processed_events.c.key).where(processed_events.c.key == key))
-    if existing.first() is not None:
-        return False
-    try:
-        async with conn.begin_nested():
-            await conn.execute(insert(processed_events).values(key=key, created_at=utcnow()))
-    except IntegrityError:
-        return False
-    return True
+    result = await conn.execute(insert_ignore(conn, processed_events).values(key=key, created_at=utcnow()))
+    return result.rowcount == 1
 
 
 async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:

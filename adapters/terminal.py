@@ -1,0 +1,144 @@
+"""The terminal chat: renders neutral replies as plain text and runs an interactive loop on stdin.
+
+Buttons become numbered options; typing the number presses the button, anything else is sent as
+text. Only the rendering and the number-to-choice mapping live here; the conversation is the core's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TextIO
+
+from bot import privacy
+from bot.context import TurnContext
+from bot.core import Assistant
+from bot.messages import Choice, IncomingTurn, Reply
+from bot.strings import Strings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "local"
+QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def plain(text: str) -> str:
+    """Drop the ``**bold**`` markers the web chat renders; everything else is already plain text."""
+    return _BOLD.sub(r"\1", text)
+
+
+def render_reply(reply: Reply, strings: Strings, first_number: int = 1) -> str:
+    """One reply as plain text; its choices are numbered from ``first_number``."""
+    lines: list[str] = []
+    if reply.title:
+        lines += [f"== {plain(reply.title)} ==", ""] if reply.text else [f"== {plain(reply.title)} =="]
+    if reply.text:
+        lines.append(plain(reply.text))
+    if reply.fields:
+        lines.append("")
+        lines += [f"  {field.label}: {plain(field.value)}" for field in reply.fields]
+    if reply.sources:
+        lines += ["", strings.get("terminal.sources")]
+        lines += [f"  - {source.title}" + (f" ({source.ref})" if source.ref else "") for source in reply.sources]
+    if reply.links:
+        lines += ["", strings.get("terminal.links")]
+        lines += [f"  - {link.title}: {link.url}" for link in reply.links]
+    if reply.choices:
+        lines += ["", strings.get("terminal.choose")]
+        lines += [f"  {number}) {choice.label}" for number, choice in enumerate(reply.choices, first_number)]
+    return "\n".join(lines)
+
+
+def render_replies(replies: list[Reply], strings: Strings) -> tuple[str, list[Choice]]:
+    """All replies of a turn, separated by blank lines, and the choices in the order they are numbered."""
+    blocks: list[str] = []
+    choices: list[Choice] = []
+    for reply in replies:
+        blocks.append(render_reply(reply, strings, first_number=len(choices) + 1))
+        choices += reply.choices
+    return "\n\n".join(blocks), choices
+
+
+def read_input(line: str, choices: list[Choice]) -> tuple[str, str | None]:
+    """``(text, choice)``: a number naming one of the offered options presses that button."""
+    text = line.strip()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return "", choices[int(text) - 1].value
+    return text, None
+
+
+async def run_interactive(assistant: Assistant, user_id: str, stdin: TextIO, stdout: TextIO) -> int:
+    """Chat until end of input or a quit word. Blocking reads are fine: nothing else runs meanwhile."""
+    strings = assistant.strings
+    interactive = stdin.isatty()
+    print(strings.get("terminal.welcome"), file=stdout, flush=True)
+    choices: list[Choice] = []
+    while True:
+        if interactive:
+            print(strings.get("terminal.prompt"), end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line or line.strip().lower() in QUIT_WORDS:
+            print(strings.get("terminal.goodbye"), file=stdout, flush=True)
+            return 0
+        text, choice = read_input(line, choices)
+        if not text and choice is None:
+            continue
+        replies = await assistant.handle(IncomingTurn(channel=CHANNEL, user_id=user_id, conversation_id=user_id,
+                                                      text=text, choice=choice))
+        rendered, choices = render_replies(replies, strings)
+        print(rendered + "\n", file=stdout, flush=True)
+
+
+def json_reply(reply: Reply) -> dict:
+    """The fixed ``chat --json`` shape of one reply."""
+    return {"text": reply.text, "choices": [{"label": c.label, "value": c.value} for c in reply.choices],
+            "summary": reply.summary}
+
+
+def parse_json_line(line: str) -> tuple[str, str | None]:
+    """``{"text": ...}`` or ``{"choice": ...}`` -> ``(text, choice)``; ValueError says what is wrong."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise ValueError('expected a JSON object such as {"text": "..."} or {"choice": "..."}')
+    text, choice = data.get("text", ""), data.get("choice")
+    if not isinstance(text, str):
+        raise ValueError('"text" must be a string')
+    if choice is not None and not isinstance(choice, str):
+        raise ValueError('"choice" must be a string')
+    if "text" not in data and choice is None:
+        raise ValueError('expected "text" or "choice"')
+    return text, choice
+
+
+async def run_json(assistant: Assistant, user_id: str, stdin: TextIO, stdout: TextIO) -> int:
+    """One JSON object in per line, one JSON line out per object: the contract benchmarks and tests use."""
+    for number, line in enumerate(stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            text, choice = parse_json_line(line)
+        except ValueError as exc:
+            log.info("bad chat --json line", extra={"line_number": number, "reason": str(exc)})
+            out: dict = {"error": f"line {number}: {exc}", "replies": []}
+        else:
+            turn = IncomingTurn(channel=CHANNEL, user_id=user_id, conversation_id=user_id, text=text, choice=choice)
+            try:
+                out = {"replies": [json_reply(r) for r in await assistant.handle(turn)]}
+            except Exception as exc:  # one broken turn must not end the session
+                log.exception("chat --json turn failed", extra={"line_number": number})
+                out = {"error": f"line {number}: internal error ({type(exc).__name__})", "replies": []}
+        out["done"] = not await dialog_active(assistant, user_id)
+        print(json.dumps(out, ensure_ascii=False), file=stdout, flush=True)
+    return 0
+
+
+async def dialog_active(assistant: Assistant, user_id: str) -> bool:
+    if assistant.dialogs is None:
+        return False
+    probe = IncomingTurn(channel=CHANNEL, user_id=user_id, conversation_id=user_id)
+    return await assistant.dialogs.is_active(TurnContext(probe, privacy.scan(""), assistant))

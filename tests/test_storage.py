@@ -1,0 +1,55 @@
+"""Storage on both databases: migrations, URL forms, idempotency keys."""
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.storage.db import async_url, claim_once, create_engine, migrate, ping
+from bot.storage.tables import metadata
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("postgresql://u@h:5432/db", "postgresql+asyncpg://u@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_database_url_forms_map_to_async_drivers(given, expected):
+    assert async_url(given) == expected
+
+
+async def test_migrations_create_every_table_and_are_idempotent(db_url):
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        await migrate(engine)  # a second replica starting must be harmless
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert set(metadata.tables) <= names
+        assert await ping(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_idempotency_key_claimed_once(db_url):
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            assert await claim_once(conn, "slack:event:Ev1")
+            assert not await claim_once(conn, "slack:event:Ev1")
+        async with engine.begin() as conn:
+            assert not await claim_once(conn, "slack:event:Ev1")
+            assert await claim_once(conn, "slack:event:Ev2")
+    finally:
+        await engine.dispose()
+
+
+async def test_unreachable_database_is_reported_not_raised():
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
+    try:
+        assert not await ping(engine, timeout=2)
+    finally:
+        await engine.dispose()
