@@ -18,14 +18,21 @@ import sys
 
 from aiohttp import web
 
+from adapters.teams import setup_teams
+from adapters.web import setup_web
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import load_content
 from bot.core import Assistant
 from bot.http import ASSISTANT, error_middleware, setup_health
+from bot.isa import install_isa
 from bot.logs import configure_logging
+from bot.metrics import setup_metrics
 from bot.qa import QuestionEngine
+from bot.reminders.scheduler import start_reminder_scheduler
+from bot.retention import start_retention_schedule
 from bot.storage.db import create_engine, migrate
 from bot.yamlload import ContentError
+from dialogs.walkthrough import install_walkthrough
 
 log = logging.getLogger("app")
 
@@ -36,6 +43,8 @@ async def build_assistant(settings: Settings) -> Assistant:
     engine = create_engine(settings.database_url)
     await migrate(engine)
     assistant = Assistant(settings, engine, content, QuestionEngine(content))
+    install_walkthrough(assistant)  # runner as assistant.dialogs; `decide`, `records`, walkthrough
+    install_isa(assistant)  # the ISA register: `isa` command, register questions, ISA dialog
     return assistant
 
 
@@ -45,7 +54,19 @@ async def build_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[ASSISTANT] = assistant
     setup_health(app)
+    setup_web(app, assistant)
+    setup_metrics(app, assistant)
+    start_retention_schedule(app, settings)
+    start_reminder_scheduler(app, assistant)  # ISA review and channel reminders, exactly once
     enabled = ["local web chat"]
+    if settings.slack_enabled:  # imported only when used: slack-bolt adds start-up time
+        from adapters.slack import setup_slack
+
+        enabled.append(setup_slack(app, assistant, settings))
+    else:
+        log.info("Slack not enabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on")
+    if teams := setup_teams(app, assistant, settings):  # botbuilder is imported inside, only when mounted
+        enabled.append(teams)
     log.info("channels enabled", extra={"channels": enabled})
 
     async def _close(_app: web.Application) -> None:

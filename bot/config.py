@@ -51,6 +51,7 @@ class Settings:
     microsoft_app_password: str | None = None
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
+    teams_openid_metadata_url: str | None = None  # unset = Microsoft's; tests point it at loopback
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -155,4 +156,5 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         microsoft_app_password=env.get("MicrosoftAppPassword") or None,
         microsoft_app_type=app_type,
         microsoft_app_tenant_id=env.get("MicrosoftAppTenantId") or None,
+        teams_openid_metadata_url=env.get("TEAMS_OPENID_METADATA_URL") or None,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.strings import Strings, load_strings
-from bot.topics import Topic, load_topics
+from bot.topics import EMPTY_VOCABULARY, Topic, Vocabulary, load_topics, load_vocabulary
 from bot.yamlload import ContentError, ContentProblem, load_validated
 from dialogs.tree import Tree, load_trees
 
@@ -24,6 +24,7 @@ class Content:
     topics: list[Topic]
     trees: dict[str, Tree]
     meta: dict[str, Any]
+    vocabulary: Vocabulary = EMPTY_VOCABULARY
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -37,6 +38,7 @@ def load_content(root: Path) -> Content:
         ("meta", lambda: load_validated(root / "meta.yaml", "meta", root)),
         ("strings", lambda: load_strings(root)),
         ("topics", lambda: load_topics(root)),
+        ("vocabulary", lambda: load_vocabulary(root)),
     ):
         try:
             results[name] = loader()
@@ -57,4 +59,5 @@ def load_content(root: Path) -> Content:
         topics=results["topics"],
         trees=results["trees"],
         meta=dict(meta),
+        vocabulary=results["vocabulary"],
     )

@@ -58,6 +58,8 @@ class Command:
 
 
 TurnObserver = Callable[[str, float], None]  # (outcome, seconds) for metrics
+# A feature that can answer some questions itself (e.g. from the ISA register): replies, or None to pass.
+QuestionHook = Callable[[TurnContext, str], Awaitable[list[Reply] | None]]
 
 
 class Assistant:
@@ -78,6 +80,7 @@ class Assistant:
         self.dialogs: DialogDriver | None = None
         self.delivery = Delivery()  # adapters register their proactive senders here
         self.observers: list[TurnObserver] = []
+        self.question_hooks: list[QuestionHook] = []  # tried in order before the guidance
         self.register_command("help", self._help, "help.command")
         self.register_command("ask", self._ask_command, "help.ask")
 
@@ -154,6 +157,10 @@ class Assistant:
         """Answer from the guidance, or abstain and signpost a human; log what we could not answer."""
         if not question.strip():
             return [self.help_reply()], "smalltalk"
+        for hook in self.question_hooks:
+            hooked = await hook(ctx, question)
+            if hooked is not None:
+                return hooked, "answer"
         answer = self.qa.answer(question)
         if answer.smalltalk:
             return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"

@@ -1,10 +1,27 @@
-"""Question answering over the guidance topics (interface; the engine fills this in)."""
+"""Question answering over the guidance topics.
+
+Practitioners type fast: typos, abbreviations (EH, MASH, DSL), scenarios ("mum says don't tell social
+care"). The engine normalises a question into stemmed terms using content/vocabulary.yaml, corrects
+unknown words to the nearest known word with rapidfuzz, and ranks topics by TF-IDF cosine similarity
+(words and word pairs) against each topic's example phrasings and profile. Everything is computed once
+at construction so one answer costs well under a millisecond. Below a calibrated confidence it abstains
+and signposts a human instead of answering something unrelated.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bot.messages import Source
+
+if TYPE_CHECKING:
+    from bot.content import Content
+    from bot.topics import Topic, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -28,11 +45,269 @@ class Answer:
         }
 
 
-class QuestionEngine:
-    """Placeholder until the retrieval engine lands: always abstains."""
+# Calibrated on the development set (bench/qa_eval.py), checked on held-out paraphrases.
+ANSWER_THRESHOLD = 0.35  # below this cosine-based confidence the engine abstains
+SUGGEST_THRESHOLD = 0.15  # abstentions above this suggest the nearest topics
+EXAMPLE_WEIGHT = 0.4  # confidence = blend of best matching example and the whole topic profile
+PAIR_WEIGHT = 0.5  # word pairs ("legal obligation") count half as much as single words
+FUZZY_PENALTY = 0.8  # a corrected typo counts a little less than a word typed right
+UNKNOWN_WEIGHT = 1.0  # unknown words dilute confidence (they suggest an out-of-scope question)
+COVERAGE_POWER = 0.7  # confidence = coverage^p * similarity^(1-p)
+PROFILE_EXAMPLE_WEIGHT = 1.0  # how much each field counts in a topic's profile
+PROFILE_KEYWORD_WEIGHT = 1.0
+PROFILE_ANSWER_WEIGHT = 0.5
+SMALLTALK_MAX_WORDS = 6
+SMALLTALK_CUTOFF = 88
 
-    def __init__(self, content) -> None:
-        self.content = content
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+class Normaliser:
+    """Text -> stemmed terms, the same way for topic text and for questions."""
+
+    def __init__(self, vocabulary: Vocabulary):
+        import snowballstemmer
+
+        self._stem = lru_cache(maxsize=8192)(snowballstemmer.stemmer("english").stemWord)
+        self.stopwords = vocabulary.stopwords
+        self.abbreviations = {k: v.lower() for k, v in vocabulary.abbreviations.items()}
+        single: dict[str, str] = {}
+        phrases: dict[str, str] = {}
+        for canonical, variants in vocabulary.synonyms.items():
+            for variant in variants:
+                (phrases if " " in variant else single)[variant.lower()] = canonical
+        self.single_synonyms = single
+        self.phrase_synonyms = phrases
+        self._phrase_pattern = (
+            re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + r")\b")
+            if phrases else None
+        )
+        self.known_words: frozenset[str] = frozenset()  # set by the engine once topics are indexed
+
+    def words(self, text: str) -> list[str]:
+        """Lower-case words with apostrophes normalised and abbreviations expanded."""
+        text = text.lower().replace("’", "'").replace("‘", "'")
+        out: list[str] = []
+        for word in _WORD.findall(text):
+            if word.endswith("'s"):
+                word = word[:-2]
+            expansion = self.abbreviations.get(word)
+            out.extend(expansion.split() if expansion else (word,))
+        return out
+
+    def canonical_words(self, words: list[str]) -> list[str]:
+        """Apply synonyms (phrases first), then drop stopwords."""
+        if self._phrase_pattern is not None:
+            joined = self._phrase_pattern.sub(lambda m: self.phrase_synonyms[m.group(1)], " ".join(words))
+            words = joined.split()
+        out = []
+        for word in words:
+            word = self.single_synonyms.get(word, word)
+            if word not in self.stopwords:
+                out.append(word)
+        return out
+
+    def stem(self, word: str) -> str:
+        return self._stem(word.replace("'", ""))
+
+
+@dataclass(frozen=True)
+class _Doc:
+    topic_index: int
+    weights: dict[str, float]  # term -> tf-idf weight, L2-normalised
+
+
+class QuestionEngine:
+    """Answers a question from the topics, or abstains, or recognises small talk."""
+
+    def __init__(self, content: Content):
+        from rapidfuzz import fuzz, process
+
+        self._fuzz = fuzz
+        self._process = process
+        self.strings = content.strings
+        self.topics: list[Topic] = list(content.topics)
+        vocabulary = content.vocabulary
+        self.normaliser = Normaliser(vocabulary)
+        self._smalltalk_phrases: list[str] = []
+        self._smalltalk_kinds: list[str] = []
+        for kind, phrases in vocabulary.smalltalk.items():
+            for phrase in phrases:
+                self._smalltalk_phrases.append(_plain(phrase))
+                self._smalltalk_kinds.append(kind)
+        self._build_index()
+
+    # ------------------------------------------------------------------ index
+    def _build_index(self) -> None:
+        n = self.normaliser
+        known: set[str] = set()
+        topic_examples: list[list[list[str]]] = []  # per topic: the term list of each example and the title
+        profiles: list[dict[str, float]] = []  # per topic: weighted term counts over all its text
+
+        def terms_of(text: str) -> list[str]:
+            words = n.canonical_words(n.words(text))
+            known.update(words)
+            return self._terms(words)
+
+        for topic in self.topics:
+            docs = [terms_of(text) for text in (*topic.examples, topic.title)]
+            profile: dict[str, float] = defaultdict(float)
+            fields = [(docs, PROFILE_EXAMPLE_WEIGHT), ([terms_of(k) for k in topic.keywords], PROFILE_KEYWORD_WEIGHT),
+                      ([terms_of(topic.answer)], PROFILE_ANSWER_WEIGHT)]
+            for field_docs, weight in fields:
+                for doc in field_docs:
+                    for term in doc:
+                        profile[term] += weight
+            topic_examples.append(docs)
+            profiles.append(profile)
+        known.update(n.single_synonyms)  # "mother" is a known word even though it is indexed as "parent"
+        known.update(n.abbreviations)
+        n.known_words = frozenset(known)
+        self._correction_candidates = sorted({w for w in known | n.stopwords if len(w) >= 3})
+
+        topic_count = len(self.topics)
+        document_frequency: dict[str, int] = defaultdict(int)
+        for profile in profiles:
+            for term in profile:
+                document_frequency[term] += 1
+        self._idf = {t: math.log((topic_count + 1) / (df + 0.5)) for t, df in document_frequency.items()}
+        self._max_idf = max(self._idf.values(), default=1.0)
+
+        self._examples: list[_Doc] = []
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for topic_index, docs in enumerate(topic_examples):
+            for terms in docs:
+                counts: dict[str, float] = defaultdict(float)
+                for term in terms:
+                    counts[term] += 1.0
+                self._add_doc(self._examples, self._postings, topic_index, counts)
+        self._profiles: list[_Doc] = []
+        self._profile_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for topic_index, profile in enumerate(profiles):
+            self._add_doc(self._profiles, self._profile_postings, topic_index, profile)
+
+    def _terms(self, words: list[str]) -> list[str]:
+        """Stemmed words plus adjacent word pairs (pairs marked with a space)."""
+        stems = [self.normaliser.stem(w) for w in words]
+        return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False)]
+
+    def _term_weight(self, term: str, count: float) -> float:
+        """Sub-linear term frequency times inverse topic frequency; pairs count less than words."""
+        pair = PAIR_WEIGHT if " " in term else 1.0
+        frequency = 1 + math.log(count) if count >= 1 else count
+        return frequency * self._idf.get(term, self._max_idf) * pair
+
+    def _add_doc(self, docs: list[_Doc], postings: dict, topic_index: int, counts: dict[str, float]) -> None:
+        weights = {t: self._term_weight(t, c) for t, c in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        weights = {t: w / norm for t, w in weights.items()}
+        doc_index = len(docs)
+        docs.append(_Doc(topic_index, weights))
+        for term, weight in weights.items():
+            postings[term].append((doc_index, weight))
+
+    # ------------------------------------------------------------------ query
+    @lru_cache(maxsize=4096)  # noqa: B019 - the engine lives as long as the process; bounded
+    def _correct(self, word: str) -> tuple[str, float]:
+        """The known word a typo was meant to be, with how sure we are (1.0 = typed right)."""
+        n = self.normaliser
+        if word in n.known_words or word in n.stopwords or len(word) < 5 or word.isdigit():
+            return word, 1.0
+        cutoff = 85 if len(word) < 8 else 80
+        match = self._process.extractOne(word, self._correction_candidates, scorer=self._fuzz.ratio,
+                                         score_cutoff=cutoff)
+        if match is None:
+            return word, 1.0
+        return match[0], FUZZY_PENALTY
+
+    def _query_vector(self, question: str) -> tuple[dict[str, float], dict[str, float]]:
+        """TF-IDF weights of the question, L2-normalised, and the raw weights of its single words
+        (unknown words kept: they lower the confidence)."""
+        n = self.normaliser
+        corrected: list[str] = []
+        certainty: dict[str, float] = {}
+        for word in n.words(question):
+            fixed, sure = self._correct(word)
+            for part in fixed.split():
+                corrected.append(part)
+                certainty[part] = min(certainty.get(part, 1.0), sure)
+        words = n.canonical_words(corrected)
+        stems = [n.stem(w) for w in words]
+        counts: dict[str, float] = defaultdict(float)
+        for word, stem in zip(words, stems, strict=True):
+            counts[stem] += certainty.get(word, 1.0)
+        for a, b in zip(stems, stems[1:], strict=False):
+            if f"{a} {b}" in self._idf:
+                counts[f"{a} {b}"] += 1.0
+        weights: dict[str, float] = {}
+        for term, count in counts.items():
+            weights[term] = self._term_weight(term, count) * (1.0 if term in self._idf else UNKNOWN_WEIGHT)
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        words_only = {t: w for t, w in weights.items() if " " not in t}
+        return {t: w / norm for t, w in weights.items()}, words_only
+
+    def rank(self, question: str, limit: int = 3) -> list[tuple[float, int]]:
+        """(confidence, topic index) of the best matching topics, best match first.
+
+        Topics are ranked by TF-IDF cosine similarity (best example blended with the whole profile);
+        confidence is how much of the question's meaning (IDF mass of its words) the topic covers,
+        times that similarity, so one shared word in an otherwise unrelated question scores low.
+        """
+        vector, words = self._query_vector(question)
+        if not any(term in self._idf for term in words):
+            return []
+        best_example: dict[int, float] = defaultdict(float)
+        scores: dict[int, float] = defaultdict(float)
+        for term, weight in vector.items():
+            for doc_index, doc_weight in self._postings.get(term, ()):
+                scores[doc_index] += weight * doc_weight
+        for doc_index, score in scores.items():
+            topic_index = self._examples[doc_index].topic_index
+            if score > best_example[topic_index]:
+                best_example[topic_index] = score
+        profile_scores: dict[int, float] = defaultdict(float)
+        for term, weight in vector.items():
+            for doc_index, doc_weight in self._profile_postings.get(term, ()):
+                profile_scores[self._profiles[doc_index].topic_index] += weight * doc_weight
+        ranked = sorted(
+            ((EXAMPLE_WEIGHT * best_example[t] + (1 - EXAMPLE_WEIGHT) * profile_scores[t], t)
+             for t in set(best_example) | set(profile_scores)),
+            reverse=True)[:limit]
+        total = sum(words.values()) or 1.0
+        results = []
+        for similarity, topic_index in ranked:
+            profile = self._profiles[topic_index].weights
+            coverage = sum(w for term, w in words.items() if term in profile) / total
+            results.append((coverage ** COVERAGE_POWER * similarity ** (1 - COVERAGE_POWER), topic_index))
+        return sorted(results, reverse=True)
+
+    def smalltalk_kind(self, question: str) -> str | None:
+        text = _plain(question)
+        if not text or len(text.split()) > SMALLTALK_MAX_WORDS:
+            return None
+        match = self._process.extractOne(text, self._smalltalk_phrases, scorer=self._fuzz.ratio,
+                                         score_cutoff=SMALLTALK_CUTOFF)
+        return self._smalltalk_kinds[match[2]] if match else None
 
     def answer(self, question: str) -> Answer:
-        return Answer(False, "I don't know yet. Please ask your line manager or designated safeguarding lead.")
+        s = self.strings
+        if not _plain(question):
+            return Answer(False, s.get("qa.empty"))
+        kind = self.smalltalk_kind(question)
+        if kind is not None:
+            return Answer(True, s.get(f"smalltalk.{kind}"), confidence=1.0, smalltalk=True)
+        ranked = self.rank(question)
+        if not ranked or ranked[0][0] < ANSWER_THRESHOLD:
+            text = s.get("qa.abstain")
+            near = [self.topics[t].title for score, t in ranked[:2] if score >= SUGGEST_THRESHOLD]
+            if near:
+                text += " " + s.get("qa.abstain_suggestion", titles="; ".join(near))
+            return Answer(False, text, confidence=ranked[0][0] if ranked else 0.0)
+        confidence, topic_index = ranked[0]
+        topic = self.topics[topic_index]
+        return Answer(True, topic.answer, topic.sources, min(confidence, 1.0), topic.id)
+
+
+def _plain(text: str) -> str:
+    """Lower-case words only, single-spaced (for small-talk matching)."""
+    return " ".join(_WORD.findall(text.lower().replace("’", "'")))

@@ -16,6 +16,11 @@ COMMAND_MODULES = [
     "bot.cli.ask",
     "bot.cli.content",
     "bot.cli.chat",
+    "bot.cli.records",
+    "bot.cli.retention",
+    "bot.cli.isa",
+    "bot.cli.reminders",
+    "bot.cli.teams",
 ]
 
 

@@ -179,3 +179,14 @@ local_outbox = Table(
     Column("reply", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# A snoozed ISA review: reminders for that review date are held until ``snoozed_until``.
+isa_snoozes = Table(
+    "isa_snoozes",
+    metadata,
+    Column("isa_id", Integer, primary_key=True),
+    Column("review_date", Date, nullable=False),
+    Column("snoozed_until", Date, nullable=False),
+    Column("snoozed_by", String(200), nullable=False),
+    Column("snoozed_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,105 @@
+"""Slack: a slack-bolt ``AsyncApp`` on our aiohttp server (``POST /slack/events``), or Socket Mode.
+
+``setup_slack`` wires everything when ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are set: the
+Web API client (with 429/5xx retries, ``SLACK_API_BASE_URL`` when set), the listeners, the queue that
+does the work after the ack, and a :class:`SlackSender` for proactive messages to ``slack:`` addresses.
+This is a single-workspace install (one bot token); multi-workspace OAuth is not implemented.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from adapters.slack.blocks import BlockRenderer
+from adapters.slack.client import SlackApi, make_web_client
+from adapters.slack.listeners import SlackListeners
+from adapters.slack.replay import ReplayGuard
+from adapters.slack.sender import SlackSender
+from adapters.slack.work import WorkQueue
+from bot.background import add_background_task
+from bot.config import Settings
+from bot.core import Assistant
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SLACK = web.AppKey("slack", SlackListeners)
+_CHARSET = re.compile(r";\s*charset=utf-8", re.IGNORECASE)
+
+
+async def to_bolt_request(request: web.Request) -> AsyncBoltRequest:
+    """aiohttp request -> bolt request; the raw body is kept as-is because the signature covers it."""
+    return AsyncBoltRequest(body=await request.text(), query=request.query_string,
+                            headers={k.lower(): v for k, v in request.headers.items()})
+
+
+def to_aiohttp_response(bolt_response: BoltResponse) -> web.Response:
+    """bolt response -> aiohttp response (no cookies: we run no OAuth flow)."""
+    headers = bolt_response.first_headers_without_set_cookie()
+    content_type = headers.pop("content-type", None) or (
+        "application/json" if bolt_response.body.startswith("{") else "text/plain")
+    return web.Response(status=bolt_response.status, text=bolt_response.body, headers=headers,
+                        content_type=_CHARSET.sub("", content_type))
+
+
+def build_bolt_app(settings: Settings, client) -> AsyncApp:
+    return AsyncApp(client=client, signing_secret=settings.slack_signing_secret, process_before_response=True,
+                    logger=logging.getLogger("slack_bolt"), attaching_conversation_kwargs_enabled=False,
+                    ignoring_self_assistant_message_events_enabled=False)
+
+
+def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) -> str:
+    """Mount Slack on ``app``; returns how it is connected, for the start-up log line."""
+    client = make_web_client(settings)
+    api = SlackApi(client)
+    work = WorkQueue()
+    listeners = SlackListeners(assistant, api, work, ReplayGuard())
+    bolt = build_bolt_app(settings, client)
+    listeners.register(bolt)
+    assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
+    app[SLACK] = listeners
+
+    async def events(request: web.Request) -> web.Response:
+        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+            log.info("Slack request without a usable timestamp refused")  # bolt would fail on int() with a 500
+            return web.Response(status=401, text="")
+        work.inflight += 1
+        try:
+            return to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        finally:
+            work.inflight -= 1
+
+    app.router.add_post(EVENTS_PATH, events)
+
+    async def start_api(_app: web.Application) -> None:
+        await api.start()
+
+    async def close_api(_app: web.Application) -> None:
+        await api.close()
+
+    app.on_startup.append(start_api)
+    add_background_task(app, "slack-work", work.run, grace=20.0)  # drained before the engine is disposed
+    app.on_cleanup.append(close_api)
+
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+
+        async def connect(_app: web.Application) -> None:
+            await handler.connect_async()
+            log.info("Slack Socket Mode connected")
+
+        async def disconnect(_app: web.Application) -> None:
+            await handler.close_async()
+
+        app.on_startup.append(connect)
+        app.on_shutdown.insert(0, disconnect)
+        return "Slack (Socket Mode, and signed HTTP at /slack/events)"
+    return "Slack (HTTP at /slack/events)"

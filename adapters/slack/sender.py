@@ -1,0 +1,29 @@
+"""Proactive Slack messages (reminders, notices) for :class:`bot.delivery.Delivery`.
+
+Addresses are ``slack:<channel or user id>`` or a conversation id ``slack:<team>:<channel>``. A user id
+(``U…``/``W…``) is turned into the user's DM with ``conversations.open`` first.
+"""
+
+from __future__ import annotations
+
+from adapters.slack.blocks import BlockRenderer
+from adapters.slack.client import SlackApi
+from bot.delivery import DeliveryError
+from bot.messages import Reply
+
+
+class SlackSender:
+    def __init__(self, api: SlackApi, renderer: BlockRenderer):
+        self.api = api
+        self.renderer = renderer
+
+    async def send(self, address: str, replies: list[Reply]) -> None:
+        target = address.rsplit(":", 1)[-1] if address.startswith("slack:") else ""
+        if not target:
+            raise DeliveryError(f"not a Slack address: {address!r}", permanent=True)
+        channel = await self.api.dm_channel(target) if target[0] in "UW" else target
+        for reply in replies:
+            if reply.private and not channel.startswith("D"):
+                raise DeliveryError("a private reply cannot be posted to a shared channel", permanent=True)
+            for message in self.renderer.render(reply, channel):
+                await self.api.post(channel, message)

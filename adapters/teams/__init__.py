@@ -1,0 +1,56 @@
+"""Microsoft Teams: the bot on botbuilder's CloudAdapter at POST /api/messages.
+
+Every botbuilder / botframework / msrest import lives in this package, so replacing the archived Bot
+Framework SDK with the Microsoft 365 Agents SDK changes this package alone (see the README).
+``setup_teams`` mounts the endpoint and registers the proactive sender for ``teams:`` addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.core import Assistant
+
+log = logging.getLogger(__name__)
+ROUTE = "/api/messages"
+
+
+def setup_teams(app: web.Application, assistant: Assistant, settings: Settings) -> str | None:
+    """Mount Teams on ``app``; returns the channel's name, or None (with the reason logged) if refused."""
+    from adapters.teams.auth import anonymous_refusal
+
+    refusal = anonymous_refusal(settings)
+    if refusal:
+        log.error("Teams not mounted", extra={"reason": refusal})
+        return None
+
+    from botbuilder.integration.aiohttp import CloudAdapter
+
+    from adapters.teams.auth import PooledBotFrameworkAuthentication
+    from adapters.teams.endpoint import MessagesEndpoint, turn_error_handler
+    from adapters.teams.handler import TeamsBot
+    from adapters.teams.references import ReferenceStore
+    from adapters.teams.sender import TeamsSender
+
+    if not settings.microsoft_app_id:
+        log.warning("TEAMS ENDPOINT IS UNAUTHENTICATED: MicrosoftAppId is not set, so /api/messages accepts "
+                    "requests without a Bot Connector token. Allowed only because the server listens on "
+                    "loopback (local emulator testing); set MicrosoftAppId and MicrosoftAppPassword for Teams.",
+                    extra={"host": settings.host})
+    authentication = PooledBotFrameworkAuthentication.from_settings(settings)
+    adapter = CloudAdapter(authentication)
+    adapter.on_turn_error = turn_error_handler(assistant.strings)
+    references = ReferenceStore(assistant.engine)
+    bot = TeamsBot(assistant, references)
+    app.router.add_post(ROUTE, MessagesEndpoint(adapter, authentication, bot).handle)
+    assistant.delivery.register("teams", TeamsSender(adapter, references, assistant.strings,
+                                                     settings.microsoft_app_id))
+
+    async def close_connections(_app: web.Application) -> None:
+        await authentication.pool.close()
+
+    app.on_cleanup.append(close_connections)
+    return "Microsoft Teams"

@@ -1,0 +1,99 @@
+"""Neutral replies as Teams sees them: an Adaptive Card (schema 1.5, what Teams renders) or plain text.
+
+Pure functions over plain dicts, so the renderer is testable without botbuilder and survives a move to
+the Microsoft 365 Agents SDK unchanged. A button's ``data`` is ``{"choice": value, "kind": card kind}``:
+``choice`` comes back as ``IncomingTurn.choice``; ``kind`` tells the handler whether the card pressed
+was a walkthrough step, which is what it may update in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.messages import Reply, ReplyKind
+from bot.strings import Strings
+
+ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+ADAPTIVE_CARD_VERSION = "1.5"  # the highest version Teams renders on every client
+CARD_KINDS = {ReplyKind.ANSWER, ReplyKind.STEP, ReplyKind.SUMMARY, ReplyKind.LIST, ReplyKind.REMINDER}
+IN_PLACE_KINDS = {ReplyKind.STEP, ReplyKind.SUMMARY}  # the walkthrough: one card per step
+
+
+def needs_card(reply: Reply) -> bool:
+    """Buttons, fields, sources and structured replies need a card; a short notice reads best as text."""
+    return bool(reply.kind in CARD_KINDS or reply.choices or reply.fields or reply.sources or reply.links
+                or reply.title or reply.summary)
+
+
+def sources_line(reply: Reply, strings: Strings) -> str:
+    cited = "; ".join(f"{s.title} ({s.ref})" if s.ref else s.title for s in reply.sources)
+    return strings.get("teams.sources", sources=cited)
+
+
+def plain_text(reply: Reply, strings: Strings) -> str:
+    """The reply as plain text: what "Copy as text" shows and what a text-only message carries."""
+    lines: list[str] = []
+    if reply.title:
+        lines.append(reply.title)
+    lines.append(reply.text)
+    lines += [f"{f.label}: {f.value}" for f in reply.fields]
+    if reply.sources:
+        lines.append(sources_line(reply, strings))
+    lines += [f"{link.title}: {link.url}" for link in reply.links]
+    return "\n".join(line for line in lines if line)
+
+
+def text_message(reply: Reply, strings: Strings) -> str:
+    """A text-only Teams message (Teams renders its markdown subset); sources stay visible."""
+    parts = [f"**{reply.title}**"] if reply.title else []
+    parts.append(reply.text)
+    if reply.sources:
+        parts.append(f"_{sources_line(reply, strings)}_")
+    return "\n\n".join(parts)
+
+
+def _text_block(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def adaptive_card(reply: Reply, strings: Strings) -> dict[str, Any]:
+    """One Adaptive Card 1.5 for one reply."""
+    body: list[dict[str, Any]] = []
+    if reply.title:
+        body.append(_text_block(reply.title, weight="Bolder", size="Medium"))
+    body.append(_text_block(reply.text))
+    if reply.fields:
+        body.append({"type": "FactSet", "facts": [{"title": f.label, "value": f.value} for f in reply.fields]})
+    if reply.sources:
+        body.append(_text_block(sources_line(reply, strings), size="Small", isSubtle=True))
+    actions: list[dict[str, Any]] = [
+        {"type": "Action.Submit", "title": choice.label, "data": {"choice": choice.value, "kind": str(reply.kind)}}
+        for choice in reply.choices
+    ]
+    actions += [{"type": "Action.OpenUrl", "title": link.title, "url": link.url} for link in reply.links]
+    if reply.kind == ReplyKind.SUMMARY:
+        # Teams cards cannot write to the clipboard: reveal the plain text, ready to select and copy.
+        actions.append({
+            "type": "Action.ShowCard",
+            "title": strings.get("teams.copy_as_text"),
+            "card": {"type": "AdaptiveCard", "version": ADAPTIVE_CARD_VERSION,
+                     "body": [_text_block(plain_text(reply, strings), fontType="Monospace")]},
+        })
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": ADAPTIVE_CARD_VERSION,
+        "body": body,
+        "msteams": {"width": "Full"},
+    }
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def render(reply: Reply, strings: Strings) -> dict[str, Any]:
+    """The Bot Framework activity fields for one reply: ``{"text": ...}`` or ``{"attachments": [...]}``."""
+    if not needs_card(reply):
+        return {"text": text_message(reply, strings), "text_format": "markdown"}
+    return {"attachments": [{"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "content": adaptive_card(reply, strings)}],
+            "summary": reply.title or reply.text[:100]}

@@ -1,0 +1,311 @@
+// The local web chat: sends what the user types or presses to /api/chat and renders the replies.
+// Everything the server sends is inserted as text (never as HTML), so nothing in a reply can inject markup.
+(function () {
+  "use strict";
+
+  const STRINGS = JSON.parse(document.getElementById("ui-strings").textContent);
+  const POLL_MS = 10000;
+  const log = document.getElementById("log");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("message");
+  const sendButton = document.getElementById("send");
+  const status = document.getElementById("status");
+  let busy = false;
+
+  // ------------------------------------------------------------------ who am I (kept in this browser)
+  function storageGet(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: keep it in memory */ }
+  }
+  function newUserId() {
+    const bytes = new Uint8Array(6);
+    window.crypto.getRandomValues(bytes);
+    return "local:web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  let userId = storageGet("infoshare.user");
+  if (!userId || !/^local:[A-Za-z0-9_.-]{1,64}$/.test(userId)) {
+    userId = newUserId();
+    storageSet("infoshare.user", userId);
+  }
+
+  // ------------------------------------------------------------------ safe rendering
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  // **bold** and `code` inside one line, as DOM nodes.
+  function appendInline(parent, line) {
+    const pattern = /\*\*([^*]+?)\*\*|`([^`]+?)`/g;
+    let last = 0;
+    let match;
+    while ((match = pattern.exec(line)) !== null) {
+      if (match.index > last) parent.appendChild(document.createTextNode(line.slice(last, match.index)));
+      parent.appendChild(match[1] !== undefined ? el("strong", null, match[1]) : el("code", null, match[2]));
+      last = pattern.lastIndex;
+    }
+    if (last < line.length) parent.appendChild(document.createTextNode(line.slice(last)));
+  }
+
+  // Paragraphs on blank lines, line breaks on single newlines.
+  function formattedText(text) {
+    const body = el("div", "text");
+    String(text).split(/\n{2,}/).forEach((paragraph) => {
+      if (!paragraph.trim()) return;
+      const p = el("p");
+      paragraph.split("\n").forEach((line, index) => {
+        if (index > 0) p.appendChild(document.createElement("br"));
+        appendInline(p, line);
+      });
+      body.appendChild(p);
+    });
+    return body;
+  }
+
+  function safeUrl(url) {
+    return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  function plainText(reply) {
+    const lines = [];
+    if (reply.title) lines.push(reply.title, "");
+    if (reply.text) lines.push(reply.text.replace(/\*\*(.+?)\*\*/g, "$1"));
+    (reply.fields || []).forEach((f) => lines.push(f.label + ": " + f.value));
+    if ((reply.sources || []).length) {
+      lines.push("", STRINGS.sources + ":");
+      reply.sources.forEach((s) => lines.push("- " + s.title + (s.ref ? " (" + s.ref + ")" : "")));
+    }
+    return lines.join("\n");
+  }
+
+  function renderReply(reply) {
+    const kind = String(reply.kind || "notice").replace(/[^a-z_]/g, "");
+    const article = el("article", "msg bot kind-" + kind);
+    article.appendChild(el("span", "visually-hidden", STRINGS.bot + ": "));
+    if (reply.title) article.appendChild(el("h2", "title", reply.title));
+    if (reply.text) article.appendChild(formattedText(reply.text));
+
+    if ((reply.fields || []).length) {
+      const list = el("dl", "fields");
+      reply.fields.forEach((field) => {
+        list.appendChild(el("dt", null, field.label));
+        const dd = el("dd");
+        appendInline(dd, String(field.value));
+        list.appendChild(dd);
+      });
+      article.appendChild(list);
+    }
+
+    if ((reply.links || []).length) {
+      const nav = el("div", "links");
+      const ul = el("ul");
+      reply.links.forEach((link) => {
+        const url = safeUrl(link.url);
+        const li = el("li");
+        if (url) {
+          const a = el("a", null, link.title);
+          a.href = url;
+          a.rel = "noopener noreferrer";
+          a.target = "_blank";
+          li.appendChild(a);
+        } else {
+          li.textContent = link.title;
+        }
+        ul.appendChild(li);
+      });
+      nav.appendChild(el("p", "small-heading", STRINGS.links));
+      nav.appendChild(ul);
+      article.appendChild(nav);
+    }
+
+    if ((reply.sources || []).length) {
+      const box = el("div", "sources");
+      box.appendChild(el("p", "small-heading", STRINGS.sources));
+      const ul = el("ul");
+      reply.sources.forEach((source) => {
+        const li = el("li", null, source.title);
+        if (source.ref) li.appendChild(el("span", "ref", " (" + source.ref + ")"));
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+      article.appendChild(box);
+    }
+
+    if ((reply.choices || []).length) {
+      const group = el("div", "choices");
+      group.setAttribute("role", "group");
+      reply.choices.forEach((choice) => {
+        const button = el("button", "choice", choice.label);
+        button.type = "button";
+        button.addEventListener("click", () => pressChoice(group, button, choice));
+        group.appendChild(button);
+      });
+      article.appendChild(group);
+    }
+
+    if (reply.summary || kind === "summary") {
+      const copy = el("button", "copy", STRINGS.copy);
+      copy.type = "button";
+      copy.addEventListener("click", () => copyText(plainText(reply)));
+      article.appendChild(copy);
+    }
+    return article;
+  }
+
+  function addToLog(node) {
+    log.appendChild(node);
+    node.scrollIntoView({ block: "end", behavior: "smooth" });
+  }
+
+  function addUserMessage(text) {
+    const bubble = el("div", "msg user");
+    bubble.appendChild(el("span", "visually-hidden", STRINGS.you + ": "));
+    bubble.appendChild(formattedText(text));
+    addToLog(bubble);
+  }
+
+  function addReplies(replies) {
+    (replies || []).forEach((reply) => addToLog(renderReply(reply)));
+  }
+
+  function addNotice(text) {
+    addToLog(el("p", "msg bot kind-error", text));
+  }
+
+  // ------------------------------------------------------------------ talking to the server
+  function setBusy(value) {
+    busy = value;
+    sendButton.disabled = value;
+    log.setAttribute("aria-busy", value ? "true" : "false");
+    let typing = document.getElementById("typing");
+    if (value && !typing) {
+      typing = el("p", "typing", STRINGS.thinking);
+      typing.id = "typing";
+      log.appendChild(typing);
+    } else if (!value && typing) {
+      typing.remove();
+    }
+  }
+
+  async function send(payload, echo) {
+    if (busy) return;
+    addUserMessage(echo);
+    setBusy(true);
+    const body = Object.assign({ user: userId, message_id: newMessageId() }, payload);
+    try {
+      const response = await fetch("/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      let data = null;
+      try { data = await response.json(); } catch (e) { data = null; }
+      setBusy(false);
+      if (!response.ok || !data || !Array.isArray(data.replies)) {
+        const reason = data && data.error ? data.error : response.status + " " + response.statusText;
+        addNotice(STRINGS.bad_reply.replace("{error}", reason));
+        return;
+      }
+      addReplies(data.replies);
+    } catch (e) {
+      setBusy(false);
+      addNotice(STRINGS.offline);
+    }
+  }
+
+  function newMessageId() {
+    const bytes = new Uint8Array(8);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function pressChoice(group, button, choice) {
+    if (busy) return;
+    group.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    button.classList.add("chosen");
+    button.setAttribute("aria-pressed", "true");
+    input.focus();
+    send({ choice: choice.value }, choice.label);
+  }
+
+  function submitText() {
+    const text = input.value.trim();
+    if (!text || busy) return;
+    input.value = "";
+    autosize();
+    send({ text: text }, text);
+  }
+
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      announce(STRINGS.copied);
+    } catch (e) {
+      const area = el("textarea", "visually-hidden");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      let ok = false;
+      try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+      area.remove();
+      announce(ok ? STRINGS.copied : STRINGS.copy_failed);
+    }
+  }
+
+  function announce(text) {
+    status.textContent = "";
+    window.setTimeout(() => { status.textContent = text; }, 50);
+  }
+
+  // Proactive messages (reminders, notices) arrive in the outbox; poll it gently.
+  let outboxCursor = storageGet("infoshare.outbox." + userId);
+  async function pollOutbox() {
+    const params = new URLSearchParams({ user: userId });
+    if (outboxCursor !== null) params.set("after", outboxCursor);
+    try {
+      const response = await fetch("/api/outbox?" + params.toString(), { cache: "no-store" });
+      if (!response.ok) return;
+      const data = await response.json();
+      if (Array.isArray(data.replies) && data.replies.length) {
+        addReplies(data.replies);
+        announce(STRINGS.new_messages);
+      }
+      if (typeof data.last_id === "number") {
+        outboxCursor = String(data.last_id);
+        storageSet("infoshare.outbox." + userId, outboxCursor);
+      }
+    } catch (e) { /* the server is away; try again next time */ }
+  }
+
+  // ------------------------------------------------------------------ wiring
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 160) + "px";
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitText();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submitText();
+    }
+  });
+  input.addEventListener("input", autosize);
+  document.querySelectorAll("button.example").forEach((button) => {
+    button.addEventListener("click", () => {
+      input.focus();
+      send({ text: button.dataset.text }, button.dataset.text);
+    });
+  });
+
+  pollOutbox();
+  window.setInterval(pollOutbox, POLL_MS);
+  input.focus();
+})();

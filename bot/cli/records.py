@@ -1,0 +1,89 @@
+"""``python -m bot records list|show|export``: a user's decision records as text, JSON, CSV or PDF.
+
+Records belong to the practitioner who made them, so every action needs ``--user`` and only ever
+reads that user's records (the same rule as ``records`` in chat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("text", "json", "csv", "pdf")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("records", help="list, show or export your decision records")
+    sub = parser.add_subparsers(dest="records_command", metavar="ACTION", required=True)
+    for name, help_text in (("list", "list recent records"), ("show", "show one record"),
+                            ("export", "export one record or all of them")):
+        action = sub.add_parser(name, help=help_text)
+        action.add_argument("--user", required=True, help="whose records (for example local:alice)")
+        if name == "show":
+            action.add_argument("id", type=int, help="the record number")
+        if name == "export":
+            action.add_argument("--id", type=int, default=None, help="one record (default: all)")
+            action.add_argument("--output", "-o", type=Path, default=None,
+                                help="file to write (default: standard output; required for pdf)")
+        if name == "list":
+            action.add_argument("--limit", type=int, default=20, help="how many (0 for all; default 20)")
+        action.add_argument("--format", choices=FORMATS, default="text")
+        action.set_defaults(func=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    from app import build_assistant
+    from bot import records
+    from bot.config import ConfigError, load_settings
+    from bot.yamlload import ContentError
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "pdf" and not getattr(args, "output", None):
+        print("PDF needs a file: add --output records.pdf", file=sys.stderr)
+        return 2
+    try:
+        assistant = await build_assistant(settings)
+    except ContentError as exc:
+        print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
+        return 2
+    user = args.user if ":" in args.user else f"local:{args.user}"
+    strings = assistant.strings
+    try:
+        if args.records_command == "list":
+            found = await records.list_records(assistant.engine, user, args.limit or None)
+        elif args.records_command == "show" or args.id is not None:
+            record_id = args.id
+            try:
+                found = [await records.get_record(assistant.engine, user, record_id)]
+            except records.RecordNotFound:
+                print(strings.get("records.not_found", id=record_id), file=sys.stderr)
+                return 1
+        else:
+            found = list(reversed(await records.list_records(assistant.engine, user, None)))
+    finally:
+        await assistant.engine.dispose()
+
+    if args.format == "pdf":
+        args.output.write_bytes(records.export_pdf(found, strings))
+        print(f"wrote {len(found)} record(s) to {args.output}", file=sys.stderr)
+        return 0
+    if args.format == "json":
+        output = records.export_json(found) + "\n"
+    elif args.format == "csv":
+        output = records.export_csv(found)
+    elif args.records_command == "list":
+        output = "\n".join(records.list_line(r, strings) for r in found) + "\n" if found else \
+            strings.get("records.none") + "\n"
+    else:
+        output = records.export_text(found, strings)
+    if getattr(args, "output", None):
+        args.output.write_text(output, encoding="utf-8")
+        print(f"wrote {len(found)} record(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(output)
+    return 0

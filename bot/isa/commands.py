@@ -1,0 +1,278 @@
+"""The ``isa`` chat command: read the register, change it (admins and owners), and set reminders.
+
+``isa list [words]``, ``isa show <id>``, ``isa due [days]``, ``isa history <id>``, ``isa add`` and
+``isa edit <id>`` (a short dialog when the dialog runner is available, else a one-line
+``field=value | field=value`` form), ``isa reviewed <id> [YYYY-MM-DD]`` and ``isa snooze <id> [days]``
+(the reminder buttons send these), ``isa remind weekly mon 09:00`` and ``isa remind off``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.context import TurnContext
+from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa, normalise_user
+from bot.isa.register import ISANotFound, audit, can_edit, due_isas, get_isa, history, list_isas, save_isa, search
+from bot.isa.register import snooze as snooze_isa
+from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
+from bot.reminders.message import SNOOZE_DAYS, one_year_after
+from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
+from bot.storage.db import insert_ignore
+from bot.storage.tables import reminder_subscriptions as subs
+
+log = logging.getLogger(__name__)
+
+DUE_WITHIN_DAYS = 30
+MAX_SNOOZE_DAYS = 90
+
+
+class CommandError(Exception):
+    """A user mistake; the message (from strings.yaml) is shown as it is."""
+
+
+def isa_fields(ctx: TurnContext, isa: ISA) -> list[CardField]:
+    s = ctx.assistant.strings
+    values = [("parties", ", ".join(isa.parties)), ("purpose", isa.purpose),
+              ("data_categories", ", ".join(isa.data_categories)), ("lawful_basis", isa.lawful_basis),
+              ("article9_condition", isa.article9_condition or ""), ("owner", isa.owner),
+              ("start_date", isa.start_date.isoformat()), ("review_date", isa.review_date.isoformat()),
+              ("status", str(isa.status)), ("channels", ", ".join(isa.channels) or s.get("isa.owner_only"))]
+    return [CardField(s.get(f"isa.field.{name}"), value) for name, value in values if value]
+
+
+def isa_card(ctx: TurnContext, isa: ISA) -> Reply:
+    s = ctx.assistant.strings
+    links = [Link(s.get("reminders.button_document"), isa.document_url)] if isa.document_url else []
+    return Reply(s.get("isa.show_text", id=isa.id, purpose=isa.purpose), kind=ReplyKind.LIST, title=isa.title,
+                 fields=isa_fields(ctx, isa), links=links, sources=[Source(isa.title, f"ISA register #{isa.id}")])
+
+
+def isa_line(ctx: TurnContext, isa: ISA) -> str:
+    return ctx.assistant.strings.get("isa.list_line", id=isa.id, title=isa.title, status=str(isa.status),
+                                     date=isa.review_date.isoformat(), parties=", ".join(isa.parties))
+
+
+def today(ctx: TurnContext) -> date:
+    return ctx.assistant.clock().astimezone(ctx.assistant.settings.tz).date()
+
+
+def parse_id(text: str) -> int:
+    word = text.strip().lstrip("#")
+    if not word.isdigit():
+        raise CommandError("isa.need_id")
+    return int(word)
+
+
+def parse_assignments(text: str) -> dict[str, str]:
+    """``title=Police ISA | review_date=2027-09-01`` -> {"title": ..., "review_date": ...}."""
+    values: dict[str, str] = {}
+    for part in text.split("|"):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip().lower().replace(" ", "_")
+        if not sep or name not in EDITABLE_FIELDS:
+            raise CommandError("isa.form_usage")
+        values[name] = value.strip()
+    return values
+
+
+class ISACommand:
+    """The ``isa`` command handler; ``dialog_name`` is set when the ISA dialog is registered."""
+
+    def __init__(self) -> None:
+        self.dialog_name: str | None = None
+        self.start_dialog = None  # async (ctx, dialog_name, args) -> list[Reply], from the dialog runner
+
+    async def __call__(self, ctx: TurnContext, args: str) -> list[Reply]:
+        words = args.split(maxsplit=1)
+        action = words[0].lower() if words else "help"
+        rest = words[1] if len(words) > 1 else ""
+        handler = getattr(self, f"_{action}", None) if action.isalpha() else None
+        s = ctx.assistant.strings
+        if handler is None:
+            return [Reply(s.get("isa.usage"), kind=ReplyKind.NOTICE, title=s.get("isa.usage_title"))]
+        try:
+            return await handler(ctx, rest)
+        except CommandError as exc:
+            return [Reply(s.get(str(exc)))]
+        except ISANotFound as exc:
+            return [Reply(s.get("isa.not_found", id=exc.args[0]))]
+        except ISAValidationError as exc:
+            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason)
+                                 for e in exc.errors)
+            return [Reply(s.get("isa.invalid", problems=problems))]
+        except SQLAlchemyError as exc:
+            log.error("isa command database error", extra={"reason": type(exc).__name__})
+            return [Reply(s.get("errors.database"))]
+
+    # ------------------------------------------------------------------ reading (everyone)
+    async def _help(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        s = ctx.assistant.strings
+        return [Reply(s.get("isa.usage"), kind=ReplyKind.NOTICE, title=s.get("isa.usage_title"))]
+
+    async def _list(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        s = ctx.assistant.strings
+        async with ctx.assistant.engine.connect() as conn:
+            agreements = await list_isas(conn)
+        if rest.strip():
+            agreements = search(agreements, rest)
+        if not agreements:
+            return [Reply(s.get("isa.list_empty_search" if rest.strip() else "isa.list_empty"))]
+        lines = [isa_line(ctx, isa) for isa in agreements]
+        return [Reply("\n".join(lines), kind=ReplyKind.LIST, title=s.get("isa.list_title", count=len(lines)),
+                      choices=[Choice(s.get("isa.button_show", id=isa.id), f"isa show {isa.id}")
+                               for isa in agreements[:5]])]
+
+    async def _show(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        async with ctx.assistant.engine.connect() as conn:
+            isa = await get_isa(conn, parse_id(rest))
+        return [isa_card(ctx, isa)]
+
+    async def _due(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        s = ctx.assistant.strings
+        days = int(rest) if rest.strip().isdigit() else DUE_WITHIN_DAYS
+        async with ctx.assistant.engine.connect() as conn:
+            agreements = await due_isas(conn, today(ctx), days)
+        if not agreements:
+            return [Reply(s.get("isa.due_none", days=days))]
+        return [Reply("\n".join(isa_line(ctx, isa) for isa in agreements), kind=ReplyKind.LIST,
+                      title=s.get("isa.due_title", days=days))]
+
+    async def _history(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        s = ctx.assistant.strings
+        isa_id = parse_id(rest)
+        async with ctx.assistant.engine.connect() as conn:
+            isa = await get_isa(conn, isa_id)
+            entries = await history(conn, isa_id)
+        lines = []
+        for entry in entries:
+            changed = ", ".join(sorted(entry["details"].get("changes", {}))) or ", ".join(
+                f"{k}={v}" for k, v in entry["details"].items())
+            lines.append(s.get("isa.history_line", at=entry["at"].strftime("%Y-%m-%d %H:%M"), actor=entry["actor"],
+                               action=entry["action"], changes=changed))
+        return [Reply("\n".join(lines) or s.get("isa.history_none"), kind=ReplyKind.LIST,
+                      title=s.get("isa.history_title", title=isa.title))]
+
+    # ------------------------------------------------------------------ changing (admins and owners)
+    async def _add(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        if not rest.strip() and self.start_dialog is not None:
+            return await self.start_dialog(ctx, self.dialog_name, "add")
+        if not rest.strip():
+            raise CommandError("isa.form_usage")
+        values = parse_assignments(rest)
+        values.setdefault("owner", normalise_user(ctx.user_id))
+        values.setdefault("status", str(ISAStatus.ACTIVE))
+        return await save_from_form(ctx, None, values)
+
+    async def _edit(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        id_text, _, assignments = rest.strip().partition(" ")
+        isa_id = parse_id(id_text)
+        async with ctx.assistant.engine.connect() as conn:
+            current = await get_isa(conn, isa_id)
+        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, current):
+            return [not_allowed(ctx)]
+        if not assignments.strip() and self.start_dialog is not None:
+            return await self.start_dialog(ctx, self.dialog_name, f"edit {isa_id}")
+        if not assignments.strip():
+            raise CommandError("isa.form_usage")
+        return await save_from_form(ctx, isa_id, parse_assignments(assignments))
+
+    async def _reviewed(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        s = ctx.assistant.strings
+        id_text, _, date_text = rest.strip().partition(" ")
+        isa_id = parse_id(id_text)
+        try:
+            new_date = date.fromisoformat(date_text.strip()) if date_text.strip() else None
+        except ValueError:
+            raise CommandError("isa.bad_date") from None
+        async with ctx.assistant.engine.begin() as conn:
+            isa = await get_isa(conn, isa_id)
+            if not can_edit(ctx.assistant.settings.admins, ctx.user_id, isa):
+                return [not_allowed(ctx)]
+            new_date = new_date or one_year_after(max(today(ctx), isa.review_date))
+            if new_date <= today(ctx):
+                raise CommandError("isa.review_in_past")
+            isa.review_date = new_date
+            if isa.status == ISAStatus.UNDER_REVIEW:
+                isa.status = ISAStatus.ACTIVE
+            await save_isa(conn, isa, normalise_user(ctx.user_id), ctx.assistant.clock(), action="isa.reviewed")
+        return [Reply(s.get("isa.reviewed", title=isa.title, date=new_date.isoformat()))]
+
+    async def _snooze(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        s = ctx.assistant.strings
+        id_text, _, days_text = rest.strip().partition(" ")
+        isa_id = parse_id(id_text)
+        days = int(days_text) if days_text.strip().isdigit() else SNOOZE_DAYS
+        if not 1 <= days <= MAX_SNOOZE_DAYS:
+            raise CommandError("isa.bad_snooze")
+        until = today(ctx) + timedelta(days=days)
+        async with ctx.assistant.engine.begin() as conn:
+            isa = await get_isa(conn, isa_id)
+            if not can_edit(ctx.assistant.settings.admins, ctx.user_id, isa):
+                return [not_allowed(ctx)]
+            await snooze_isa(conn, isa, until, normalise_user(ctx.user_id), ctx.assistant.clock())
+        return [Reply(s.get("isa.snoozed", title=isa.title, date=until.isoformat()))]
+
+    async def _remind(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        """``isa remind weekly mon 09:00`` / ``isa remind off`` for this conversation."""
+        s = ctx.assistant.strings
+        words = rest.lower().split()
+        channel = ctx.conversation_id
+        now = ctx.assistant.clock()
+        actor = normalise_user(ctx.user_id)
+        async with ctx.assistant.engine.begin() as conn:
+            current = (await conn.execute(select(subs).where(subs.c.channel == channel))).first()
+            if words == ["off"]:
+                if current is None or not current.active:
+                    return [Reply(s.get("isa.remind_none"))]
+                await conn.execute(update(subs).where(subs.c.id == current.id).values(active=0, paused_reason="off"))
+                await audit(conn, actor, "reminder.off", channel, {}, now)
+                return [Reply(s.get("isa.remind_off"))]
+            if not words:
+                if current is None or not current.active:
+                    return [Reply(s.get("isa.remind_none"))]
+                return [Reply(s.get("isa.remind_set", day=WEEKDAYS[current.weekday], time=current.time_of_day,
+                                    timezone=current.timezone))]
+            if len(words) != 3 or words[0] != "weekly":
+                raise CommandError("isa.remind_usage")
+            try:
+                weekday, at = parse_weekday(words[1]), parse_time_of_day(words[2])
+            except ValueError:
+                raise CommandError("isa.remind_usage") from None
+            values = dict(weekday=weekday, time_of_day=at.strftime("%H:%M"), timezone=ctx.assistant.settings.timezone,
+                          active=1, paused_reason=None)
+            if current is None:
+                await conn.execute(insert_ignore(conn, subs).values(channel=channel, created_by=actor, created_at=now,
+                                                                    **values))
+            else:
+                await conn.execute(update(subs).where(subs.c.id == current.id).values(created_by=actor, **values))
+            await audit(conn, actor, "reminder.set", channel, {"weekday": WEEKDAYS[weekday],
+                                                               "time": values["time_of_day"]}, now)
+        return [Reply(s.get("isa.remind_set", day=WEEKDAYS[weekday], time=values["time_of_day"],
+                            timezone=values["timezone"]))]
+
+
+def not_allowed(ctx: TurnContext) -> Reply:
+    log.info("isa change refused", extra={"user": ctx.user_id})
+    return Reply(ctx.assistant.strings.get("isa.not_allowed"))
+
+
+async def save_from_form(ctx: TurnContext, isa_id: int | None, values: dict[str, str]) -> list[Reply]:
+    """Validate the whole agreement with ``values`` applied, check permission, save and audit."""
+    s = ctx.assistant.strings
+    async with ctx.assistant.engine.begin() as conn:
+        current = await get_isa(conn, isa_id) if isa_id is not None else None
+        merged = current.comparable() if current else {}
+        merged.update(values)
+        isa = build_isa(merged, isa_id)
+        # The current owner may hand an agreement over; a new agreement may be added by its owner.
+        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, current or isa):
+            return [not_allowed(ctx)]
+        await save_isa(conn, isa, normalise_user(ctx.user_id), ctx.assistant.clock())
+    key = "isa.added" if isa_id is None else "isa.updated"
+    return [Reply(s.get(key, id=isa.id, title=isa.title)), isa_card(ctx, isa)]

@@ -1,0 +1,200 @@
+"""What an Information Sharing Agreement is in the register, and how its fields are validated.
+
+Validation is shared by the chat dialog, the CSV/YAML import and the commands, so every route into
+the register gives the same reasons for the same mistakes. Addresses are channel-qualified:
+a user is ``slack:U…``, ``teams:<AAD object id>`` or ``local:<name>``; a channel is
+``slack:<channel id>``, ``teams:<conversation id>`` or ``local`` / ``local:<conversation id>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+
+class ISAStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    UNDER_REVIEW = "under review"
+    ENDED = "ended"
+
+
+# Statuses whose review date still matters: reminders are sent for these.
+REVIEWABLE = (ISAStatus.ACTIVE, ISAStatus.UNDER_REVIEW)
+
+# Fields in the fixed CSV header order (article 9 condition travels in lawful_basis after a ';').
+CSV_FIELDS = ("title", "parties", "purpose", "data_categories", "lawful_basis", "owner", "start_date",
+              "review_date", "status", "document_url", "channels")
+EDITABLE_FIELDS = ("title", "parties", "purpose", "data_categories", "lawful_basis", "article9_condition", "owner",
+                   "start_date", "review_date", "status", "document_url", "channels")
+LIST_FIELDS = ("parties", "data_categories", "channels")
+DATE_FIELDS = ("start_date", "review_date")
+
+# Words that mark a data category as special category data (UK GDPR Article 9).
+SPECIAL_CATEGORY_WORDS = ("health", "medical", "mental", "ethnic", "race", "racial", "religio", "belief",
+                          "sexual", "sex life", "biometric", "genetic", "political", "trade union")
+
+_USER = re.compile(r"^(slack:[UW][A-Z0-9]{1,}|teams:[0-9a-fA-F-]{8,}|local:[\w.@-]{1,100})$")
+_CHANNEL = re.compile(r"^(slack:[CGDU][A-Z0-9]{1,}|teams:\S{3,}|local|local:[\w.@:-]{1,200})$")
+_URL = re.compile(r"^https?://\S+$")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    reason: str
+
+
+class ISAValidationError(ValueError):
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(slots=True)
+class ISA:
+    title: str
+    parties: list[str]
+    purpose: str
+    data_categories: list[str]
+    lawful_basis: str
+    owner: str
+    start_date: date
+    review_date: date
+    status: ISAStatus = ISAStatus.ACTIVE
+    article9_condition: str | None = None
+    document_url: str | None = None
+    channels: list[str] = field(default_factory=list)
+    id: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """Column values for the ``isas`` table (JSON-able lists, real dates)."""
+        data = asdict(self)
+        data.pop("id")
+        data["status"] = str(self.status)
+        return data
+
+    def comparable(self) -> dict[str, Any]:
+        """Field values as plain strings and lists, for audit diffs and exports."""
+        data = self.values()
+        for name in DATE_FIELDS:
+            data[name] = data[name].isoformat()
+        return data
+
+    @property
+    def reminder_addresses(self) -> list[str]:
+        """Where review reminders go: the channels, and the owner directly (once)."""
+        addresses = list(dict.fromkeys(self.channels))
+        if self.owner not in addresses:
+            addresses.append(self.owner)
+        return addresses
+
+    @classmethod
+    def from_row(cls, row: Any) -> ISA:
+        m = row._mapping
+        return cls(id=m["id"], title=m["title"], parties=list(m["parties"]), purpose=m["purpose"],
+                   data_categories=list(m["data_categories"]), lawful_basis=m["lawful_basis"],
+                   article9_condition=m["article9_condition"], owner=m["owner"], start_date=m["start_date"],
+                   review_date=m["review_date"], status=ISAStatus(m["status"]), document_url=m["document_url"],
+                   channels=list(m["channels"]))
+
+
+def is_special_category(categories: list[str]) -> bool:
+    return any(word in c.lower() for c in categories for word in SPECIAL_CATEGORY_WORDS)
+
+
+def split_list(value: Any) -> list[str]:
+    """``"a; b;"`` or ``["a", "b"]`` -> ["a", "b"]."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else str(value).split(";")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def parse_status(value: str) -> ISAStatus:
+    key = value.strip().lower().replace("_", " ").replace("-", " ")
+    for status in ISAStatus:
+        if status.value == key:
+            return status
+    raise ValueError(f"must be one of {', '.join(s.value for s in ISAStatus)}")
+
+
+def normalise_user(user_id: str) -> str:
+    """``slack:T1:U1`` (a turn's qualified id) -> ``slack:U1`` (the register's form)."""
+    prefix, _, rest = user_id.partition(":")
+    if prefix == "slack" and ":" in rest:
+        return f"slack:{rest.rsplit(':', 1)[1]}"
+    return user_id
+
+
+def same_user(a: str, b: str) -> bool:
+    return normalise_user(a).lower() == normalise_user(b).lower()
+
+
+def validate_field(name: str, raw: Any) -> Any:
+    """One field's value from user input (text or a list); ValueError with the reason if it is wrong."""
+    if name in LIST_FIELDS:
+        items = split_list(raw)
+        if name == "channels":
+            bad = [item for item in items if not _CHANNEL.match(item)]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a channel (slack:<channel id>, teams:<conversation id> or local)")
+        elif not items:
+            raise ValueError("list at least one, separated by ';'")
+        return items
+    text = "" if raw is None else str(raw).strip()
+    if name in DATE_FIELDS:
+        if isinstance(raw, date):
+            return raw
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+    if name == "status":
+        return parse_status(text)
+    if name == "owner":
+        owner = normalise_user(text)
+        if not _USER.match(owner):
+            raise ValueError(f"{text!r} is not a user (slack:U…, teams:<AAD object id> or local:<name>)")
+        return owner
+    if name == "document_url":
+        if text and not _URL.match(text):
+            raise ValueError(f"{text!r} is not a web address starting with https://")
+        return text or None
+    if name == "article9_condition":
+        return text or None
+    if not text:
+        raise ValueError("is required")
+    if name == "title" and len(text) > 300:
+        raise ValueError("is longer than 300 characters")
+    return text
+
+
+def build_isa(data: dict[str, Any], isa_id: int | None = None) -> ISA:
+    """A validated ISA from raw field values; ISAValidationError lists every problem, field by field."""
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    for name in EDITABLE_FIELDS:
+        try:
+            values[name] = validate_field(name, data.get(name))
+        except ValueError as exc:
+            errors.append(FieldError(name, str(exc)))
+    if not errors:
+        if values["review_date"] < values["start_date"]:
+            errors.append(FieldError("review_date", "is before the start date"))
+        if is_special_category(values["data_categories"]) and not values["article9_condition"]:
+            errors.append(FieldError("lawful_basis", "special category data (such as health) needs an Article 9 "
+                                                     "condition too: write it after a ';'"))
+    if errors:
+        raise ISAValidationError(errors)
+    return ISA(id=isa_id, **values)
+
+
+def diff(before: ISA | None, after: ISA) -> dict[str, dict[str, Any]]:
+    """What changed, field by field: ``{"review_date": {"from": "2027-01-01", "to": "2028-01-01"}}``."""
+    old = before.comparable() if before else {}
+    new = after.comparable()
+    return {name: {"from": old.get(name), "to": new[name]} for name in new if old.get(name) != new[name]}

@@ -1,0 +1,2 @@
+"""Review and channel reminders: when they fall due (schedule), what they say (message), and
+exactly-once durable delivery through the channels' proactive senders (scheduler)."""

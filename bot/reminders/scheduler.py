@@ -1,0 +1,389 @@
+"""Exactly-once durable delivery of reminders, safe with several replicas on one database.
+
+Each run: *materialise* every occurrence due by ``now`` as a row in ``reminder_occurrences`` with a
+unique key per (reminder, occurrence, address) (inserting twice is a no-op); then *claim* due rows
+one by one with a lease (a conditional UPDATE whose row count says who won, atomic on SQLite and
+PostgreSQL alike), *send* through ``assistant.delivery``, and *mark sent*. A replica that dies
+between claim and mark leaves a lease that expires, and another replica sends it then. A failed send
+is retried with exponential backoff and never silently dropped; a permanent failure (the bot was
+removed from the channel, no sender for the address) is reported to the owner (itself a durable
+occurrence) and pauses the channel's subscription. Occurrences missed by more than the grace window
+(after downtime) are recorded as ``skipped`` and logged, never sent late.
+
+Row status: ``pending`` -> ``claimed`` -> ``sent``; ``failed`` with ``next_attempt_at`` set is
+retried, ``failed`` without it is undeliverable (reported); ``skipped`` was missed or no longer due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.background import add_background_task, sleep_or_stop
+from bot.delivery import DeliveryError
+from bot.isa.model import REVIEWABLE, ISAStatus
+from bot.isa.register import ISANotFound, get_isa, list_isas, snoozes
+from bot.messages import Reply
+from bot.reminders import message
+from bot.reminders.schedule import (
+    Calendar,
+    Occurrence,
+    ReminderKind,
+    parse_time_of_day,
+    review_occurrences,
+    weekly_occurrences,
+)
+from bot.storage.db import insert_ignore, utcnow
+from bot.storage.tables import reminder_occurrences as occ
+from bot.storage.tables import reminder_subscriptions as subs
+
+if TYPE_CHECKING:
+    from bot.core import Assistant
+
+log = logging.getLogger(__name__)
+
+
+class OccurrenceStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerPolicy:
+    grace: timedelta = timedelta(hours=24)  # missed occurrences older than this are skipped
+    lease: timedelta = timedelta(minutes=5)  # a claim expires after this; must exceed send_timeout
+    send_timeout: timedelta = timedelta(minutes=1)
+    backoff_base: timedelta = timedelta(minutes=1)
+    backoff_max: timedelta = timedelta(hours=1)
+    notify_after_attempts: int = 5  # tell the owner once when a send keeps failing
+    lookback: timedelta = timedelta(days=8)  # how far back (beyond grace) missed occurrences are recorded
+    batch: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SentReminder:
+    kind: str
+    isa: str | None
+    channel: str
+    occurrence: str  # local ISO datetime of when it was due
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "isa": self.isa, "channel": self.channel, "occurrence": self.occurrence}
+
+
+@dataclass(frozen=True, slots=True)
+class FailedSend:
+    channel: str
+    kind: str
+    reason: str
+    permanent: bool
+
+
+@dataclass(slots=True)
+class RunReport:
+    sent: list[SentReminder] = field(default_factory=list)
+    failed: list[FailedSend] = field(default_factory=list)
+
+
+class ReminderScheduler:
+    def __init__(self, assistant: Assistant, policy: SchedulerPolicy | None = None, worker_id: str | None = None):
+        settings = assistant.settings
+        self.assistant = assistant
+        self.policy = policy or SchedulerPolicy()
+        self.worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
+        self.calendar = Calendar(settings.timezone, settings.skip_bank_holidays, settings.bank_holiday_region)
+        self._sending: set[int] = set()
+
+    @property
+    def engine(self):
+        return self.assistant.engine
+
+    # ------------------------------------------------------------------ materialise
+    async def planned(self, now: datetime) -> list[dict[str, Any]]:
+        """Every occurrence row that should exist by ``now`` (within the lookback), not yet stored."""
+        start = now - self.policy.grace - self.policy.lookback
+        rows: list[dict[str, Any]] = []
+        async with self.engine.connect() as conn:
+            agreements = await list_isas(conn, REVIEWABLE)
+            snoozed = await snoozes(conn)
+            subscriptions = (await conn.execute(select(subs).where(subs.c.active == 1))).all()
+            existing = set((await conn.execute(select(occ.c.key).where(occ.c.due_at > start))).scalars())
+        lead_days = self.assistant.settings.reminder_lead_days
+        for isa in agreements:
+            snooze = snoozed.get(isa.id)
+            until = snooze[1] if snooze and snooze[0] == isa.review_date else None
+            for o in review_occurrences(isa.review_date, lead_days, self.calendar, start, now, until):
+                payload = {"isa_id": isa.id, "title": isa.title, "review_date": isa.review_date.isoformat(),
+                           "nominal": o.nominal.isoformat()}
+                for address in isa.reminder_addresses:
+                    key = f"review:{isa.id}:{isa.review_date.isoformat()}:{o.tag}:{address}"
+                    rows.append(self._row(key, o, address, now, isa.id, payload))
+        for sub in subscriptions:
+            try:
+                at = parse_time_of_day(sub.time_of_day)
+            except ValueError:
+                log.error("bad reminder subscription time", extra={"subscription": sub.id})
+                continue
+            calendar = Calendar(sub.timezone, self.calendar.skip_bank_holidays, self.calendar.bank_holiday_region)
+            for o in weekly_occurrences(sub.weekday, at, calendar, start, now):
+                key = f"channel:{sub.id}:{o.nominal.isoformat()}:{sub.channel}"
+                payload = {"subscription_id": sub.id, "nominal": o.nominal.isoformat(), "owner": sub.created_by}
+                rows.append(self._row(key, o, sub.channel, now, None, payload))
+        return [row for row in rows if row["key"] not in existing]
+
+    def _row(self, key: str, o: Occurrence, address: str, now: datetime, isa_id: int | None,
+             payload: dict[str, Any]) -> dict[str, Any]:
+        missed = o.due_at < now - self.policy.grace
+        return dict(key=key[:400], kind=str(o.kind), isa_id=isa_id, channel=address, due_at=o.due_at,
+                    status=str(OccurrenceStatus.SKIPPED if missed else OccurrenceStatus.PENDING), attempts=0,
+                    last_error="missed: due more than the grace window before the scheduler ran" if missed else None,
+                    payload=payload)
+
+    async def materialise(self, now: datetime) -> int:
+        """Store the occurrences due by ``now``; safe to run on every replica at once."""
+        rows = await self.planned(now)
+        added = 0
+        async with self.engine.begin() as conn:
+            for row in rows:
+                result = await conn.execute(insert_ignore(conn, occ).values(**row))
+                added += result.rowcount
+                if result.rowcount and row["status"] == OccurrenceStatus.SKIPPED:
+                    log.warning("reminder skipped: missed by more than the grace window",
+                                extra={"key": row["key"], "due_at": row["due_at"].isoformat()})
+        return added
+
+    # ------------------------------------------------------------------ claim, send, mark
+    def _claimable(self, now: datetime):
+        return and_(occ.c.due_at <= now, or_(
+            occ.c.status == OccurrenceStatus.PENDING,
+            and_(occ.c.status == OccurrenceStatus.FAILED, occ.c.next_attempt_at <= now),
+            and_(occ.c.status == OccurrenceStatus.CLAIMED, occ.c.lease_until < now),
+        ))
+
+    async def claim(self, occurrence_id: int, now: datetime) -> bool:
+        """Take the lease on one occurrence; True only for the one replica whose UPDATE matched."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(occ).where(occ.c.id == occurrence_id, self._claimable(now))
+                .values(status=OccurrenceStatus.CLAIMED, lease_owner=self.worker_id,
+                        lease_until=now + self.policy.lease, attempts=occ.c.attempts + 1))
+            return result.rowcount == 1
+
+    async def _finish(self, occurrence_id: int, **values: Any) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(occ).where(occ.c.id == occurrence_id,
+                                                          occ.c.lease_owner == self.worker_id,
+                                                          occ.c.status == OccurrenceStatus.CLAIMED)
+                                        .values(lease_owner=None, lease_until=None, **values))
+            return result.rowcount == 1
+
+    async def deliver_due(self, now: datetime, stop: asyncio.Event | None = None) -> RunReport:
+        """Claim and send every due occurrence this replica can win; reports what it sent and what failed."""
+        report = RunReport()
+        while True:
+            async with self.engine.connect() as conn:
+                candidates = (await conn.execute(select(occ).where(self._claimable(now))
+                                                 .order_by(occ.c.due_at, occ.c.id).limit(self.policy.batch))).all()
+            if not candidates:
+                return report
+            random.shuffle(candidates)  # two replicas rarely contend for the same row in turn
+            progressed = False
+            for row in candidates:
+                if stop is not None and stop.is_set():
+                    return report
+                if not await self.claim(row.id, now):
+                    continue
+                progressed = True
+                await self._deliver(row, now, report)
+            if not progressed:
+                return report
+
+    async def _deliver(self, row: Any, now: datetime, report: RunReport) -> None:
+        try:
+            replies, about = await self._compose(row, now)
+        except _NoLongerDue as exc:
+            await self._finish(row.id, status=OccurrenceStatus.SKIPPED, last_error=str(exc))
+            log.info("reminder no longer due", extra={"key": row.key, "reason": str(exc)})
+            return
+        if row.channel.split(":", 1)[0] not in self.assistant.delivery.channels():
+            # Not configured here (e.g. a command-line run without Slack): retry later, tell the owner if it persists.
+            reason = f"no channel is configured for {row.channel.split(':', 1)[0]!r} addresses"
+            report.failed.append(FailedSend(row.channel, row.kind, reason, False))
+            await self._failed(row, now, reason, permanent=False, about=about)
+            return
+        self._sending.add(row.id)
+        try:
+            await asyncio.wait_for(self.assistant.delivery.send(row.channel, replies),
+                                   self.policy.send_timeout.total_seconds())
+        except DeliveryError as exc:
+            self._sending.discard(row.id)
+            report.failed.append(FailedSend(row.channel, row.kind, str(exc), exc.permanent))
+            await self._failed(row, now, str(exc), permanent=exc.permanent, about=about)
+            return
+        except Exception as exc:  # a timeout or an adapter bug must not lose the reminder
+            self._sending.discard(row.id)
+            reason = f"{type(exc).__name__}: {exc}"
+            report.failed.append(FailedSend(row.channel, row.kind, reason, False))
+            await self._failed(row, now, reason, permanent=False, about=about)
+            return
+        self._sending.discard(row.id)  # a cancelled send stays in _sending: its lease must expire, not be released
+        if not await self._finish(row.id, status=OccurrenceStatus.SENT, sent_at=now, last_error=None):
+            log.error("reminder sent after its lease was lost", extra={"key": row.key})
+        log.info("reminder sent", extra={"key": row.key, "channel": row.channel})
+        if row.kind != ReminderKind.OWNER_NOTICE:
+            due_local = aware(row.due_at).astimezone(self.calendar.tz).isoformat()
+            report.sent.append(SentReminder(row.kind, (row.payload or {}).get("title"), row.channel, due_local))
+
+    async def _failed(self, row: Any, now: datetime, reason: str, *, permanent: bool, about: str) -> None:
+        attempts = row.attempts + 1
+        if permanent:
+            await self._finish(row.id, status=OccurrenceStatus.FAILED, next_attempt_at=None, last_error=reason[:2000])
+            log.error("reminder undeliverable", extra={"key": row.key, "channel": row.channel, "reason": reason})
+            paused = await self._pause_subscription(row, reason)
+            await self._notify_owner(row, now, reason, paused, about)
+            return
+        delay = min(self.policy.backoff_base * (2 ** (attempts - 1)), self.policy.backoff_max)
+        await self._finish(row.id, status=OccurrenceStatus.FAILED, next_attempt_at=now + delay,
+                           last_error=reason[:2000])
+        log.warning("reminder send failed; will retry", extra={"key": row.key, "attempts": attempts,
+                                                               "retry_in_s": delay.total_seconds(), "reason": reason})
+        if attempts == self.policy.notify_after_attempts:
+            await self._notify_owner(row, now, reason, False, about)
+
+    async def _pause_subscription(self, row: Any, reason: str) -> bool:
+        subscription_id = (row.payload or {}).get("subscription_id")
+        if row.kind != ReminderKind.CHANNEL or subscription_id is None:
+            return False
+        async with self.engine.begin() as conn:
+            await conn.execute(update(subs).where(subs.c.id == subscription_id)
+                               .values(active=0, paused_reason=reason[:2000]))
+        log.warning("channel reminder paused", extra={"subscription": subscription_id, "channel": row.channel})
+        return True
+
+    async def _notify_owner(self, row: Any, now: datetime, reason: str, paused: bool, about: str) -> None:
+        """Queue a durable notice to the owner (sent by the same exactly-once machinery)."""
+        if row.kind == ReminderKind.OWNER_NOTICE:
+            log.error("owner notice undeliverable", extra={"key": row.key, "reason": reason})
+            return
+        payload = row.payload or {}
+        owner = payload.get("owner")
+        if owner is None and row.isa_id is not None:
+            async with self.engine.connect() as conn:
+                try:
+                    owner = (await get_isa(conn, row.isa_id)).owner
+                except ISANotFound:
+                    owner = None
+        if not owner:
+            log.error("no owner to tell about an undeliverable reminder", extra={"key": row.key})
+            return
+        notice = dict(key=f"notice:{row.id}:{'paused' if paused else row.attempts + 1}", kind=ReminderKind.OWNER_NOTICE,
+                      isa_id=row.isa_id, channel=owner, due_at=now, status=OccurrenceStatus.PENDING, attempts=0,
+                      payload={"failed_channel": row.channel, "about": about, "reason": reason[:300],
+                               "paused": paused, "title": payload.get("title")})
+        async with self.engine.begin() as conn:
+            await conn.execute(insert_ignore(conn, occ).values(**notice))
+
+    async def _compose(self, row: Any, now: datetime) -> tuple[list[Reply], str]:
+        """The replies for an occurrence from the register as it is now (stale ones are skipped)."""
+        content = self.assistant.content
+        payload = row.payload or {}
+        today = self.calendar.local_date(now)
+        if row.kind == ReminderKind.OWNER_NOTICE:
+            return [message.owner_notice_reply(content, payload["failed_channel"], payload["about"],
+                                               payload["reason"], payload["paused"])], ""
+        async with self.engine.connect() as conn:
+            if row.kind == ReminderKind.CHANNEL:
+                sub = (await conn.execute(select(subs).where(subs.c.id == payload["subscription_id"]))).first()
+                if sub is None or not sub.active:
+                    raise _NoLongerDue("the channel reminder was turned off")
+                in_force = [isa for isa in await list_isas(conn, (ISAStatus.ACTIVE,)) if isa.start_date <= today]
+                linked = [isa for isa in in_force if row.channel in isa.channels]
+                about = content.strings.get("reminders.about_channel")
+                return [message.channel_reply(content, linked or in_force, bool(linked), today)], about
+            try:
+                isa = await get_isa(conn, row.isa_id)
+            except ISANotFound:
+                raise _NoLongerDue("the agreement was deleted") from None
+        if isa.status not in REVIEWABLE or isa.review_date.isoformat() != payload.get("review_date"):
+            raise _NoLongerDue("the agreement was reviewed or ended since")
+        about = content.strings.get("reminders.about_review", title=isa.title)
+        return [message.review_reply(content, isa, ReminderKind(row.kind), today)], about
+
+    # ------------------------------------------------------------------ runs
+    async def run_due(self, now: datetime, stop: asyncio.Event | None = None) -> RunReport:
+        """One scheduler pass at ``now``: materialise, then deliver (until ``stop`` is set)."""
+        now = now.astimezone(UTC)
+        await self.materialise(now)
+        return await self.deliver_due(now, stop)
+
+    async def preview(self, now: datetime) -> list[SentReminder]:
+        """What a run at ``now`` would send, without sending or recording anything (``--dry-run``)."""
+        now = now.astimezone(UTC)
+        rows = [r for r in await self.planned(now) if r["status"] == OccurrenceStatus.PENDING]
+        async with self.engine.connect() as conn:
+            stored = (await conn.execute(select(occ).where(self._claimable(now)))).all()
+        due = [(r["kind"], r["payload"].get("title"), r["channel"], r["due_at"]) for r in rows]
+        due += [(r.kind, (r.payload or {}).get("title"), r.channel, aware(r.due_at)) for r in stored
+                if r.kind != ReminderKind.OWNER_NOTICE]
+        due = [d for d in due if d[0] != ReminderKind.OWNER_NOTICE]
+        return [SentReminder(kind, title, channel, at.astimezone(self.calendar.tz).isoformat())
+                for kind, title, channel, at in sorted(due, key=lambda d: (d[3], d[2]))]
+
+    async def release_leases(self) -> int:
+        """On shutdown: give back claims this replica holds but has not started sending."""
+        async with self.engine.begin() as conn:
+            query = update(occ).where(occ.c.lease_owner == self.worker_id, occ.c.status == OccurrenceStatus.CLAIMED)
+            if self._sending:
+                query = query.where(occ.c.id.not_in(self._sending))
+            result = await conn.execute(query.values(status=OccurrenceStatus.PENDING, lease_owner=None,
+                                                     lease_until=None, attempts=occ.c.attempts - 1))
+            return result.rowcount
+
+    async def run_until_stopped(self, stop: asyncio.Event, interval: float = 30.0) -> None:
+        """The background loop: a pass every ``interval`` seconds; on stop, give back unstarted claims."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.run_due(utcnow(), stop)
+                except Exception as exc:  # a failed pass must not end the schedule; the next pass retries
+                    log.error("scheduler pass failed; will retry", extra={"reason": f"{type(exc).__name__}: {exc}"})
+                if await sleep_or_stop(stop, interval):
+                    break
+        finally:
+            try:
+                released = await self.release_leases()
+                log.info("reminder scheduler stopped", extra={"released_leases": released})
+            except SQLAlchemyError as exc:
+                log.warning("could not release reminder leases", extra={"reason": type(exc).__name__})
+
+
+class _NoLongerDue(Exception):
+    """The reminder's agreement or subscription changed since it was scheduled."""
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands stored UTC times back without their zone; PostgreSQL keeps it."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- app wiring
+def start_reminder_scheduler(app: web.Application, assistant: Assistant) -> None:
+    """Run the scheduler in the server's background (when SCHEDULER_ENABLED), stopping it cleanly."""
+    if not assistant.settings.scheduler_enabled:
+        log.info("reminder scheduler disabled (SCHEDULER_ENABLED=false)")
+        return
+    scheduler = ReminderScheduler(assistant)
+    add_background_task(app, "reminders", scheduler.run_until_stopped, grace=15.0)

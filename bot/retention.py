@@ -1,0 +1,179 @@
+"""Retention and subject access: keep data only as long as the README says, and show all of it on request.
+
+Two periods, both configurable:
+
+* ``RETENTION_DAYS`` (default 30): conversation state, redacted transcripts, idempotency keys,
+  unanswered questions, the local outbox and the "met this user" rows.
+* ``RECORD_RETENTION_DAYS`` (default 2555, about seven years): confirmed decision records and the
+  audit log. A record is purged only when its whole amendment chain is older than the cutoff, so an
+  amendment never points at nothing.
+
+Every run that purges writes one ``audit_log`` entry with the cutoffs and the counts per table,
+never any content. ``export_user`` gathers every row that names one user id, in every table, for a
+subject access request. Same code on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.metrics import metrics
+from bot.storage.db import claim_once, utcnow
+from bot.storage.tables import (
+    audit_log,
+    conversation_state,
+    decision_records,
+    local_outbox,
+    metadata,
+    processed_events,
+    transcripts,
+    unanswered_questions,
+    users,
+)
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:retention"
+PURGE_ACTION = "retention.purge"
+DELETE_CHUNK = 500
+
+# Short-lived working data: (table, the column that says how old a row is).
+SHORT_LIVED = (
+    (conversation_state, conversation_state.c.updated_at),
+    (transcripts, transcripts.c.created_at),
+    (processed_events, processed_events.c.created_at),
+    (unanswered_questions, unanswered_questions.c.created_at),
+    (local_outbox, local_outbox.c.created_at),
+    (users, users.c.last_seen),
+)
+
+# Columns that hold a user id (or a conversation id, which for a personal chat is the user's own);
+# any column named ``*_by`` (created_by, snoozed_by ...) counts too, so new tables are covered.
+USER_COLUMNS = ("user_id", "owner", "actor", "subject", "conversation_id")
+
+
+@dataclass
+class RetentionReport:
+    now: datetime
+    cutoff: datetime
+    record_cutoff: datetime
+    purged: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.purged.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"now": self.now.isoformat(), "cutoff": self.cutoff.isoformat(),
+                "record_cutoff": self.record_cutoff.isoformat(), "purged": self.purged,
+                "total": self.total, "dry_run": self.dry_run}
+
+
+async def run_retention(engine: AsyncEngine, settings: Settings, *, now: datetime | None = None,
+                        dry_run: bool = False, once_key: str | None = None) -> RetentionReport | None:
+    """Purge everything past its retention period; one audit entry says what went (counts only).
+
+    With ``once_key`` the run happens at most once for that key across all replicas (None if it
+    already ran); the key commits with the purge, so a failed run is retried next time.
+    """
+    now = now or utcnow()
+    report = RetentionReport(now=now, cutoff=now - timedelta(days=settings.retention_days),
+                             record_cutoff=now - timedelta(days=settings.record_retention_days), dry_run=dry_run)
+    async with engine.begin() as conn:
+        if once_key and not await claim_once(conn, once_key):
+            return None
+        for table, age in SHORT_LIVED:
+            report.purged[table.name] = await _purge(conn, table, age < report.cutoff, dry_run)
+        record_ids = await _expired_record_ids(conn, report.record_cutoff)
+        report.purged[decision_records.name] = len(record_ids)
+        if not dry_run:
+            # Newest first: an amendment always has a higher id than what it amends.
+            for start in range(0, len(record_ids), DELETE_CHUNK):
+                chunk = record_ids[start:start + DELETE_CHUNK]
+                await conn.execute(delete(decision_records).where(decision_records.c.id.in_(chunk)))
+        report.purged[audit_log.name] = await _purge(conn, audit_log, audit_log.c.at < report.record_cutoff, dry_run)
+        if not dry_run and report.total:
+            await conn.execute(insert(audit_log).values(
+                at=now, actor=ACTOR, action=PURGE_ACTION, subject=None,
+                details={"cutoff": report.cutoff.isoformat(), "record_cutoff": report.record_cutoff.isoformat(),
+                         "retention_days": settings.retention_days,
+                         "record_retention_days": settings.record_retention_days, "purged": report.purged}))
+    if not dry_run:
+        for table_name, count in report.purged.items():
+            if count:
+                metrics.inc("retention_rows_purged", count, table=table_name)
+    log.info("retention run", extra=report.to_dict())
+    return report
+
+
+async def _purge(conn, table, condition, dry_run: bool) -> int:
+    if dry_run:
+        return len((await conn.execute(select(*table.primary_key.columns).where(condition))).all())
+    return (await conn.execute(delete(table).where(condition))).rowcount or 0
+
+
+async def _expired_record_ids(conn, cutoff: datetime) -> list[int]:
+    """Records older than the cutoff whose amendment chain has nothing newer, newest id first."""
+    rows = (await conn.execute(select(decision_records.c.id, decision_records.c.amends_id,
+                                      decision_records.c.created_at))).all()
+    parent = {row.id: row.amends_id for row in rows}
+    keep: set[int] = set()
+    for row in rows:
+        if _aware(row.created_at) >= cutoff:
+            node: int | None = row.id
+            while node is not None and node not in keep:
+                keep.add(node)
+                node = parent.get(node)
+    return sorted((row.id for row in rows if row.id not in keep), reverse=True)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def run_daily_retention(engine: AsyncEngine, settings: Settings) -> RetentionReport | None:
+    """The scheduled run: once a day across all replicas (an idempotency key per UTC date)."""
+    return await run_retention(engine, settings, once_key=f"retention:{utcnow().date().isoformat()}")
+
+
+def start_retention_schedule(app, settings: Settings) -> None:
+    """Run retention daily in the background when the scheduler is enabled (called from app.py)."""
+    if not settings.scheduler_enabled:
+        return
+    from bot.background import add_background_task, every
+    from bot.http import ASSISTANT
+
+    async def job() -> None:
+        await run_daily_retention(app[ASSISTANT].engine, settings)
+
+    add_background_task(app, "retention", every(3600, job, name="retention", first_delay=60))
+
+
+# ---------------------------------------------------------------------- subject access
+async def export_user(engine: AsyncEngine, user_id: str) -> dict[str, Any]:
+    """Every row, in every table, that names ``user_id``: the answer to a subject access request."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    async with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            columns = [c for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by")]
+            if not columns:
+                continue
+            rows = (await conn.execute(select(table).where(or_(*(c == user_id for c in columns))))).mappings().all()
+            if rows:
+                tables[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return {"user_id": user_id, "exported_at": utcnow().isoformat(), "tables": tables,
+            "not_linked_to_users": ["unanswered_questions (redacted, anonymous)",
+                                    "processed_events (delivery ids only)"]}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (datetime, date)) else value

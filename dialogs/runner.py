@@ -1,0 +1,167 @@
+"""The dialog runner: keeps each user's dialog state in the database and drives their dialogs.
+
+It implements the core's ``DialogDriver``. State lives in ``conversation_state``, one row per
+(user, conversation), written after every step, so a restart (even ``kill -9``) resumes exactly
+where the user was, on any replica. Dialogs stay pure; the runner does the I/O around them:
+answering a question asked mid-way (then the dialog repeats its step), calling ``complete`` once
+when the user confirms, and closing stale dialogs after ``walkthrough_expiry_minutes``.
+Every reply a dialog produces carries case details, so the runner marks them all private.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bot.messages import Reply
+from bot.storage.tables import conversation_state
+from dialogs.base import Dialog, DialogState, Inbound, Status
+from dialogs.engine import ReviewAction
+
+if TYPE_CHECKING:
+    from bot.context import TurnContext
+    from bot.core import Assistant
+
+log = logging.getLogger(__name__)
+
+# Button values that only mean something inside a dialog: pressed after it ended, they get a note.
+STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction)
+
+
+class DialogRunner:
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.dialogs: dict[str, Dialog] = {}
+
+    def register(self, dialog: Dialog) -> None:
+        """Make a dialog startable by name (the walkthrough, the ISA editor, ...)."""
+        self.dialogs[dialog.name] = dialog
+
+    # ------------------------------------------------------------------ the DialogDriver protocol
+    async def is_active(self, ctx: TurnContext) -> bool:
+        if await self.load(ctx.user_id, ctx.conversation_id) is not None:
+            return True
+        return ctx.turn.choice in STALE_BUTTON_VALUES
+
+    async def handle(self, ctx: TurnContext) -> list[Reply]:
+        s = self.assistant.strings
+        state = await self.load(ctx.user_id, ctx.conversation_id)
+        if state is None:
+            return _private([Reply(s.get("walkthrough.stale_button"))])
+        if self._expired(state):
+            await self.clear(ctx.user_id, ctx.conversation_id)
+            log.info("dialog expired", extra={"user": ctx.user_id, "dialog": state.get("dialog")})
+            note = Reply(s.get("walkthrough.expired", minutes=self.assistant.settings.walkthrough_expiry_minutes))
+            return _private([note]) + await self._outside_dialog(ctx)
+        dialog = self.dialogs.get(state.get("dialog", ""))
+        if dialog is None:
+            log.warning("state for an unknown dialog dropped", extra={"dialog": state.get("dialog")})
+            await self.clear(ctx.user_id, ctx.conversation_id)
+            return _private([Reply(s.get("walkthrough.unknown_dialog"))])
+        try:
+            new_state, replies = dialog.step(state, self.inbound(ctx))
+        except Exception:  # a bug in a dialog must not lose the user's place or show a traceback
+            log.exception("dialog step failed", extra={"dialog": dialog.name, "user": ctx.user_id})
+            return _private([Reply(s.get("errors.internal"))])
+        return _private(await self._after_step(ctx, dialog, new_state, replies))
+
+    # ------------------------------------------------------------------ starting
+    async def start(self, name: str, ctx: TurnContext, args: str = "",
+                    extra: dict[str, Any] | None = None) -> list[Reply]:
+        """Begin dialog ``name`` for this user and conversation (replacing any stale state)."""
+        if not isinstance(name, str):  # also accept start(ctx, name, ...), as the ISA dialog calls it
+            name, ctx = ctx, name
+        dialog = self.dialogs[name]
+        state, replies = dialog.start(args, self.inbound(ctx, extra))
+        return _private(await self._after_step(ctx, dialog, state, replies))
+
+    def inbound(self, ctx: TurnContext, extra: dict[str, Any] | None = None) -> Inbound:
+        return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=self.assistant.clock(),
+                       privacy_findings=ctx.scan.kinds, user_id=ctx.user_id, extra=extra or {})
+
+    # ------------------------------------------------------------------ after each step
+    async def _after_step(self, ctx: TurnContext, dialog: Dialog, state: DialogState,
+                          replies: list[Reply]) -> list[Reply]:
+        question = state.pop("question", None)
+        if question:
+            answer, _ = await self.assistant.answer_question(ctx, question)
+            replies = [replace(r, choices=[]) for r in answer] + replies
+        status = Status(state.get("status", Status.ACTIVE))
+        if status is Status.COMPLETE:
+            try:
+                replies = replies + await dialog.complete(state, ctx)
+            except SQLAlchemyError as exc:  # keep the state: pressing confirm again is safe (idempotent)
+                log.error("dialog completion failed", extra={"dialog": dialog.name, "reason": type(exc).__name__})
+                return [*replies, Reply(self.assistant.strings.get("walkthrough.record_failed"))]
+            await self.clear(ctx.user_id, ctx.conversation_id)
+        elif status is Status.ENDED:
+            await self.clear(ctx.user_id, ctx.conversation_id)
+        else:
+            await self.save(ctx.user_id, ctx.conversation_id, state)
+        return replies
+
+    async def _outside_dialog(self, ctx: TurnContext) -> list[Reply]:
+        """After an expiry note, treat the input as if no dialog had been running."""
+        if ctx.turn.choice is not None:
+            return []
+        command, args = self.assistant.parse_command(ctx.turn.input)
+        if command is not None:
+            return await self.assistant.commands[command].handler(ctx, args)
+        replies, _ = await self.assistant.answer_question(ctx, ctx.turn.input)
+        return replies
+
+    def _expired(self, state: DialogState) -> bool:
+        try:
+            updated = datetime.fromisoformat(state["updated_at"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        if updated.tzinfo is None:
+            updated = updated.replace(tzinfo=UTC)
+        limit = timedelta(minutes=self.assistant.settings.walkthrough_expiry_minutes)
+        return self.assistant.clock() - updated > limit
+
+    # ------------------------------------------------------------------ storage
+    async def load(self, user_id: str, conversation_id: str) -> DialogState | None:
+        async with self.assistant.engine.connect() as conn:
+            row = (await conn.execute(select(conversation_state.c.state).where(
+                conversation_state.c.user_id == user_id,
+                conversation_state.c.conversation_id == conversation_id))).first()
+        return dict(row.state) if row else None
+
+    async def save(self, user_id: str, conversation_id: str, state: DialogState) -> None:
+        now = self.assistant.clock()
+        where = (conversation_state.c.user_id == user_id, conversation_state.c.conversation_id == conversation_id)
+        for _attempt in range(2):
+            try:
+                async with self.assistant.engine.begin() as conn:
+                    result = await conn.execute(update(conversation_state).where(*where)
+                                                .values(state=state, updated_at=now))
+                    if result.rowcount == 0:
+                        await conn.execute(insert(conversation_state).values(
+                            user_id=user_id, conversation_id=conversation_id, state=state, updated_at=now))
+                return
+            except IntegrityError:  # a concurrent first save won; update it instead
+                continue
+
+    async def clear(self, user_id: str, conversation_id: str) -> None:
+        async with self.assistant.engine.begin() as conn:
+            await conn.execute(delete(conversation_state).where(
+                conversation_state.c.user_id == user_id, conversation_state.c.conversation_id == conversation_id))
+
+
+def _private(replies: list[Reply]) -> list[Reply]:
+    for reply in replies:
+        reply.private = True
+    return replies
+
+
+def ensure_runner(assistant: Assistant) -> DialogRunner:
+    """The assistant's dialog runner, created on first use (each feature registers its dialogs on it)."""
+    if not isinstance(assistant.dialogs, DialogRunner):
+        assistant.dialogs = DialogRunner(assistant)
+    return assistant.dialogs

@@ -1,0 +1,164 @@
+"""The Teams test rig: our server (app.build_app) on 127.0.0.1, the fake Bot Connector as serviceUrl, tokens
+signed with the fake's JWKS key, MSAL replaced at its network boundary, and Activity JSON as Teams sends it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jsonschema
+from aiohttp import web
+
+from app import build_app
+from bot.http import ASSISTANT
+from tests.conftest import make_settings
+from tests.fake_connector import FakeConnector
+
+APP_ID = "11111111-2222-3333-4444-555555555555"
+BOT = {"id": f"28:{APP_ID}", "name": "InfoShare"}
+USER = {"id": "29:user-one", "name": "Alex Practitioner", "aadObjectId": "aad-user-one"}
+TENANT = "tenant-one"
+TEAM_ID = "19:team-general@thread.tacv2"
+CHANNEL_ID = "19:team-general@thread.tacv2"
+OUTGOING_TOKEN = "outgoing-token-from-fake-msal"
+CARD_SCHEMA = json.loads((Path(__file__).parent / "data" / "adaptive-card-1.5-subset.schema.json").read_text())
+_ids = itertools.count(1_700_000_000_001)
+
+
+class FakeMsal:
+    """Stands in for ``msal.ConfidentialClientApplication`` (the network edge of token acquisition)."""
+
+    instances: list[FakeMsal] = []
+
+    def __init__(self, client_id: str, client_credential: str, authority: str, **_: Any):
+        self.client_id, self.authority = client_id, authority
+        self.acquired = 0
+        self._cached = False
+        FakeMsal.instances.append(self)
+
+    def acquire_token_silent(self, scopes, account=None):
+        return {"access_token": OUTGOING_TOKEN} if self._cached else None
+
+    def acquire_token_for_client(self, scopes):
+        self.acquired += 1
+        self._cached = True
+        return {"access_token": OUTGOING_TOKEN, "expires_in": 3600}
+
+
+def validate_cards(connector: FakeConnector) -> int:
+    """Every Adaptive Card the bot sent must be valid Adaptive Card 1.5 (the subset schema)."""
+    count = 0
+    for call in connector.calls:
+        for card in call.cards:
+            jsonschema.validate(card, CARD_SCHEMA)
+            count += 1
+    return count
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """Everything a user can read on a card, including facts and button titles."""
+    parts: list[str] = []
+    for element in card.get("body", []):
+        parts.append(element.get("text", ""))
+        parts += [f"{f['title']} {f['value']}" for f in element.get("facts", [])]
+    for action in card.get("actions", []):
+        parts.append(action["title"])
+        if action["type"] == "Action.ShowCard":
+            parts.append(card_text(action["card"]))
+    return "\n".join(parts)
+
+
+def message(text: str = "", *, service_url: str, shared: bool = False, mention: bool = False,
+            value: dict[str, Any] | None = None, activity_id: str | None = None, reply_to: str | None = None,
+            activity_type: str = "message", name: str | None = None) -> dict[str, Any]:
+    """A message (or invoke) activity as Teams posts it, in a personal chat or a channel thread."""
+    activity_id = activity_id or str(next(_ids))
+    if shared:
+        conversation = {"id": f"{CHANNEL_ID};messageid=1700000000000", "conversationType": "channel",
+                        "isGroup": True, "tenantId": TENANT}
+        channel_data = {"teamsChannelId": CHANNEL_ID, "teamsTeamId": TEAM_ID, "channel": {"id": CHANNEL_ID},
+                        "team": {"id": TEAM_ID}, "tenant": {"id": TENANT}}
+    else:
+        conversation = {"id": "a:personal-chat-one", "conversationType": "personal", "tenantId": TENANT}
+        channel_data = {"tenant": {"id": TENANT}}
+    entities = [{"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web"}]
+    if mention:
+        text = f"<at>{BOT['name']}</at> {text}"
+        entities.append({"type": "mention", "text": f"<at>{BOT['name']}</at>", "mentioned": BOT})
+    activity = {
+        "type": activity_type, "id": activity_id, "timestamp": "2026-11-28T01:00:00.000Z",
+        "localTimestamp": "2026-11-28T01:00:00.000+00:00", "serviceUrl": service_url, "channelId": "msteams",
+        "from": USER, "conversation": conversation, "recipient": BOT, "textFormat": "plain", "locale": "en-GB",
+        "entities": entities, "channelData": channel_data,
+    }
+    if text:
+        activity["text"] = text
+    if value is not None:
+        activity["value"] = value
+    if reply_to:
+        activity["replyToId"] = reply_to
+    if name:
+        activity["name"] = name
+    return activity
+
+
+def installation(*, service_url: str, added: bool, team: bool, kind: str = "conversationUpdate") -> dict[str, Any]:
+    """The bot being added to / removed from a team or a personal chat."""
+    if team:
+        conversation = {"id": CHANNEL_ID, "conversationType": "channel", "isGroup": True, "tenantId": TENANT}
+        channel_data = {"team": {"id": TEAM_ID, "name": "Safeguarding"}, "tenant": {"id": TENANT},
+                        "eventType": "teamMemberAdded" if added else "teamMemberRemoved"}
+    else:
+        conversation = {"id": "a:personal-chat-one", "conversationType": "personal", "tenantId": TENANT}
+        channel_data = {"tenant": {"id": TENANT}}
+    activity = {"type": kind, "id": f"f:{next(_ids)}", "serviceUrl": service_url, "channelId": "msteams",
+                "from": USER, "conversation": conversation, "recipient": BOT, "channelData": channel_data,
+                "timestamp": "2026-11-28T01:00:00.000Z"}
+    if kind == "conversationUpdate":
+        activity["membersAdded" if added else "membersRemoved"] = [{"id": BOT["id"]}]
+    else:
+        activity["action"] = "add" if added else "remove"
+    return activity
+
+
+@dataclass
+class TeamsRig:
+    http: aiohttp.ClientSession
+    base_url: str
+    connector: FakeConnector
+    app: web.Application
+
+    @property
+    def assistant(self):
+        return self.app[ASSISTANT]
+
+    def message(self, text: str = "", **kwargs: Any) -> dict[str, Any]:
+        return message(text, service_url=self.connector.url, **kwargs)
+
+    async def post(self, activity: dict[str, Any], *, token: str | None = "valid",
+                   headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        if token == "valid":
+            token = self.connector.token(APP_ID, activity["serviceUrl"])
+        sent = {"Authorization": f"Bearer {token}"} if token else {}
+        sent.update(headers or {})
+        async with self.http.post(f"{self.base_url}/api/messages", json=activity, headers=sent) as response:
+            await response.read()
+            return response
+
+
+async def start_rig(tmp_path: Path, connector: FakeConnector, **overrides: Any):
+    """Build and serve the app; returns (rig, runner) — the caller cleans up the runner and session."""
+    values = {"microsoft_app_id": APP_ID, "microsoft_app_password": "app-secret",
+              "teams_openid_metadata_url": connector.openid_url}
+    values.update(overrides)
+    app = await build_app(make_settings(tmp_path, **values))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return TeamsRig(aiohttp.ClientSession(), f"http://127.0.0.1:{port}", connector, app), runner

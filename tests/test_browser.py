@@ -1,0 +1,211 @@
+"""The web chat in a real headless browser (Debian's chromium driven by Playwright) against the real server.
+
+Skips with the reason when chromium or Playwright is missing; ``scripts/test.py`` installs chromium
+on CI when it runs as root.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from app import build_app
+
+try:
+    from playwright.async_api import async_playwright, expect
+except ImportError:  # the skip below says so
+    async_playwright = expect = None
+from bot.http import ASSISTANT
+from bot.messages import CardField, Choice, Reply, ReplyKind
+from tests.conftest import make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+SAFE_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 800}
+DESKTOP = {"width": 1280, "height": 800}
+TIMEOUT_MS = 15_000
+
+
+def _skip_reason() -> str | None:
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        return ("browser test skipped: chromium is not installed "
+                "(apt-get install chromium; scripts/test.py does this when run as root)")
+    if async_playwright is None:
+        return "browser test skipped: playwright is not installed (pip install -r requirements-dev.txt)"
+    return None
+
+
+# One server and one browser for the module (each test opens a fresh browser context, so a new user).
+pytestmark = [pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or ""),
+              pytest.mark.asyncio(loop_scope="module")]
+
+
+async def _colour_command(ctx, args: str) -> list[Reply]:
+    """A tiny command so the test knows exactly which buttons and card come back."""
+    if args:
+        return [Reply(f"You picked **{args}**.", kind=ReplyKind.SUMMARY, title="Your pick",
+                      fields=[CardField("Colour", args), CardField("Markup", "<b>not bold</b>")],
+                      summary={"colour": args})]
+    return [Reply("Pick a colour <script>alert(1)</script>", kind=ReplyKind.STEP,
+                  choices=[Choice("Red", "colour red"), Choice("Blue", "colour blue")])]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory) -> AsyncIterator[tuple[str, web.Application]]:
+    app = await build_app(make_settings(tmp_path_factory.mktemp("browser")))
+    app[ASSISTANT].register_command("colour", _colour_command, "help.command")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}/", app
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser():
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM if CHROMIUM.exists() else
+                                                                        shutil.which("chromium")),
+                                                    args=SAFE_FLAGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _open(browser, url: str, viewport: dict):
+    context = await browser.new_context(viewport=viewport)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    await page.goto(url)
+    await expect(page.locator("#message")).to_be_focused()
+    return context, page, errors
+
+
+async def _bot_messages(page) -> int:
+    return await page.locator("#log article.msg.bot").count()
+
+
+async def _wait_for_reply(page, before: int) -> None:
+    """Wait until more than ``before`` bot messages are shown and the typing indicator is gone.
+
+    Only locators here: the page's Content-Security-Policy forbids the eval that wait_for_function needs.
+    """
+    await page.locator(f"#log article.msg.bot >> nth={before}").wait_for()
+    await page.locator("#typing").wait_for(state="detached")
+
+
+async def _send(page, text: str) -> None:
+    before = await _bot_messages(page)
+    await page.fill("#message", text)
+    await page.keyboard.press("Enter")
+    await _wait_for_reply(page, before)
+
+
+async def test_a_question_is_answered_with_sources(server, browser):
+    url, app = server
+    assistant = app[ASSISTANT]
+    topic = next(t for t in assistant.content.topics if t.sources and t.examples)
+    context, page, errors = await _open(browser, url, DESKTOP)
+    try:
+        await _send(page, topic.examples[0])
+        answer = page.locator("#log article.kind-answer").last
+        await answer.wait_for()
+        assert (await answer.locator("h2.title").inner_text()) == topic.title
+        sources = answer.locator(".sources li")
+        assert await sources.count() == len(topic.sources)
+        assert topic.sources[0].title in await sources.first.inner_text()
+        # the disclaimer came first, once
+        assert assistant.strings.get("disclaimer")[:40] in await page.locator("#log .kind-notice").first.inner_text()
+        assert await page.locator("#log .msg.user .text").last.inner_text() == topic.examples[0]
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_buttons_cards_and_copy(server, browser):
+    url, app = server
+    context, page, errors = await _open(browser, url, DESKTOP)
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+    try:
+        await _send(page, "colour")
+        step = page.locator("#log article.kind-step").last
+        assert "Pick a colour <script>alert(1)</script>" in await step.inner_text()  # shown as text, not run
+        assert await page.locator("#log script").count() == 0
+        before = await _bot_messages(page)
+        await step.get_by_role("button", name="Blue").click()
+        await _wait_for_reply(page, before)
+        assert await step.get_by_role("button", name="Blue").get_attribute("aria-pressed") == "true"
+        assert await step.get_by_role("button", name="Red").is_disabled()
+
+        card = page.locator("#log article.kind-summary").last
+        assert await card.locator("strong").inner_text() == "blue"  # **bold** rendered
+        assert await card.locator("dl.fields dt").all_inner_texts() == ["Colour", "Markup"]
+        assert await card.locator("dl.fields dd").all_inner_texts() == ["blue", "<b>not bold</b>"]
+        await card.get_by_role("button", name="Copy as text").click()
+        await expect(page.locator("#status")).to_have_text(app[ASSISTANT].strings.get("web.script.copied"))
+        copied = await page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("Your pick") and "Colour: blue" in copied
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_phone_width_and_keyboard_only_use(server, browser):
+    url, _ = server
+    context, page, errors = await _open(browser, url, PHONE)
+    try:
+        # Focus order: skip link, the example questions, the message box, Send.
+        await page.keyboard.press("Tab")
+        await expect(page.locator("#send")).to_be_focused()
+        await page.keyboard.press("Shift+Tab")
+        await expect(page.locator("#message")).to_be_focused()
+        for number in (3, 2, 1):
+            await page.keyboard.press("Shift+Tab")
+            await expect(page.locator("button.example").nth(number - 1)).to_be_focused()
+        await page.keyboard.press("Shift+Tab")
+        await expect(page.locator("a.skip-link")).to_be_focused()
+        await page.keyboard.press("Enter")  # the skip link goes straight to the message box
+        await expect(page.locator("#message")).to_be_focused()
+
+        # Enter in the message box sends; nothing needs a mouse.
+        await page.keyboard.type("<img src=x onerror=alert(1)> colour")
+        await page.keyboard.press("Shift+Enter")
+        assert await page.input_value("#message") == "<img src=x onerror=alert(1)> colour\n"
+        await page.fill("#message", "")
+        await page.keyboard.type("colour")
+        before = await _bot_messages(page)
+        await page.keyboard.press("Enter")
+        await _wait_for_reply(page, before)
+
+        # Shift+Tab from the message box reaches the newest buttons; Enter presses one.
+        await page.keyboard.press("Shift+Tab")
+        assert await page.evaluate("document.activeElement.textContent") == "Blue"
+        before = await _bot_messages(page)
+        await page.keyboard.press("Enter")
+        await _wait_for_reply(page, before)
+        await expect(page.locator("#message")).to_be_focused()  # focus back in the box
+
+        # New replies are announced, and the page fits a phone without sideways scrolling.
+        assert await page.get_attribute("#log", "role") == "log"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        send_box = await page.locator("#send").bounding_box()
+        assert send_box and send_box["x"] + send_box["width"] <= PHONE["width"]
+        assert send_box["y"] + send_box["height"] <= PHONE["height"]
+        assert await page.locator("#log img").count() == 0
+        assert errors == []
+    finally:
+        await context.close()

@@ -1,0 +1,169 @@
+"""The privacy guard: identifying details are found and redacted; ordinary questions pass untouched."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.privacy import nhs_number_valid, scan
+
+
+def _with_check_digit(nine: str) -> str | None:
+    total = sum(int(d) * w for d, w in zip(nine, range(10, 1, -1), strict=True))
+    check = (11 - total % 11) % 11
+    return None if check == 10 else nine + str(check)
+
+
+@pytest.mark.parametrize(("text", "kind", "secret"), [
+    # NHS numbers (valid modulus 11 only)
+    ("My NHS number is 943 476 5919", "nhs_number", "943 476 5919"),
+    ("nhs no 9434765919", "nhs_number", "9434765919"),
+    ("NHS: 943-476-5919.", "nhs_number", "943-476-5919"),
+    # National Insurance numbers
+    ("NI number AB123456C please", "ni_number", "AB123456C"),
+    ("her NI is JR 12 34 56 D", "ni_number", "JR 12 34 56 D"),
+    ("ni ab 12 34 56 c", "ni_number", "ab 12 34 56 c"),
+    ("national insurance: ce123456a", "ni_number", "ce123456a"),
+    ("NINO AB 123456", "ni_number", "AB 123456"),
+    # postcodes (full UK format)
+    ("They live at SW1A 1AA", "postcode", "SW1A 1AA"),
+    ("postcode m1 1ae", "postcode", "m1 1ae"),
+    ("moved to B33 8TH last week", "postcode", "B33 8TH"),
+    ("CR2 6XH", "postcode", "CR2 6XH"),
+    ("DN551PT is the address", "postcode", "DN551PT"),
+    ("W1A 0AX", "postcode", "W1A 0AX"),
+    ("EC1A 1BB", "postcode", "EC1A 1BB"),
+    # phone numbers
+    ("call me on 07700 900123", "phone", "07700 900123"),
+    ("mobile 07700900123", "phone", "07700900123"),
+    ("ring +44 (0)20 7946 0958 tomorrow", "phone", "+44 (0)20 7946 0958"),
+    ("+447700900123", "phone", "+447700900123"),
+    ("0044 7700 900 123", "phone", "0044 7700 900 123"),
+    ("landline (0161) 496 0000", "phone", "(0161) 496 0000"),
+    ("01632 960 123", "phone", "01632 960 123"),
+    ("0113-496-0000", "phone", "0113-496-0000"),
+    # e-mail addresses
+    ("email jane.smith+school@example.org.uk now", "email", "jane.smith+school@example.org.uk"),
+    # dates of birth: near a cue, or any full date
+    ("her dob is 12/03/2015", "date_of_birth", "12/03/2015"),
+    ("D.O.B. 01.02.2016", "date_of_birth", "01.02.2016"),
+    ("DOB: 3/4", "date_of_birth", "3/4"),
+    ("date of birth 3rd March", "date_of_birth", "3rd March"),
+    ("born in 2015", "date_of_birth", "2015"),
+    ("he was born on the 3rd of May", "date_of_birth", "3rd of May"),
+    ("her birthday is 12 March", "date_of_birth", "12 March"),
+    ("born March 2019", "date_of_birth", "March 2019"),
+    ("the visit was on 12 March 2015", "date_of_birth", "12 March 2015"),
+    ("on 12/3/15 she said", "date_of_birth", "12/3/15"),
+    ("March 12, 2015", "date_of_birth", "March 12, 2015"),
+    ("2015-03-12 was the day", "date_of_birth", "2015-03-12"),
+    ("1st Jan 2020", "date_of_birth", "1st Jan 2020"),
+    # full names introduced as such
+    ("her name is Jane Smith", "name", "Jane Smith"),
+    ("the child's name is Amy", "name", "Amy"),
+    ("The boy’s name’s Tom Brown and", "name", "Tom Brown"),
+    ("called John Doe", "name", "John Doe"),
+    ("a boy called Tom", "name", "Tom"),
+    ("she’s called Amy", "name", "Amy"),
+    ("child: Amy Jones", "name", "Amy Jones"),
+    ("Mum - Jane Smith", "name", "Jane Smith"),
+    ("the child, Amy Jones, is 7", "name", "Amy Jones"),
+    ("I spoke to Mrs Patel today", "name", "Patel"),
+    ("Mr. John O'Brien came in", "name", "John O'Brien"),
+    ("Ms Smith-Jones said", "name", "Smith-Jones"),
+    ("known as Jo McDonald", "name", "Jo McDonald"),
+    ("named Zoë Müller", "name", "Zoë Müller"),
+    ("surname: Okafor", "name", "Okafor"),
+])
+def test_identifying_details_are_found_and_redacted(text: str, kind: str, secret: str) -> None:
+    result = scan(text)
+    assert kind in result.kinds, f"{kind} not found in {text!r}: {result}"
+    assert secret not in result.redacted
+    assert f"[{kind}]" in result.redacted
+
+
+@pytest.mark.parametrize("text", [
+    "do I need consent to refer to children's social care?",
+    "Mum says don't tell social care. What should I do?",
+    "What are the 7 golden rules?",
+    "the May 2024 advice says share early",
+    "Information sharing: advice for practitioners (May 2024)",
+    "in 2018 the DPA came in",
+    "the 2018 Act and the 2024 guidance",
+    "since 25 May 2018 GDPR applies",
+    "the guidance was updated 12 March 2015",
+    "Article 6 of UK GDPR and Article 9",
+    "section 47 enquiry or section 17 child in need",
+    "DPA 2018 Schedule 1 Part 2 paragraph 18",
+    "is a known as Early Help assessment needed",
+    "a service called Early Help",
+    "a meeting called a Strategy Discussion",
+    "Can I share with the Child Protection Plan team",
+    "The child is Looked After",
+    "The child, Early Help Hub, referral",
+    "Is Early Help Named Person okay",
+    "the named person service",
+    "refer to MASH on 0300",
+    "1/2 of the staff",
+    "version 1.2.3 of the form",
+    "MARAC meeting at 10:30 on 12/03",
+    "school year 2023/24",
+    "she is in Y6 2nd term",
+    "child 1 of 3",
+    "QQ123456C is the example number",
+    "NHS 9434765918 fails the check",
+    "Jane Smith is 7",  # not introduced as a name: the guard does not guess
+    "What's my DSL's role?",
+    "Hi, thanks!",
+    "I'm a teacher. A pupil told me something worrying, who do I tell?",
+    "Do I need a DPIA or an ISA before sharing with the police in an emergency?",
+    "The name of the form is on the website",
+    "her name is not important",
+    "unborn baby, pre-birth assessment",
+    "aged 7, in Year 3",
+    "ring 999 in an emergency or 101",
+    "page 12 of 20, 2 minutes",
+    "between 9 and 5 on weekdays",
+])
+def test_ordinary_questions_pass_untouched(text: str) -> None:
+    result = scan(text)
+    assert result.findings == (), f"false alarm on {text!r}: {result}"
+    assert result.redacted == text
+
+
+def test_several_details_in_one_message_are_all_redacted() -> None:
+    text = "Her name is Jane Smith, dob 12/03/2015, NHS 943 476 5919, lives at SW1A 1AA, call 07700 900123"
+    result = scan(text)
+    assert set(result.kinds) == {"name", "date_of_birth", "nhs_number", "postcode", "phone"}
+    assert result.redacted == ("Her name is [name], dob [date_of_birth], NHS [nhs_number], lives at [postcode], "
+                               "call [phone]")
+
+
+def test_nhs_modulus_11_check() -> None:
+    assert nhs_number_valid("9434765919")
+    assert not nhs_number_valid("9434765918")  # wrong check digit
+    assert not nhs_number_valid("943476591")  # too short
+    assert not nhs_number_valid("94347659a9")
+    assert not nhs_number_valid("1000000010")  # check digit would be 10: never issued
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_every_valid_nhs_number_is_caught(nine: str) -> None:
+    number = _with_check_digit(nine)
+    if number is None:
+        return
+    spaced = f"{number[:3]} {number[3:6]} {number[6:]}"
+    for written in (number, spaced):
+        result = scan(f"the number is {written} ok")
+        assert result.kinds == ("nhs_number",) or "phone" in result.kinds
+        assert written not in result.redacted
+
+
+@given(st.text(max_size=300))
+def test_scan_never_fails_and_redaction_only_replaces_findings(text: str) -> None:
+    result = scan(text)
+    if not result.findings:
+        assert result.redacted == text
+    for finding in result.findings:
+        assert 0 <= finding.start < finding.end <= len(text)

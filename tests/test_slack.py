@@ -1,0 +1,352 @@
+"""Slack end to end: the real aiohttp server, signed requests, and a fake Slack Web API on loopback."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from adapters.slack import SLACK
+from adapters.slack.blocks import COPY_ACTION, TEXT_INPUT_ACTION
+from app import build_app
+from bot.delivery import DeliveryError
+from bot.http import ASSISTANT
+from bot.messages import Reply
+from bot.storage.tables import decision_records
+from tests.conftest import make_settings
+from tests.fake_slack import FakeSlack
+from tests.slack_harness import (
+    SECRET,
+    SlackClient,
+    action_body,
+    command_body,
+    dm_event,
+    event_body,
+    mention_event,
+    view_submission_body,
+)
+
+QUESTION = "do I need consent to refer to children's social care?"
+
+
+class Harness:
+    def __init__(self, fake: FakeSlack, client: SlackClient, app: web.Application):
+        self.fake = fake
+        self.client = client
+        self.app = app
+
+    @property
+    def assistant(self):
+        return self.app[ASSISTANT]
+
+    async def idle(self) -> None:
+        """Wait until every queued Slack job has finished."""
+        await self.app[SLACK].work.idle()
+
+    def posts(self, channel: str | None = None):
+        return [c for c in self.fake.of("chat.postMessage") if channel is None or c.args.get("channel") == channel]
+
+
+async def start_server(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def slack(tmp_path):
+    fake = await FakeSlack().start()
+    settings = make_settings(tmp_path, slack_signing_secret=SECRET, slack_bot_token="xoxb-test",
+                             slack_api_base_url=fake.base_url)
+    app = await build_app(settings)
+    runner, base = await start_server(app)
+    async with aiohttp.ClientSession() as session:
+        yield Harness(fake, SlackClient(session, f"{base}/slack/events"), app)
+    await runner.cleanup()
+    await fake.stop()
+    fake.assert_valid()  # every Block Kit payload the bot sent was within Slack's limits
+
+
+async def test_server_starts_without_slack_settings(tmp_path):
+    app = await build_app(make_settings(tmp_path))
+    runner, base = await start_server(app)
+    try:
+        async with aiohttp.ClientSession() as session, session.post(f"{base}/slack/events", data=b"{}") as response:
+            assert response.status in {404, 405}
+        assert "slack" not in app[ASSISTANT].delivery.channels()
+    finally:
+        await runner.cleanup()
+
+
+async def test_dm_question_is_answered_in_thread_with_sources(slack):
+    event = dm_event(QUESTION)
+    status, _ = await slack.client.event(event)
+    assert status == 200
+    await slack.idle()
+    posts = slack.posts(event["channel"])
+    answer = next(p for p in posts if "Working Together" in p.text())
+    assert answer.args["thread_ts"] == event["ts"]
+    assert "consent" in answer.text().lower()
+    assert any(b["type"] == "context" and "Source" in b["elements"][0]["text"] for b in answer.blocks)
+    # a follow-up in the thread is answered in the same thread
+    follow_up = dm_event("what are the seven golden rules?", thread_ts=event["ts"])
+    await slack.client.event(follow_up)
+    await slack.idle()
+    assert len(slack.posts(event["channel"])) > len(posts)
+    assert all(p.args["thread_ts"] == event["ts"] for p in slack.posts(event["channel"]))
+
+
+async def test_mention_in_channel_is_answered_in_thread(slack):
+    event = mention_event(QUESTION, channel="C42")
+    assert (await slack.client.event(event))[0] == 200
+    await slack.idle()
+    posts = slack.posts("C42")
+    assert posts and all(p.args["thread_ts"] == event["ts"] for p in posts)
+    assert any("Working Together" in p.text() for p in posts)
+    transcript = await _transcript(slack)
+    assert "<@UBOT>" not in transcript  # the mention is stripped before the core sees the text
+
+
+async def _transcript(slack) -> str:
+    from bot.storage.tables import transcripts
+
+    async with slack.assistant.engine.connect() as conn:
+        return " ".join(r.text for r in await conn.execute(select(transcripts.c.text)))
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", "What I can do"), ("help", "What I can do"),
+                                                (f"ask {QUESTION}", "Working Together")])
+async def test_slash_command_answers_privately(slack, text, expected):
+    status, body = await slack.client.send(command_body(slack.fake, text, channel="C7"))
+    assert status == 200 and body == ""  # acked at once, the answer follows
+    await slack.idle()
+    responses = slack.fake.of("response_url")
+    assert any(expected in r.text() for r in responses)
+    assert all(r.args.get("response_type") == "ephemeral" for r in responses)
+    assert not slack.posts("C7")  # nothing posted to the channel itself
+
+
+async def test_slash_ask_without_question_explains_usage(slack):
+    await slack.client.send(command_body(slack.fake, "ask"))
+    await slack.idle()
+    assert any("Type your question" in r.text() for r in slack.fake.of("response_url"))
+
+
+async def test_slack_retry_produces_one_answer(slack):
+    body = event_body(dm_event(QUESTION), event_id="EvRETRY1")
+    assert (await slack.client.send(body, json_body=True))[0] == 200
+    # Slack's retry: same event, new timestamp and signature, X-Slack-Retry-Num set
+    retry = await slack.client.send(body, json_body=True, timestamp=int(time.time()) + 1,
+                                    headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry[0] == 200
+    await slack.idle()
+    assert len([p for p in slack.posts() if "Working Together" in p.text()]) == 1
+
+
+async def test_forged_and_expired_requests_are_rejected_and_do_nothing(slack):
+    body = event_body(dm_event(QUESTION))
+    forged = await slack.client.send(body, json_body=True, headers={"X-Slack-Signature": "v0=" + "0" * 64})
+    expired = await slack.client.send(body, json_body=True, timestamp=int(time.time()) - 6 * 60)
+    wrong_secret = await SlackClient(slack.client.session, slack.client.url, "not-the-secret").send(
+        body, json_body=True)
+    unsigned = await slack.client.send(body, json_body=True, headers={"X-Slack-Request-Timestamp": "soon"})
+    assert [forged[0], expired[0], wrong_secret[0], unsigned[0]] == [401, 401, 401, 401]
+    await slack.idle()
+    assert slack.fake.of("chat.postMessage", "response_url", "chat.postEphemeral") == []
+    async with slack.assistant.engine.connect() as conn:
+        from bot.storage.tables import users
+
+        assert (await conn.execute(select(func.count()).select_from(users))).scalar() == 0
+
+
+async def test_replayed_request_is_refused(slack):
+    body = command_body(slack.fake, f"ask {QUESTION}")
+    headers = {"X-Slack-Request-Timestamp": str(int(time.time()))}
+    first = await slack.client.send(body, timestamp=int(headers["X-Slack-Request-Timestamp"]))
+    replay = await slack.client.send(body, timestamp=int(headers["X-Slack-Request-Timestamp"]))
+    assert (first[0], replay[0]) == (200, 401)
+    await slack.idle()
+    assert len([r for r in slack.fake.of("response_url") if "Working Together" in r.text()]) == 1
+
+
+async def test_rate_limited_post_is_retried_and_delivered(slack):
+    slack.fake.fail("chat.postMessage", status=429, retry_after=0)
+    await slack.client.event(dm_event(QUESTION))
+    await slack.idle()
+    first, retried, answer = slack.posts()  # the disclaimer was refused with a 429, then retried
+    assert first.text() == retried.text() and "guidance, not legal advice" in first.text()
+    assert "Working Together" in answer.text()
+
+
+async def test_server_error_is_retried(slack):
+    slack.fake.fail("chat.postMessage", status=500)
+    await slack.client.event(dm_event("hello"))
+    await slack.idle()
+    assert len(slack.posts()) >= 3  # disclaimer (500, then retried) and the greeting
+
+
+async def test_app_home_shows_help_records_and_isas(slack):
+    await slack.client.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    await slack.idle()
+    (publish,) = slack.fake.of("views.publish")
+    assert publish.args["user_id"] == "U1"
+    text = publish.text()
+    assert "What I can do" in text and "recent decisions" in text and "due for review" in text
+
+
+async def test_text_answer_modal_round_trip(slack):
+    """A free-text step's "Type your answer" button opens a modal; the submission is the user's turn."""
+    step = await _fake_step_message(slack)
+    button = next(b for b in step.buttons() if b["action_id"] == TEXT_INPUT_ACTION)
+    assert (await slack.client.send(action_body(slack.fake, step, button)))[0] == 200
+    await slack.idle()
+    (modal,) = slack.fake.of("views.open")
+    assert (await slack.client.send(view_submission_body(modal, QUESTION)))[0] == 200
+    await slack.idle()
+    assert any("Working Together" in r.text() for r in slack.fake.of("response_url"))
+
+
+async def _fake_step_message(slack):
+    """An ephemeral free-text step, rendered by the adapter as it renders the walkthrough's steps."""
+    from adapters.slack.surface import Surface
+    from bot.messages import ReplyKind
+
+    listeners = slack.app[SLACK]
+    surface = Surface(team="T1", user="U1", channel="C1", conversation_channel="C1",
+                      response_url=slack.fake.response_url("step"))
+    await listeners.writer.write(surface, [Reply("What is the case reference?", kind=ReplyKind.STEP)])
+    return slack.fake.of("response_url")[-1]
+
+
+async def test_copy_as_text_posts_plain_text_privately(slack):
+    from adapters.slack.surface import Surface
+    from bot.messages import CardField, Choice, ReplyKind
+
+    surface = Surface(team="T1", user="U1", channel="DU1", conversation_channel="DU1", bot_can_post=True,
+                      is_bot_dm=True)
+    summary = Reply("You decided to share.", kind=ReplyKind.SUMMARY, title="Decision summary",
+                    fields=[CardField("Reference", "REF-1")], choices=[Choice("Record this", "record")])
+    await slack.app[SLACK].writer.write(surface, [summary])
+    card = slack.posts("DU1")[-1]
+    assert [b["text"]["text"] for b in card.buttons()] == ["Record this", "Copy as text"]
+    copy = next(b for b in card.buttons() if b["action_id"] == COPY_ACTION)
+    await slack.client.send(action_body(slack.fake, card, copy))
+    await slack.idle()
+    copied = slack.fake.of("response_url")[-1]
+    assert copied.args["response_type"] == "ephemeral" and "```" in copied.text() and "REF-1" in copied.text()
+
+
+async def test_private_replies_never_reach_a_channel(slack):
+    from adapters.slack.surface import Surface
+    from bot.messages import ReplyKind
+
+    surface = Surface(team="T1", user="U9", channel="C5", conversation_channel="C5", bot_can_post=True,
+                      thread_ts="1.2")
+    await slack.app[SLACK].writer.write(surface, [
+        Reply("Case details", private=True), Reply("Summary", kind=ReplyKind.SUMMARY, private=True),
+        Reply("Public answer")])
+    assert [p.args["channel"] for p in slack.posts()] == ["DU9", "C5"]  # summary to DM, public answer in channel
+    assert "Case details" in slack.fake.of("chat.postEphemeral")[0].text()
+    assert all("Case details" not in p.text() and "Summary" not in p.text() for p in slack.posts("C5"))
+
+
+async def test_proactive_sender(slack):
+    delivery = slack.assistant.delivery
+    await delivery.send("slack:U5", [Reply("Review due")])
+    await delivery.send("slack:T1:C3", [Reply("Weekly reminder")])
+    assert [p.args["channel"] for p in slack.posts()] == ["DU5", "C3"]
+    slack.fake.fail("chat.postMessage", error="channel_not_found")
+    with pytest.raises(DeliveryError) as gone:
+        await delivery.send("slack:C404", [Reply("x")])
+    assert gone.value.permanent
+    slack.fake.fail("chat.postMessage", status=500, times=3)
+    with pytest.raises(DeliveryError) as flaky:
+        await delivery.send("slack:C3", [Reply("x")])
+    assert not flaky.value.permanent
+
+
+# ---------------------------------------------------------------------------------- the walkthrough
+def _needs_decide(slack) -> None:
+    if "decide" not in slack.assistant.commands:
+        pytest.skip("the decide walkthrough is not registered yet (engineer B's part); nothing to drive")
+
+
+async def test_walkthrough_in_dm_updates_steps_in_place_and_records_once(slack):
+    _needs_decide(slack)
+    start = dm_event("decide")
+    await slack.client.event(start)
+    await slack.idle()
+    recorded = await _drive_walkthrough(slack, channel=start["channel"], thread_ts=start["ts"])
+    assert slack.fake.of("chat.update"), "steps are updated in place"
+    async with slack.assistant.engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(decision_records))).scalar()
+    assert count == 1
+    # pressing "Record this" again (a replay or a double click) never stores a second record
+    await slack.client.send(action_body(slack.fake, *recorded))
+    await slack.idle()
+    async with slack.assistant.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1
+
+
+async def _drive_walkthrough(slack, channel: str, thread_ts: str, max_steps: int = 40):
+    """Press the first offered choice of each step (typing a case reference when a step asks for text)
+    until the summary card appears; then press its record button. Returns (card, record button)."""
+    for _ in range(max_steps):
+        calls = [c for c in slack.fake.of("chat.postMessage", "chat.update") if c.args.get("channel") == channel]
+        message = calls[-1]  # the newest message: a step, or the summary card
+        buttons = message.buttons()
+        if any(b["action_id"] == COPY_ACTION for b in buttons):  # the summary card
+            record = next(b for b in buttons if b["action_id"] != COPY_ACTION)
+            if message.method == "chat.update":
+                message.result.setdefault("ts", message.args["ts"])
+            await slack.client.send(action_body(slack.fake, message, record))
+            await slack.idle()
+            return message, record
+        choices = [b for b in buttons if b["action_id"].startswith("choice_")]
+        before = len(slack.fake.calls)
+        if choices:
+            if message.method == "chat.update":
+                message.result.setdefault("ts", message.args["ts"])
+            await slack.client.send(action_body(slack.fake, message, choices[0]))
+        else:  # a free-text step: type the answer in the thread
+            await slack.client.event(dm_event("REF-123", thread_ts=thread_ts))
+        await slack.idle()
+        assert len(slack.fake.calls) > before, "the walkthrough did not answer"
+    raise AssertionError("no summary after many steps")
+
+
+async def test_walkthrough_started_in_channel_keeps_case_details_out_of_it(slack):
+    """Started with /infoshare in a channel: steps are ephemeral and replaced in place, free-text steps
+    use a modal, the summary goes to the user's DM, and nothing at all is posted to the channel."""
+    _needs_decide(slack)
+    await slack.client.send(command_body(slack.fake, "decide", channel="C9"))
+    await slack.idle()
+    for _ in range(40):
+        message = slack.fake.of("response_url", "chat.postMessage")[-1]
+        buttons = message.buttons()
+        if any(b["action_id"] == COPY_ACTION for b in buttons):
+            assert message.method == "chat.postMessage" and message.args["channel"] == "DU1"
+            record = next(b for b in buttons if b["action_id"] != COPY_ACTION)
+            await slack.client.send(action_body(slack.fake, message, record))
+            await slack.idle()
+            break
+        choices = [b for b in buttons if b["action_id"].startswith("choice_")]
+        typing = [b for b in buttons if b["action_id"] == TEXT_INPUT_ACTION]
+        assert choices or typing, f"a step in a channel offered no way to answer: {message.text()[:200]}"
+        await slack.client.send(action_body(slack.fake, message, (choices or typing)[0]))
+        await slack.idle()
+        if not choices:
+            await slack.client.send(view_submission_body(slack.fake.of("views.open")[-1], "REF-123"))
+            await slack.idle()
+    else:
+        raise AssertionError("no summary after many steps")
+    assert any(r.args.get("replace_original") in (True, "true") for r in slack.fake.of("response_url"))
+    assert not slack.posts("C9") and not slack.fake.of("chat.postEphemeral")
+    async with slack.assistant.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1

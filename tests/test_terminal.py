@@ -1,0 +1,102 @@
+"""The terminal chat: plain-text rendering, numbered choices, and ``python -m bot chat [--json]`` end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.terminal import read_input, render_replies, render_reply
+from bot.content import load_content
+from bot.messages import CardField, Choice, Reply, ReplyKind, Source
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def strings():
+    return load_content(ROOT / "content").strings
+
+
+def run_chat(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}", "SCHEDULER_ENABLED": "false"}
+    return subprocess.run([sys.executable, "-m", "bot", "chat", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=60)
+
+
+def test_a_reply_renders_as_plain_text(strings):
+    reply = Reply("Share **only** what is needed.\nUse `secure email`.", kind=ReplyKind.SUMMARY, title="Decision",
+                  choices=[Choice("Confirm", "confirm"), Choice("Change", "change")],
+                  fields=[CardField("Decision", "Share"), CardField("Lawful basis", "Public task")],
+                  sources=[Source("Information sharing: advice for practitioners", "May 2024")])
+    text = render_reply(reply, strings)
+    assert text.splitlines()[0] == "== Decision =="
+    assert "Share only what is needed.\nUse `secure email`." in text
+    assert "  Decision: Share" in text and "  Lawful basis: Public task" in text
+    assert strings.get("terminal.sources") in text
+    assert "  - Information sharing: advice for practitioners (May 2024)" in text
+    assert "  1) Confirm" in text and "  2) Change" in text
+
+
+def test_choices_are_numbered_across_the_replies_of_a_turn(strings):
+    replies = [Reply("first", choices=[Choice("A", "a")]), Reply("second", choices=[Choice("B", "b")])]
+    text, choices = render_replies(replies, strings)
+    assert "  1) A" in text and "  2) B" in text
+    assert read_input("2\n", choices) == ("", "b")
+    assert read_input("3\n", choices) == ("3", None)  # not an option: sent as text
+    assert read_input(" can I share? \n", choices) == ("can I share?", None)
+
+
+def test_json_mode_follows_the_contract(tmp_path, strings):
+    lines = [json.dumps({"text": "hello"}), "this is not json", json.dumps([1, 2]), json.dumps({"choice": 7}),
+             json.dumps({"nothing": True}), json.dumps({"choice": "help"}), json.dumps({"text": "help"})]
+    result = run_chat(tmp_path, "\n".join(lines) + "\n", "--json", "--user", "json-tester")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == len(lines)
+    for item in out:
+        assert isinstance(item["done"], bool)
+        for reply in item["replies"]:
+            assert set(reply) == {"text", "choices", "summary"}
+            assert isinstance(reply["text"], str)
+            assert all(set(choice) == {"label", "value"} for choice in reply["choices"])
+    assert out[0]["replies"][0]["text"] == strings.get("disclaimer")
+    assert out[0]["done"] is True
+    for bad, line_number in zip(out[1:5], range(2, 6), strict=True):
+        assert bad["replies"] == [] and bad["error"].startswith(f"line {line_number}: ")
+    assert "string" in out[3]["error"]
+    assert strings.get("help.intro") in out[5]["replies"][-1]["text"]
+    assert "error" not in out[6]
+
+
+def test_json_mode_remembers_the_user_between_runs(tmp_path, strings):
+    first = run_chat(tmp_path, '{"text": "hello"}\n', "--json", "--user", "local:same")
+    second = run_chat(tmp_path, '{"text": "hello"}\n', "--json", "--user", "local:same")
+    assert json.loads(first.stdout)["replies"][0]["text"] == strings.get("disclaimer")
+    assert all(r["text"] != strings.get("disclaimer") for r in json.loads(second.stdout)["replies"])
+
+
+def test_a_bad_user_id_is_refused_clearly(tmp_path):
+    result = run_chat(tmp_path, "", "--json", "--user", "not allowed!")
+    assert result.returncode == 2
+    assert "--user" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_interactive_chat_over_stdin(tmp_path, strings):
+    result = run_chat(tmp_path, "hello\n\nhelp\nquit\n", "--user", "typist")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(strings.get("terminal.welcome"))
+    assert strings.get("disclaimer") in result.stdout
+    assert f"== {strings.get('help.title')} ==" in result.stdout
+    assert result.stdout.rstrip().endswith(strings.get("terminal.goodbye"))
+    assert "Traceback" not in result.stderr
+
+
+def test_interactive_chat_ends_cleanly_at_end_of_input(tmp_path, strings):
+    result = run_chat(tmp_path, "help\n", "--user", "typist")
+    assert result.returncode == 0
+    assert result.stdout.rstrip().endswith(strings.get("terminal.goodbye"))

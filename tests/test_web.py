@@ -1,0 +1,168 @@
+"""The local web chat over HTTP: the page and its assets, the chat API, bad input, proactive messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+
+from app import build_app
+from bot.delivery import DeliveryError
+from bot.http import ASSISTANT
+from bot.messages import Choice, Reply, ReplyKind
+from tests.conftest import make_settings
+
+USER = "local:web-test1"
+# One server for the module; tests that care about first contact use a fresh user.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(tmp_path_factory) -> AsyncIterator[TestClient]:
+    app = await build_app(make_settings(tmp_path_factory.mktemp("web")))
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def settings(client):
+    return client.app[ASSISTANT].settings
+
+
+def new_user() -> str:
+    return f"local:web-{uuid.uuid4().hex[:8]}"
+
+
+def strings(client: TestClient):
+    return client.app[ASSISTANT].strings
+
+
+async def chat(client: TestClient, user: str = USER, **payload) -> list[dict]:
+    response = await client.post("/api/chat", json={"user": user, **payload})
+    assert response.status == 200, await response.text()
+    return (await response.json())["replies"]
+
+
+async def test_page_and_assets_are_served_with_safe_headers(client):
+    response = await client.get("/")
+    page = await response.text()
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    assert f"<title>{strings(client).get('web.page_title')}</title>" in page
+    assert "{{" not in page  # every placeholder filled
+    assert 'id="message"' in page and 'id="send"' in page and 'role="log"' in page
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    embedded = page.split('id="ui-strings">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(embedded)["sources"] == strings(client).get("web.script.sources")
+    for asset, kind in (("chat.js", "javascript"), ("chat.css", "text/css")):
+        response = await client.get(f"/static/{asset}")
+        assert response.status == 200 and kind in response.content_type
+
+
+async def test_chat_answers_with_the_disclaimer_first(client):
+    user = new_user()
+    replies = await chat(client, user, text="hello")
+    assert replies[0]["kind"] == ReplyKind.NOTICE
+    assert replies[0]["text"] == strings(client).get("disclaimer")
+    assert len(replies) >= 2 and all(reply["text"] for reply in replies)
+    assert set(replies[-1]) >= {"text", "kind", "title", "choices", "fields", "sources", "links", "summary"}
+    again = await chat(client, user, text="hello")
+    assert all(reply["text"] != strings(client).get("disclaimer") for reply in again)
+
+
+async def test_a_button_press_is_a_turn(client):
+    replies = await chat(client, choice="help")
+    assert replies[-1]["title"] == strings(client).get("help.title")
+
+
+async def test_privacy_warning_reaches_the_page(client):
+    replies = await chat(client, text="can I share NHS number 943 476 5919 with school?")
+    assert any(strings(client).get("privacy.kind.nhs_number") in reply["text"] for reply in replies)
+
+
+async def test_a_retried_message_is_answered_once(client):
+    first = await chat(client, text="hello", message_id="abc123")
+    again = await chat(client, text="hello", message_id="abc123")
+    assert first and again == []
+
+
+BAD_CHAT_BODIES = [
+    (b"not json", "json"),
+    (b"\xff\xfe\x00", "json"),
+    (b"[" * 50_000, "json"),
+    (json.dumps(["hello"]).encode(), "json"),
+    (json.dumps({"text": "hello"}).encode(), "user"),
+    (json.dumps({"user": "slack:T1:U1", "text": "hi"}).encode(), "user"),
+    (json.dumps({"user": "local:<script>", "text": "hi"}).encode(), "user"),
+    (json.dumps({"user": 5, "text": "hi"}).encode(), "user"),
+    (json.dumps({"user": USER, "text": 42}).encode(), "types"),
+    (json.dumps({"user": USER, "choice": ["decide"]}).encode(), "types"),
+    (json.dumps({"user": USER}).encode(), "missing"),
+    (json.dumps({"user": USER, "text": "hi", "message_id": "x" * 101}).encode(), "message_id"),
+    (json.dumps({"user": USER, "text": "hi", "message_id": 7}).encode(), "message_id"),
+]
+
+
+async def test_bad_requests_get_a_clear_400(client):
+    for body, key in BAD_CHAT_BODIES:
+        response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+        assert response.status == 400, body[:80]
+        assert await response.json() == {"error": strings(client).get(f"web.errors.{key}")}, body[:80]
+
+
+async def test_a_huge_body_is_refused_with_413(client, settings):
+    body = json.dumps({"user": USER, "text": "x" * settings.max_body_bytes}).encode()
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 413
+    assert "error" in await response.json()
+
+
+async def test_an_overlong_message_gets_a_friendly_reply(client, settings):
+    replies = await chat(client, text="x" * (settings.max_message_chars + 1))
+    assert replies[-1]["text"] == strings(client).get("errors.too_long", limit=settings.max_message_chars)
+
+
+async def test_proactive_messages_reach_the_outbox(client):
+    assistant = client.app[ASSISTANT]
+    start = await (await client.get("/api/outbox", params={"user": USER})).json()
+    assert start["replies"] == []
+    cursor = start["last_id"]
+
+    reminder = Reply("Your ISA with the school is due for review.", kind=ReplyKind.REMINDER,
+                     choices=[Choice("Open it", "isa show 1")])
+    await assistant.delivery.send(USER, [reminder])
+    await assistant.delivery.send("local", [Reply("Everyone: new guidance is available.")])
+    await assistant.delivery.send("local:web-someone-else", [Reply("Not for you.")])
+
+    body = await (await client.get("/api/outbox", params={"user": USER, "after": cursor})).json()
+    assert [reply["text"] for reply in body["replies"]] == [reminder.text, "Everyone: new guidance is available."]
+    assert body["replies"][0]["choices"] == [{"label": "Open it", "value": "isa show 1"}]
+    later = await (await client.get("/api/outbox", params={"user": USER, "after": body["last_id"]})).json()
+    assert later == {"replies": [], "last_id": body["last_id"]}
+
+
+async def test_bad_local_addresses_fail_permanently(client):
+    with pytest.raises(DeliveryError) as error:
+        await client.app[ASSISTANT].delivery.send("local:not valid!", [Reply("hi")])
+    assert error.value.permanent
+
+
+BAD_OUTBOX_QUERIES = [
+    ({}, "user"),
+    ({"user": "teams:abc"}, "user"),
+    ({"user": USER, "after": "-1"}, "after"),
+    ({"user": USER, "after": "ten"}, "after"),
+    ({"user": USER, "after": "9" * 40}, "after"),
+]
+
+
+async def test_bad_outbox_queries_get_a_clear_400(client):
+    for params, key in BAD_OUTBOX_QUERIES:
+        response = await client.get("/api/outbox", params=params)
+        assert response.status == 400, params
+        assert await response.json() == {"error": strings(client).get(f"web.errors.{key}")}, params
