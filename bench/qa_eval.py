@@ -67,7 +67,8 @@ def summarise(path: Path, grades: list[Grade]) -> str:
     out_scope = [g for g in grades if not g.answerable]
 
     def pct(items: list[Grade]) -> str:
-        return f"{sum(g.passed for g in items)}/{len(items)} ({100 * sum(g.passed for g in items) / max(len(items), 1):.1f}%)"
+        passed = sum(g.passed for g in items)
+        return f"{passed}/{len(items)} ({100 * passed / max(len(items), 1):.1f}%)"
 
     lines = [f"== {path}", f"{'in-scope accuracy':<22}{pct(in_scope)}", f"{'abstention accuracy':<22}{pct(out_scope)}"]
     failures = [g for g in grades if not g.passed]

@@ -3,9 +3,9 @@
 import sys
 
 if __name__ == "__main__":
-    try:
-        import aiohttp  # noqa: F401 - probe: are the requirements installed in this interpreter?
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("aiohttp") is None:  # are the requirements installed? (without importing it)
         from scripts.bootstrap import ensure_venv
 
         ensure_venv(["requirements.txt"], ["-m", "bot", *sys.argv[1:]])

@@ -2,10 +2,11 @@
 
 aiohttp's shutdown order on SIGTERM is: stop listening, ``on_shutdown``, wait for in-flight
 requests (``shutdown_timeout``), then ``on_cleanup`` (where the database engine is disposed). A
-background task registered here is asked to stop in ``on_shutdown`` by setting its ``stop`` event:
-it finishes the unit of work in hand (a reminder send, a purge) and returns, releasing any lease it
-holds, before the engine goes away. Only a task that ignores the event past ``grace`` seconds is
-cancelled.
+background task registered here is asked to stop first thing in ``on_cleanup``, by setting its
+``stop`` event: by then every in-flight request has finished, so work they queued is not lost; the
+task finishes the unit of work in hand (a reminder send, a queued answer) and returns, releasing any
+lease it holds, before the engine goes away. Only a task that ignores the event past ``grace``
+seconds is cancelled.
 
     async def run(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -59,7 +60,7 @@ def add_background_task(app: web.Application, name: str, factory: TaskFactory, *
     """Start ``factory(stop)`` when the server starts; ask it to stop, then await it, on shutdown."""
     if BACKGROUND not in app:
         app[BACKGROUND] = {}
-        app.on_shutdown.append(_stop_all)
+        app.on_cleanup.insert(0, _stop_all)  # before the engine and API clients are closed
     stop = asyncio.Event()
 
     async def _start(_app: web.Application) -> None:

@@ -36,6 +36,7 @@ class Settings:
     record_retention_days: int = 2555  # about seven years, a common case-record period
     admins: tuple[str, ...] = ()
     reminder_lead_days: tuple[int, ...] = (30, 7, 0)
+    reminder_grace_hours: int = 24  # reminders missed (downtime) by longer than this are skipped, not sent late
     skip_bank_holidays: bool = False
     bank_holiday_region: str = "England"
     scheduler_enabled: bool = True
@@ -143,6 +144,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         record_retention_days=_int(env, "RECORD_RETENTION_DAYS", 2555, minimum=1),
         admins=_list(env, "ADMINS"),
         reminder_lead_days=lead_days,
+        reminder_grace_hours=_int(env, "REMINDER_GRACE_HOURS", 24, minimum=0),
         skip_bank_holidays=_bool(env, "SKIP_BANK_HOLIDAYS", False),
         bank_holiday_region=env.get("BANK_HOLIDAY_REGION", "England"),
         scheduler_enabled=_bool(env, "SCHEDULER_ENABLED", True),

@@ -30,6 +30,9 @@ async def error_middleware(request: web.Request, handler):
     except json.JSONDecodeError:
         log.info("malformed JSON", extra={"path": request.path})
         return json_error(400, "malformed JSON")
+    except UnicodeDecodeError:  # a handler read the body as text and it was not UTF-8
+        log.info("request body is not UTF-8", extra={"path": request.path})
+        return json_error(400, "request body is not valid UTF-8")
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
         return json_error(500, "internal error")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,14 @@ def nhs_number_valid(digits: str) -> bool:
 
 # ---------------------------------------------------------------------------------------- e-mail, NHS
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
+_CHANNEL_ID_DOMAIN = re.compile(r"@(?:thread\.[a-z0-9]+|unq\.gbl\.spaces)$", re.IGNORECASE)  # Teams ids, not people
+
+
+def _emails(text: str) -> Iterator[tuple[int, int]]:
+    for match in _EMAIL.finditer(text):
+        if not _CHANNEL_ID_DOMAIN.search(match.group(0)):
+            yield match.start(), match.end()
+_NHS = re.compile(r"(?<![\w-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\w-])")  # not inside a longer reference
 
 # ---------------------------------------------------------------------------------------- NI number
 # Two prefix letters (first not D F I Q U V; second not D F I O Q U V), six digits, suffix A-D.
@@ -59,8 +67,10 @@ def _ni_numbers(text: str) -> Iterator[tuple[int, int]]:
         prefix = match.group(1)
         if prefix.upper() in _NI_UNALLOCATED:
             continue
-        # Spaced lower case ("on 12 03 15") only counts right after "NI number".
-        if not match.group(0).isupper() and " " in match.group(0) and not _NI_CUE.search(text, 0, match.start()):
+        # Without its suffix letter ("LA123456" is a case reference) or in spaced lower case ("on 12 03 15")
+        # it only counts right after "NI number".
+        loose = not match.group(5) or (not match.group(0).isupper() and " " in match.group(0))
+        if loose and not _NI_CUE.search(text, max(0, match.start() - 40), match.start()):
             continue
         yield match.start(), match.end()
 
@@ -99,9 +109,10 @@ def _phones(text: str) -> Iterator[tuple[int, int]]:
             digits = digits.removeprefix("0")  # the "(0)" people add after +44
         else:
             digits = digits[1:]
-        # The national significant number: 10 digits (9 for some old area codes and 0800 numbers),
-        # starting 1, 2, 3, 5, 7, 8 or 9.
-        if len(digits) in (9, 10) and digits[0] in "1235789" and raw.count(" ") <= 4:
+        # The national significant number: 10 digits (9 for a few old area codes), starting 1 or 2
+        # (landlines), 5 or 7 (mobiles, personal numbers). 03, 08 and 09 numbers belong to organisations
+        # (the MASH, a helpline), so telling the bot one identifies nobody.
+        if len(digits) in (9, 10) and digits[0] in "1257" and raw.count(" ") <= 4:
             yield match.start(), match.end()
 
 
@@ -113,7 +124,6 @@ _FULL_DATE = re.compile(
     rf"(?<![\w/.-])(?:"
     rf"(?:0?[1-9]|[12]\d|3[01])([/-])(?:0?[1-9]|1[0-2])\1(?:\d{{4}}|\d{{2}})"  # 12/03/2015, 12-3-15
     rf"|(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.\d{{4}}"  # 12.03.2015
-    rf"|\d{{4}}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"  # 2015-03-12
     rf"|{_DAY}\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"  # 12 March 2015, 3rd of May 2016
     rf"|{_MONTH}\s+{_DAY},?\s+\d{{4}}"  # March 12, 2015
     rf")(?![\w/-]|\.\d)",
@@ -125,31 +135,57 @@ _DOB_CUE = re.compile(
     re.IGNORECASE,
 )
 _PARTIAL_DATE = re.compile(
-    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?"
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?|\d{{4}}-\d{{1,2}}-\d{{1,2}}"
     rf"|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
     rf"|{_MONTH}\s+(?:{_DAY}(?:,?\s+\d{{4}})?|\d{{4}})"
     rf"|(?:19|20)\d{{2}})(?![\w/-])",
     re.IGNORECASE,
 )
 # Dates of documents and laws ("updated 12 March 2015", "since 25 May 2018") are not anyone's birthday.
+# Dates of documents, laws and agreements ("updated 12 March 2015", "since 25 May 2018", "review by
+# 1/4/2027") are not anyone's birthday; nor is any date in the future.
 _DOCUMENT_DATE_CUE = re.compile(
     r"\b(?:since|published|updated|issued|revised|effective(?:\s+from)?|(?:in|into)\s+force(?:\s+on)?|dated"
-    r"|commenced(?:\s+on)?)\s+(?:on\s+)?(?:the\s+)?$",
+    r"|commenced(?:\s+on)?|signed|agreed|reviewed|review(?:\s+(?:date|by|on|due))?|renewed|renewal|expires?|expiry"
+    r"|starts|started|ends|ended|due|deadline)\s*(?::\s*)?(?:on\s+|by\s+)?(?:the\s+)?$",
     re.IGNORECASE,
 )
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _parse_date(written: str) -> date | None:
+    """The calendar date of a full date as people write it (day first, as in the UK), or None."""
+    numbers = [int(n) for n in re.findall(r"\d+", written)]
+    words = re.findall(r"[a-z]+", written.lower())
+    month_named = next((_MONTHS.index(w[:3]) + 1 for w in words if len(w) >= 3 and w[:3] in _MONTHS), None)
+    if month_named is not None and len(numbers) == 2:
+        (day, year), month = numbers, month_named
+    elif len(numbers) == 3:
+        day, month, year = numbers
+    else:
+        return None
+    if year < 100:  # 12/03/15: the most recent such year that is not in the future
+        year += 2000 if 2000 + year <= date.today().year else 1900
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 def _dates(text: str) -> Iterator[tuple[int, int]]:
     cued: list[tuple[int, int]] = []
     for cue in _DOB_CUE.finditer(text):
-        date = _PARTIAL_DATE.match(text, cue.end())
-        if date:
-            cued.append((date.start(), date.end()))
+        partial = _PARTIAL_DATE.match(text, cue.end())
+        if partial:
+            cued.append((partial.start(), partial.end()))
     yield from cued
     for match in _FULL_DATE.finditer(text):
         if any(start <= match.start() < end for start, end in cued):
             continue
         if _DOCUMENT_DATE_CUE.search(text, max(0, match.start() - 40), match.start()):
+            continue
+        written = _parse_date(match.group(0))
+        if written is not None and written > date.today():
             continue
         yield match.start(), match.end()
 
@@ -157,10 +193,12 @@ def _dates(text: str) -> Iterator[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------- names
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _LOWER = "a-zß-öø-ÿ"
-_NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}]+|['’][{_UPPER}][{_LOWER}]+)(?:[{_UPPER}][{_LOWER}]+)?(?:-[{_UPPER}][{_LOWER}]+)?"
+# Jane, O'Brien, McDonald, Smith-Jones, Zoë
+_NAME_WORD = (rf"[{_UPPER}](?:[{_LOWER}]+|['’][{_UPPER}][{_LOWER}]+)"
+              rf"(?:[{_UPPER}][{_LOWER}]+)?(?:-[{_UPPER}][{_LOWER}]+)?")
 _NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}}"
 # Capitalised words that are services, roles, documents or sentence starters, never a person's name.
-_NOT_NAMES = frozenset("""
+_NOT_NAMES_TEXT = """
 a an the this that these those it he she they we i you his her their our my your its
 mum mam mom dad mother father parent parents carer carers nan nana gran grandma granddad grandad grandpa
 auntie aunt uncle sister brother son daughter baby child children kid kids boy girl pupil student client
@@ -178,8 +216,11 @@ monday tuesday wednesday thursday friday saturday sunday january february march 
 august september october november december christmas easter yes no not please thanks thank hi hello
 is can should do does what when who why how where if and or but so then also there here ok okay
 consent referral referrals guidance advice policy procedure line support office home person people
-looked after in need sexual exploitation criminal online
-""".split())
+looked after in need sexual exploitation criminal online professional professionals named operation encompass
+signs graded profile right time prevent channel troubled supporting start life healthy programme sure framework
+common disclosure scheme law around
+"""
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 _PERSON_BEFORE = re.compile(
     r"\b(?:he|she|they|him|her|his|boy|girl|child|kid|son|daughter|baby|mum|mam|mom|dad|mother|father|brother"
     r"|sister|pupil|student|client|man|woman|person|lady|teenager|toddler|infant|sibling|carer|parent|partner"
@@ -187,7 +228,8 @@ _PERSON_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # "her name is Jane Smith", "named Jane", "name: Jane Smith"
-_NAME_IS = re.compile(rf"\b(?i:name\s*(?:is|was|['’]s|:|=|-)|named|surname\s*(?:is|:)?|forename\s*(?:is|:)?)\s+({_NAME})")
+_NAME_IS = re.compile(
+    rf"\b(?i:name\s*(?:is|was|['’]s|:|=|-)|named|surname\s*(?:is|:)?|forename\s*(?:is|:)?)\s+({_NAME})")
 # "called John Doe", "known as John Doe" (a single word only when a person was just mentioned)
 _CALLED = re.compile(rf"\b(?i:called|known\s+as|goes\s+by)\s+({_NAME})")
 # "child: Amy Jones", "Mum - Jane Smith", "the child, Amy Jones," (two or more words)
@@ -217,14 +259,15 @@ def _names(text: str) -> Iterator[tuple[int, int]]:
             if span is None:
                 continue
             words = len(text[span[0]:span[1]].split())
-            person_just_mentioned = pattern is _CALLED and _PERSON_BEFORE.search(text, 0, match.start())
+            person_just_mentioned = pattern is _CALLED and _PERSON_BEFORE.search(
+                text, max(0, match.start() - 60), match.start())
             if words >= min_words or person_just_mentioned:
                 yield span
 
 
 # ---------------------------------------------------------------------------------------- scan
 _DETECTORS = (
-    ("email", lambda text: ((m.start(), m.end()) for m in _EMAIL.finditer(text))),
+    ("email", _emails),
     ("nhs_number", lambda text: ((m.start(), m.end()) for m in _NHS.finditer(text)
                                  if nhs_number_valid("".join(m.groups())))),
     ("ni_number", _ni_numbers),

@@ -1,11 +1,14 @@
 """Question answering over the guidance topics.
 
 Practitioners type fast: typos, abbreviations (EH, MASH, DSL), scenarios ("mum says don't tell social
-care"). The engine normalises a question into stemmed terms using content/vocabulary.yaml, corrects
-unknown words to the nearest known word with rapidfuzz, and ranks topics by TF-IDF cosine similarity
-(words and word pairs) against each topic's example phrasings and profile. Everything is computed once
-at construction so one answer costs well under a millisecond. Below a calibrated confidence it abstains
-and signposts a human instead of answering something unrelated.
+care"). The engine normalises a question into stemmed terms using content/vocabulary.yaml (abbreviations,
+synonyms, stopwords; Snowball stemming), corrects unknown words to the nearest known word with rapidfuzz,
+and ranks topics by TF-IDF cosine similarity (words and word pairs) against each topic's example
+phrasings and its whole profile (examples, title, keywords, answer). Its confidence is how much of the
+question the topic explains (IDF mass of the question's words found in the topic, full credit for the
+topic's title and keywords) combined with that similarity, so a single shared everyday word scores low.
+Below a calibrated confidence it abstains and signposts a human instead of answering something
+unrelated. Everything is computed once at construction: one answer costs a fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from bot.messages import Source
@@ -45,13 +49,16 @@ class Answer:
         }
 
 
-# Calibrated on the development set (bench/qa_eval.py), checked on held-out paraphrases.
-ANSWER_THRESHOLD = 0.35  # below this cosine-based confidence the engine abstains
-SUGGEST_THRESHOLD = 0.15  # abstentions above this suggest the nearest topics
+# Calibrated with bench/qa_calibrate.py (leave-one-out over the topics' examples against a separate set of
+# out-of-scope questions); checked with bench/qa_eval.py on the development set and held-out paraphrases.
+ANSWER_THRESHOLD = 0.34  # below this confidence the engine abstains
+SUGGEST_THRESHOLD = 0.22  # abstentions above this suggest the nearest topics
 EXAMPLE_WEIGHT = 0.4  # confidence = blend of best matching example and the whole topic profile
 PAIR_WEIGHT = 0.5  # word pairs ("legal obligation") count half as much as single words
 FUZZY_PENALTY = 0.8  # a corrected typo counts a little less than a word typed right
-UNKNOWN_WEIGHT = 1.0  # unknown words dilute confidence (they suggest an out-of-scope question)
+UNKNOWN_WEIGHT = 1.0  # an unknown word weighs like the rarest known word: it suggests an out-of-scope question
+UNANCHORED_CREDIT = 0.5  # coverage credit for a word found only in a topic's examples or answer
+WEAK_CREDIT = 0.25  # coverage credit for an everyday word (vocabulary.yaml weak_words) wherever it is found
 COVERAGE_POWER = 0.7  # confidence = coverage^p * similarity^(1-p)
 PROFILE_EXAMPLE_WEIGHT = 1.0  # how much each field counts in a topic's profile
 PROFILE_KEYWORD_WEIGHT = 1.0
@@ -75,22 +82,28 @@ class Normaliser:
         phrases: dict[str, str] = {}
         for canonical, variants in vocabulary.synonyms.items():
             for variant in variants:
-                (phrases if " " in variant else single)[variant.lower()] = canonical
+                normalised = " ".join(self._raw_words(variant))  # "children's services" -> "children services"
+                (phrases if " " in normalised else single)[normalised] = canonical
         self.single_synonyms = single
         self.phrase_synonyms = phrases
         self._phrase_pattern = (
             re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + r")\b")
             if phrases else None
         )
+        self.weak_words = vocabulary.weak_words  # real everyday words: never "corrected" into something else
+        self.weak_stems = frozenset(self.stem(w) for w in vocabulary.weak_words)
         self.known_words: frozenset[str] = frozenset()  # set by the engine once topics are indexed
 
-    def words(self, text: str) -> list[str]:
-        """Lower-case words with apostrophes normalised and abbreviations expanded."""
+    @staticmethod
+    def _raw_words(text: str) -> list[str]:
+        """Lower-case words, curly apostrophes straightened, possessive 's dropped."""
         text = text.lower().replace("’", "'").replace("‘", "'")
+        return [w[:-2] if w.endswith("'s") else w for w in _WORD.findall(text)]
+
+    def words(self, text: str) -> list[str]:
+        """Lower-case words with abbreviations expanded."""
         out: list[str] = []
-        for word in _WORD.findall(text):
-            if word.endswith("'s"):
-                word = word[:-2]
+        for word in self._raw_words(text):
             expansion = self.abbreviations.get(word)
             out.extend(expansion.split() if expansion else (word,))
         return out
@@ -149,10 +162,13 @@ class QuestionEngine:
             known.update(words)
             return self._terms(words)
 
+        self._anchors: list[frozenset[str]] = []  # per topic: terms of its title and keywords
         for topic in self.topics:
             docs = [terms_of(text) for text in (*topic.examples, topic.title)]
+            keyword_docs = [terms_of(k) for k in topic.keywords]
+            self._anchors.append(frozenset(t for doc in [docs[-1], *keyword_docs] for t in doc))
             profile: dict[str, float] = defaultdict(float)
-            fields = [(docs, PROFILE_EXAMPLE_WEIGHT), ([terms_of(k) for k in topic.keywords], PROFILE_KEYWORD_WEIGHT),
+            fields = [(docs, PROFILE_EXAMPLE_WEIGHT), (keyword_docs, PROFILE_KEYWORD_WEIGHT),
                       ([terms_of(topic.answer)], PROFILE_ANSWER_WEIGHT)]
             for field_docs, weight in fields:
                 for doc in field_docs:
@@ -163,7 +179,9 @@ class QuestionEngine:
         known.update(n.single_synonyms)  # "mother" is a known word even though it is indexed as "parent"
         known.update(n.abbreviations)
         n.known_words = frozenset(known)
-        self._correction_candidates = sorted({w for w in known | n.stopwords if len(w) >= 3})
+        self._candidates_by_length: dict[int, list[str]] = defaultdict(list)  # only similar lengths can match
+        for word in sorted({w for w in known | n.stopwords if len(w) >= 3}):
+            self._candidates_by_length[len(word)].append(word)
 
         topic_count = len(self.topics)
         document_frequency: dict[str, int] = defaultdict(int)
@@ -189,7 +207,7 @@ class QuestionEngine:
     def _terms(self, words: list[str]) -> list[str]:
         """Stemmed words plus adjacent word pairs (pairs marked with a space)."""
         stems = [self.normaliser.stem(w) for w in words]
-        return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False)]
+        return stems + [f"{a} {b}" for a, b in pairwise(stems)]
 
     def _term_weight(self, term: str, count: float) -> float:
         """Sub-linear term frequency times inverse topic frequency; pairs count less than words."""
@@ -211,11 +229,13 @@ class QuestionEngine:
     def _correct(self, word: str) -> tuple[str, float]:
         """The known word a typo was meant to be, with how sure we are (1.0 = typed right)."""
         n = self.normaliser
-        if word in n.known_words or word in n.stopwords or len(word) < 5 or word.isdigit():
+        if word in n.known_words or word in n.stopwords or word in n.weak_words or len(word) < 4 or word.isdigit():
             return word, 1.0
-        cutoff = 85 if len(word) < 8 else 80
-        match = self._process.extractOne(word, self._correction_candidates, scorer=self._fuzz.ratio,
-                                         score_cutoff=cutoff)
+        cutoff = 88 if len(word) < 6 else 85 if len(word) < 8 else 80
+        spread = 2 if len(word) < 8 else 4
+        candidates = [c for size in range(len(word) - spread, len(word) + spread + 1)
+                      for c in self._candidates_by_length.get(size, ())]
+        match = self._process.extractOne(word, candidates, scorer=self._fuzz.ratio, score_cutoff=cutoff)
         if match is None:
             return word, 1.0
         return match[0], FUZZY_PENALTY
@@ -236,7 +256,7 @@ class QuestionEngine:
         counts: dict[str, float] = defaultdict(float)
         for word, stem in zip(words, stems, strict=True):
             counts[stem] += certainty.get(word, 1.0)
-        for a, b in zip(stems, stems[1:], strict=False):
+        for a, b in pairwise(stems):
             if f"{a} {b}" in self._idf:
                 counts[f"{a} {b}"] += 1.0
         weights: dict[str, float] = {}
@@ -274,10 +294,12 @@ class QuestionEngine:
              for t in set(best_example) | set(profile_scores)),
             reverse=True)[:limit]
         total = sum(words.values()) or 1.0
+        weak = self.normaliser.weak_stems
         results = []
         for similarity, topic_index in ranked:
-            profile = self._profiles[topic_index].weights
-            coverage = sum(w for term, w in words.items() if term in profile) / total
+            profile, anchors = self._profiles[topic_index].weights, self._anchors[topic_index]
+            coverage = sum(w * (WEAK_CREDIT if term in weak else 1.0 if term in anchors else UNANCHORED_CREDIT)
+                           for term, w in words.items() if term in profile) / total
             results.append((coverage ** COVERAGE_POWER * similarity ** (1 - COVERAGE_POWER), topic_index))
         return sorted(results, reverse=True)
 

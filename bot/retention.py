@@ -177,3 +177,38 @@ async def export_user(engine: AsyncEngine, user_id: str) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (datetime, date)) else value
+
+
+# ---------------------------------------------------------------------- erasure
+ERASE_ACTION = "retention.erase_user"
+# Working data about a user that an erasure request removes; decision records only on instruction,
+# because they are case records the organisation may be obliged to keep.
+ERASABLE = (
+    (users, users.c.user_id),
+    (conversation_state, conversation_state.c.user_id),
+    (transcripts, transcripts.c.user_id),
+    (local_outbox, local_outbox.c.conversation_id),
+)
+
+
+async def erase_user(engine: AsyncEngine, user_id: str, *, include_records: bool = False,
+                     actor: str = "cli") -> dict[str, int]:
+    """Delete what is held about ``user_id``; the audit entry names a hash of the id, not the id."""
+    import hashlib
+
+    erased: dict[str, int] = {}
+    async with engine.begin() as conn:
+        for table, column in ERASABLE:
+            erased[table.name] = (await conn.execute(delete(table).where(column == user_id))).rowcount or 0
+        if include_records:
+            ids = (await conn.execute(select(decision_records.c.id).where(decision_records.c.user_id == user_id)
+                                      .order_by(decision_records.c.id.desc()))).scalars().all()
+            if ids:
+                await conn.execute(delete(decision_records).where(decision_records.c.id.in_(ids)))
+            erased[decision_records.name] = len(ids)
+        digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
+        await conn.execute(insert(audit_log).values(
+            at=utcnow(), actor=actor, action=ERASE_ACTION, subject=f"sha256:{digest}",
+            details={"erased": erased, "include_records": include_records}))
+    log.info("user data erased", extra={"subject": f"sha256:{digest}", "erased": erased})
+    return erased

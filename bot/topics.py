@@ -31,6 +31,7 @@ class Vocabulary:
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
     smalltalk: dict[str, tuple[str, ...]]
+    weak_words: frozenset[str] = frozenset()
 
 
 EMPTY_VOCABULARY = Vocabulary({}, {}, frozenset(), {})
@@ -101,4 +102,5 @@ def load_vocabulary(root: Path) -> Vocabulary:
         synonyms={key: tuple(values) for key, values in document["synonyms"].items()},
         stopwords=frozenset(document["stopwords"]),
         smalltalk={key: tuple(str(p) for p in phrases) for key, phrases in document["smalltalk"].items()},
+        weak_words=frozenset(document.get("weak_words", ())),
     )

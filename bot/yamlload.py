@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ class ContentError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: ~10x faster start-up
     """A safe loader that records the line of every mapping key and sequence item."""
 
 
@@ -115,9 +116,11 @@ def load_yaml(path: Path, display_name: str | None = None) -> Any:
         raise ContentError([ContentProblem(name, 1, f"YAML error: {exc}")]) from None
 
 
+@cache
 def schema(name: str) -> dict[str, Any]:
-    """Load a JSON Schema (written in YAML) from content/schemas/."""
-    return yaml.safe_load((SCHEMA_DIR / f"{name}.schema.yaml").read_text(encoding="utf-8"))
+    """Load a JSON Schema (written in YAML) from content/schemas/ (once per process: start-up time)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load((SCHEMA_DIR / f"{name}.schema.yaml").read_text(encoding="utf-8"), Loader=loader)
 
 
 def validate(document: Any, schema_name: str, display_name: str) -> list[ContentProblem]:

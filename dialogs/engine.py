@@ -57,6 +57,7 @@ class ReviewAction(StrEnum):
 COMMAND_WORDS: dict[str, Command] = {
     "back": Command.BACK, "go back": Command.BACK, "previous": Command.BACK, "undo": Command.BACK,
     "restart": Command.RESTART, "start again": Command.RESTART, "start over": Command.RESTART,
+    "decide": Command.RESTART,  # the command that starts a walkthrough, typed again inside one
     "cancel": Command.CANCEL, "stop": Command.CANCEL, "quit": Command.CANCEL, "exit": Command.CANCEL,
     "help": Command.HELP, "?": Command.HELP,
     "why": Command.WHY, "why?": Command.WHY, "why this": Command.WHY, "why this question": Command.WHY,
@@ -245,11 +246,13 @@ def summary_reply(tree: Tree, state: DialogState) -> Reply:
 
 
 # ---------------------------------------------------------------------------------------- the step
-def start(tree: Tree, inbound: Inbound, *, dialog: str, content_version: str = "") -> tuple[DialogState, list[Reply]]:
+def start(tree: Tree, inbound: Inbound, *, dialog: str, content_version: str = "",
+          previous_id: str = "") -> tuple[DialogState, list[Reply]]:
+    """A fresh walkthrough (``previous_id``: the one a restart replaces, so the two ids differ)."""
     now = inbound.now.isoformat()
     state: DialogState = {
         "dialog": dialog, "status": str(Status.ACTIVE), "started_at": now, "updated_at": now,
-        "tree": tree.name, "id": walkthrough_id(inbound.user_id, now), "phase": str(Phase.ASK),
+        "tree": tree.name, "id": walkthrough_id(inbound.user_id, now + previous_id), "phase": str(Phase.ASK),
         "node": tree.start, "answers": [], "editing": None, "decided_at": None,
         "decided_by": inbound.user_id, "content_version": content_version,
     }
@@ -260,11 +263,11 @@ def start(tree: Tree, inbound: Inbound, *, dialog: str, content_version: str = "
 def step(tree: Tree, state: DialogState, inbound: Inbound, *,
          topics: Mapping[str, Any] | None = None) -> tuple[DialogState, list[Reply]]:
     """Advance the walkthrough by one input. Pure: the new state is a copy."""
-    state = {**state, "answers": [list(a) for a in state["answers"]], "updated_at": inbound.now.isoformat()}
-    state.pop("question", None)
     try:
+        state = {**state, "answers": [list(a) for a in state["answers"]], "updated_at": inbound.now.isoformat()}
+        state.pop("question", None)
         path = replay(tree, state["answers"])
-    except (ReplayError, KeyError, LookupError):
+    except (ReplayError, LookupError, TypeError, ValueError):
         fresh, replies = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""))
         return fresh, [_private(tree.strings.get("walkthrough.content_changed")), *replies[1:]]
     phase = Phase(state.get("phase", Phase.ASK))
@@ -298,7 +301,8 @@ def _command(tree: Tree, state: DialogState, path: Path, phase: Phase, command: 
     if command is Command.CANCEL:
         return {**state, "status": str(Status.ENDED)}, [_private(s.get("walkthrough.cancelled"))]
     if command is Command.RESTART:
-        fresh, replies = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""))
+        fresh, replies = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""),
+                               previous_id=state["id"])
         return fresh, [_private(s.get("walkthrough.restarted")), replies[-1]]
     if command is Command.HELP:
         return state, [_private(s.get("walkthrough.help"), kind=ReplyKind.NOTICE), _repeat(tree, state, path)]

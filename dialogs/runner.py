@@ -65,17 +65,16 @@ class DialogRunner:
             return _private([Reply(s.get("walkthrough.unknown_dialog"))])
         try:
             new_state, replies = dialog.step(state, self.inbound(ctx))
-        except Exception:  # a bug in a dialog must not lose the user's place or show a traceback
-            log.exception("dialog step failed", extra={"dialog": dialog.name, "user": ctx.user_id})
-            return _private([Reply(s.get("errors.internal"))])
+        except Exception:  # a broken state or a bug: never a traceback, never a dead end the user can't leave
+            log.exception("dialog step failed; state dropped", extra={"dialog": dialog.name, "user": ctx.user_id})
+            await self.clear(ctx.user_id, ctx.conversation_id)
+            return _private([Reply(s.get("walkthrough.unknown_dialog"))])
         return _private(await self._after_step(ctx, dialog, new_state, replies))
 
     # ------------------------------------------------------------------ starting
     async def start(self, name: str, ctx: TurnContext, args: str = "",
                     extra: dict[str, Any] | None = None) -> list[Reply]:
         """Begin dialog ``name`` for this user and conversation (replacing any stale state)."""
-        if not isinstance(name, str):  # also accept start(ctx, name, ...), as the ISA dialog calls it
-            name, ctx = ctx, name
         dialog = self.dialogs[name]
         state, replies = dialog.start(args, self.inbound(ctx, extra))
         return _private(await self._after_step(ctx, dialog, state, replies))

@@ -9,6 +9,7 @@ record linked to the original. :func:`install_walkthrough` wires all of it into 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot import records
@@ -41,7 +42,15 @@ class WalkthroughDialog:
         self.topics = {topic.id: topic for topic in content.topics}
 
     def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
-        return engine.start(self.tree, inbound, dialog=self.name, content_version=self.content.version)
+        """Begin; ``decide CR-1234`` answers the case reference step straight away."""
+        state, replies = engine.start(self.tree, inbound, dialog=self.name, content_version=self.content.version)
+        reference = args.strip()
+        first = self.tree.node(self.tree.start)
+        if reference and first.check is TextCheck.CASE_REFERENCE and engine.looks_like_case_reference(reference) \
+                and not inbound.privacy_findings:
+            state, following = self.step(state, replace(inbound, text=reference, choice=None))
+            replies = [*replies[:-1], *following]
+        return state, replies
 
     def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
         return engine.step(self.tree, state, inbound, topics=self.topics)
@@ -165,7 +174,6 @@ def _record_reply(record: records.DecisionRecord, strings: Any) -> Reply:
 def install_walkthrough(assistant: Assistant) -> None:
     """Register the walkthrough and record dialogs and the ``decide`` and ``records`` commands."""
     runner = ensure_runner(assistant)
-    runner.register(WalkthroughDialog(assistant.content))
     runner.register(AmendRecordDialog(assistant.content))
 
     async def decide(ctx: TurnContext, args: str) -> list[Reply]:
@@ -196,5 +204,9 @@ def install_walkthrough(assistant: Assistant) -> None:
             return [_record_reply(record, s)]
         return await runner.start(AMEND, ctx, args, extra={"record": {"id": record.id, "summary": record.summary}})
 
-    assistant.register_command("decide", decide, "walkthrough.command_help")
+    if WALKTHROUGH in assistant.content.trees:
+        runner.register(WalkthroughDialog(assistant.content))
+        assistant.register_command("decide", decide, "walkthrough.command_help")
+    else:
+        log.warning("no content/trees/walkthrough.yaml: the decide command is not available")
     assistant.register_command("records", records_command, "records.command_help")

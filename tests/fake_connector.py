@@ -18,7 +18,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import jwt
@@ -29,10 +28,16 @@ ISSUER = "https://api.botframework.com"
 KEY_ID = "fake-connector-key"
 
 
-@cache
+_KEYS: dict[str, rsa.RSAPrivateKey] = {}
+_KEYS_LOCK = threading.Lock()
+
+
 def signing_key(name: str = "served") -> rsa.RSAPrivateKey:
-    """One RSA key per name for the whole test run (generating keys is slow)."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """One RSA key per name for the whole run (generating keys is slow); shared by the fake's thread and tests."""
+    with _KEYS_LOCK:
+        if name not in _KEYS:
+            _KEYS[name] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return _KEYS[name]
 
 
 @dataclass

@@ -201,6 +201,7 @@ class FakeSlack:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -272,6 +273,10 @@ class FakeSlack:
             return {"ok": True, "view": {"id": f"V{ts[-6:]}"}}
         return {"ok": True}
 
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"calls": getattr(self.calls, "seen", len(self.calls)),
+                                  "violations": len(self.violations)})
+
     async def _response_url(self, request: web.Request) -> web.Response:
         args = await self._read(request)
         problems = self._record("response_url", args, request)
@@ -292,7 +297,7 @@ class _Discard(list):
     """The benchmark's fake keeps no history (it would grow without bound)."""
 
     def append(self, item: Any) -> None:
-        self.count = getattr(self, "count", 0) + 1
+        self.seen = getattr(self, "seen", 0) + 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def require_walkthrough(tmp_path: Path) -> None:
+    """Skip (before starting any server) when the decision walkthrough is not wired into the app yet."""
+    import pytest
+
+    from app import build_assistant
+    from tests.conftest import make_settings
+
+    assistant = await build_assistant(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'probe.db'}"))
+    await assistant.engine.dispose()
+    if "decide" not in assistant.commands:
+        pytest.skip("the decision walkthrough (decide) is not wired into app.build_assistant yet")
+
+
+async def start_all(*servers: ServerProcess) -> None:
+    """Start replicas at once, as an orchestrator does (their migrations serialise on a database lock)."""
+    await asyncio.gather(*(server.start() for server in servers))
+
+
 class ServerProcess:
     """``app.main()`` in its own process (as ``python app.py`` runs it) on a free loopback port."""
 

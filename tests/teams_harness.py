@@ -74,7 +74,8 @@ def card_text(card: dict[str, Any]) -> str:
 
 def message(text: str = "", *, service_url: str, shared: bool = False, mention: bool = False,
             value: dict[str, Any] | None = None, activity_id: str | None = None, reply_to: str | None = None,
-            activity_type: str = "message", name: str | None = None) -> dict[str, Any]:
+            activity_type: str = "message", name: str | None = None,
+            personal_chat: str = "a:personal-chat-one") -> dict[str, Any]:
     """A message (or invoke) activity as Teams posts it, in a personal chat or a channel thread."""
     activity_id = activity_id or str(next(_ids))
     if shared:
@@ -83,7 +84,7 @@ def message(text: str = "", *, service_url: str, shared: bool = False, mention: 
         channel_data = {"teamsChannelId": CHANNEL_ID, "teamsTeamId": TEAM_ID, "channel": {"id": CHANNEL_ID},
                         "team": {"id": TEAM_ID}, "tenant": {"id": TENANT}}
     else:
-        conversation = {"id": "a:personal-chat-one", "conversationType": "personal", "tenantId": TENANT}
+        conversation = {"id": personal_chat, "conversationType": "personal", "tenantId": TENANT}
         channel_data = {"tenant": {"id": TENANT}}
     entities = [{"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web"}]
     if mention:

@@ -209,3 +209,45 @@ async def test_phone_width_and_keyboard_only_use(server, browser):
         assert errors == []
     finally:
         await context.close()
+
+
+async def test_proactive_messages_appear_without_a_reload(server, browser):
+    url, app = server
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.clock.install()  # so the test can jump past the 10-second poll instead of waiting
+    try:
+        await page.goto(url)
+        user = await page.evaluate("localStorage.getItem('infoshare.user')")
+        assert user.startswith("local:web-")
+        cursor_key = f"infoshare.outbox.{user}"
+        for _ in range(100):  # the first poll only fetches the cursor
+            if await page.evaluate(f"localStorage.getItem({cursor_key!r})") is not None:
+                break
+            await page.wait_for_timeout(50)
+        await app[ASSISTANT].delivery.send(user, [Reply("Reminder: the school ISA is due for review.",
+                                                        kind=ReplyKind.REMINDER, choices=[Choice("Open it", "help")])])
+        await page.clock.run_for(11_000)
+        reminder = page.locator("#log article.kind-reminder")
+        await expect(reminder).to_contain_text("Reminder: the school ISA is due for review.")
+        await expect(reminder.get_by_role("button", name="Open it")).to_be_enabled()
+    finally:
+        await context.close()
+
+
+async def test_a_lost_connection_is_explained_and_the_page_keeps_working(server, browser):
+    url, app = server
+    context, page, _console_errors = await _open(browser, url, PHONE)  # the failed request logs one
+    try:
+        await page.route("**/api/chat", lambda route: route.abort())
+        await page.fill("#message", "can I share?")
+        await page.keyboard.press("Enter")
+        notice = page.locator("#log .kind-error")
+        await expect(notice).to_have_text(app[ASSISTANT].strings.get("web.script.offline"))
+        await expect(page.locator("#send")).to_be_enabled()
+        await page.unroute("**/api/chat")
+        await _send(page, "help")
+        assert await page.locator("#log article.kind-smalltalk").count() == 1
+    finally:
+        await context.close()

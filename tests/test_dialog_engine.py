@@ -80,7 +80,7 @@ def test_back_restart_cancel_work_at_every_step(tree):
     back, replies = engine.step(tree, state, said("back"))
     assert back["node"] == "identifiable" and len(back["answers"]) == 2
     assert "identified" in replies[-1].text
-    first, replies = run(tree, "back")
+    _, replies = run(tree, "back")
     assert "first question" in replies[0].text
     restarted, replies = engine.step(tree, state, said("start again"))
     assert restarted["answers"] == [] and "case reference" in replies[-1].text
@@ -162,7 +162,7 @@ def test_edit_changes_a_typed_answer_and_keeps_the_decision(tree):
 
 def test_back_from_the_summary_returns_to_the_last_question(tree):
     state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
-    back, replies = engine.step(tree, state, said("back"))
+    back, _ = engine.step(tree, state, said("back"))
     assert back["phase"] == engine.Phase.ASK and back["node"] == "tail_recipient"
 
 
@@ -196,7 +196,7 @@ def _path_to(tree, decision: Decision) -> list[str]:
 @pytest.mark.parametrize("decision", list(Decision))
 def test_every_outcome_is_reachable_and_ends_in_a_summary(tree, decision):
     inputs = _path_to(tree, decision)
-    state, replies = run(tree, *inputs)
+    _, replies = run(tree, *inputs)
     assert replies[-1].summary["decision"] == decision
     assert replies[-1].summary["reasons"]
 
@@ -210,23 +210,22 @@ GOOD_NODE = """
 """
 
 
-def _check(tmp_path: Path, nodes: str, extra: str = "") -> list[str]:
+def _check(content, tmp_path: Path, nodes: str, extra: str = "") -> list[str]:
     (tmp_path / "trees").mkdir(exist_ok=True)
     (tmp_path / "trees" / "t.yaml").write_text(
         "name: t\ntitle: Test tree\nstart: first\nsummary:\n  fields: [reference]\n" + extra + "nodes:\n" + nodes)
-    strings = load_content(PROJECT_ROOT / "content").strings
     try:
-        load_trees(tmp_path, {"known_topic"}, strings)
+        load_trees(tmp_path, {"known_topic"}, content.strings)
     except ContentError as exc:
         return [str(p) for p in exc.problems]
     return []
 
 
-def test_a_sound_tree_passes(tmp_path):
-    assert _check(tmp_path, "  first:" + GOOD_NODE + "  done: {outcome: share, prompt: Share it now}\n") == []
+def test_a_sound_tree_passes(tmp_path, content):
+    assert _check(content, tmp_path, "  first:" + GOOD_NODE + "  done: {outcome: share, prompt: Share it now}\n") == []
 
 
-def test_content_check_reports_each_unsound_tree_at_its_line(tmp_path):
+def test_content_check_reports_each_unsound_tree_at_its_line(tmp_path, content):
     nodes = (
         "  first:\n    prompt: First question here\n    why: Because the guidance says it matters.\n"
         "    topics: [missing_topic]\n"
@@ -240,37 +239,37 @@ def test_content_check_reports_each_unsound_tree_at_its_line(tmp_path):
         "    choices:\n      - {value: x, label: X, next: done}\n"
         "  done: {outcome: share, prompt: Share it now}\n"
     )
-    problems = _check(tmp_path, nodes)
+    problems = _check(content, tmp_path, nodes)
     text = "\n".join(problems)
     assert "trees/t.yaml:10: topic 'missing_topic' does not exist" in text.replace("node 'first': ", "")
-    assert "trees/t.yaml:14: transition to 'nowhere', which does not exist" in text
+    assert "trees/t.yaml:13: transition to 'nowhere', which does not exist" in text
     assert "reserved for a command" in text
     # after fixing the target, the graph proofs report the trap cycle and the unreachable node
-    problems = _check(tmp_path, nodes.replace("next: nowhere", "next: done").replace("[missing_topic]", "[]")
+    problems = _check(content, tmp_path, nodes.replace("next: nowhere", "next: done").replace("[missing_topic]", "[]")
                       .replace("value: back", "value: other"))
     text = "\n".join(problems)
-    assert "trees/t.yaml:16: node 'loop' never leads to an outcome" in text
+    assert "trees/t.yaml:15: node 'loop' never leads to an outcome" in text
     assert "trees/t.yaml:20: node 'orphan' cannot be reached from the start" in text
 
 
-def test_content_check_reports_malformed_nodes_and_yes_no_booleans(tmp_path):
+def test_content_check_reports_malformed_nodes_and_yes_no_booleans(tmp_path, content):
     nodes = ("  first:\n    prompt: First question here\n    why: Because the guidance says it matters.\n"
              "    choices:\n      - {value: a, label: no, next: done}\n"
              "  second:\n    prompt: Both kinds at once\n    text: {field: reference}\n    next: done\n"
              "    outcome: share\n"
              "  done: {outcome: share, prompt: Share it now}\n")
-    text = "\n".join(_check(tmp_path, nodes))
+    text = "\n".join(_check(content, tmp_path, nodes))
     assert "trees/t.yaml:11:" in text and "False is not of type 'string'" in text
     nodes = nodes.replace("label: no", 'label: "No"')
-    text = "\n".join(_check(tmp_path, nodes))
+    text = "\n".join(_check(content, tmp_path, nodes))
     assert "trees/t.yaml:12: node 'second' must have exactly one of choices, text or outcome" in text
 
 
-def test_conditions_need_a_default_and_a_fact_that_some_choice_sets(tmp_path):
+def test_conditions_need_a_default_and_a_fact_that_some_choice_sets(tmp_path, content):
     nodes = ("  first:\n    prompt: First question here\n    why: Because the guidance says it matters.\n"
              "    choices:\n      - value: a\n        label: A\n        next:\n"
              "          - {goto: done, when: {colour: blue}}\n"
              "  done: {outcome: share, prompt: Share it now}\n")
-    text = "\n".join(_check(tmp_path, nodes))
+    text = "\n".join(_check(content, tmp_path, nodes))
     assert "condition on fact 'colour', which no choice sets" in text
     assert "the last transition must have no `when`" in text

@@ -21,7 +21,16 @@ from sqlalchemy import func, select
 
 from bot.storage.db import create_engine
 from bot.storage.tables import decision_records
-from tests.servers import RECORD_CHOICE, CuttableProxy, ServerProcess, WebChatUser, walk_to_summary
+from tests.servers import (
+    RECORD_CHOICE,
+    CuttableProxy,
+    ServerProcess,
+    WebChatUser,
+    next_move,
+    require_walkthrough,
+    start_all,
+    walk_to_summary,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTAGE_SECONDS = 10
@@ -49,25 +58,15 @@ async def _require_chat(server: ServerProcess) -> None:
             pytest.skip("the local web chat API (/api/chat) is not mounted yet")
 
 
-async def _start_walkthrough(user: WebChatUser, url: str) -> list[dict]:
-    first = await user.send(url, text="decide")
-    if not any(reply.get("choices") for reply in first):
-        pytest.skip("the decision walkthrough (decide) is not wired in yet")
-    return first
-
-
 async def test_kill_9_mid_walkthrough_resumes_on_the_other_replica(pg_url, tmp_path):
+    await require_walkthrough(tmp_path)
     doomed = ServerProcess(pg_url, tmp_path / "doomed.log")
     survivor = ServerProcess(pg_url, tmp_path / "survivor.log")
     try:
-        await doomed.start()
-        await survivor.start()
-        await _require_chat(doomed)
+        await start_all(doomed, survivor)
         async with aiohttp.ClientSession() as session:
             user = WebChatUser(session, "local:killed-mid-way")
-            replies = await _start_walkthrough(user, doomed.url)
-            from tests.servers import next_move
-
+            replies = await user.send(doomed.url, text="decide")
             replies = await user.send(doomed.url, **next_move(replies))  # one answer in, then the crash
             doomed.kill()
             summary, _steps = await walk_to_summary(lambda **move: user.send(survivor.url, **move), replies)

@@ -139,7 +139,7 @@ async def test_register_questions_are_answered_citing_the_agreement(isa_assistan
     nobody = (await ask(isa_assistant, "is there an agreement with the fire service?"))[-1]
     assert "can't find an agreement" in nobody.text
     general = (await ask(isa_assistant, "what should an information sharing agreement contain?"))[-1]
-    assert "From the ISA register" != general.title
+    assert general.title != "From the ISA register"
 
 
 # ---------------------------------------------------------------- changing
@@ -211,3 +211,48 @@ async def test_channel_reminder_can_be_set_and_turned_off(isa_assistant):
 
 async def test_status_values_are_named():
     assert [s.value for s in ISAStatus] == ["draft", "active", "under review", "ended"]
+
+
+async def test_add_and_edit_through_the_dialog(isa_assistant):
+    steps = ["isa add", "Fire safety ISA", "Fire service; Children's services", "Home fire safety visits",
+             "Address; Household vulnerabilities", "Article 6(1)(e) public task", "me", "2027-01-01", "not a date",
+             "2028-01-01", "active", "skip", "slack:C0FIRE"]
+    replies = []
+    for text in steps:
+        replies = await ask(isa_assistant, text, user=ADMIN)
+    assert replies[-1].title == "Check the agreement"
+    assert [c.value for c in replies[-1].choices] == ["isa_save", "isa_change", "isa_cancel"]
+    saved = await ask(isa_assistant, "", user=ADMIN, choice="isa_save")
+    assert "Added agreement" in saved[0].text
+    async with isa_assistant.engine.connect() as conn:
+        fire = next(i for i in await list_isas(conn) if i.title == "Fire safety ISA")
+    assert fire.owner == ADMIN and fire.channels == ["slack:C0FIRE"] and fire.review_date == date(2028, 1, 1)
+
+    await ask(isa_assistant, f"isa edit {fire.id}", user=ADMIN)
+    await ask(isa_assistant, "", user=ADMIN, choice="field:review_date")
+    confirm = await ask(isa_assistant, "2029-02-01", user=ADMIN)
+    assert confirm[-1].title == "Check the agreement"
+    await ask(isa_assistant, "", user=ADMIN, choice="isa_save")
+    async with isa_assistant.engine.connect() as conn:
+        from bot.isa.register import get_isa
+
+        assert (await get_isa(conn, fire.id)).review_date == date(2029, 2, 1)
+    refused = await ask(isa_assistant, f"isa edit {fire.id}", user="local:someone")
+    assert "Only an admin" in refused[-1].text
+    refused = await ask(isa_assistant, "isa add", user="local:someone")
+    assert "only an admin can add" in refused[-1].text
+
+
+async def test_the_dialog_re_asks_a_bad_answer_with_the_reason(isa_assistant):
+    await ask(isa_assistant, "isa add", user=ADMIN)
+    await ask(isa_assistant, "Title", user=ADMIN)
+    await ask(isa_assistant, "Police", user=ADMIN)
+    await ask(isa_assistant, "Purpose", user=ADMIN)
+    await ask(isa_assistant, "Health records", user=ADMIN)
+    asked = await ask(isa_assistant, "Article 6(1)(e)", user=ADMIN)
+    assert "Article 9 condition" in asked[-1].text  # health data is special category
+    await ask(isa_assistant, "Article 9(2)(h)", user=ADMIN)
+    bad_owner = await ask(isa_assistant, "bob", user=ADMIN)
+    assert "is not a user" in bad_owner[0].text
+    cancelled = await ask(isa_assistant, "cancel", user=ADMIN)
+    assert "Nothing was saved" in cancelled[-1].text

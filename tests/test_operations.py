@@ -53,6 +53,39 @@ async def test_metrics_count_turns_answers_and_latency(tmp_path):
         await client.close()
 
 
+async def test_records_and_walkthroughs_are_counted_from_the_writes(tmp_path):
+    from bot.http import ASSISTANT
+    from bot.metrics import metrics
+    from bot.records import store
+    from bot.storage.db import utcnow
+
+    client = await _client(make_settings(tmp_path))
+    try:
+        engine = client.app[ASSISTANT].engine
+        stored, completed = metrics.value("records_stored"), metrics.value("walkthroughs_completed")
+        record, _ = await store(engine, "local:m", {"decision": "share", "reference": "R1"}, "metrics-key", utcnow())
+        await store(engine, "local:m", {"decision": "share", "reference": "R1"}, "metrics-key", utcnow())  # retry
+        await store(engine, "local:m", {"decision": "share", "reference": "R1"}, "metrics-amend", utcnow(),
+                    amends_id=record.id)
+        assert metrics.value("records_stored") == stored + 2
+        assert metrics.value("walkthroughs_completed") == completed + 1
+
+        from sqlalchemy import insert, update
+
+        from bot.storage.tables import reminder_occurrences as occ
+
+        sent, failed = metrics.value("reminders_sent"), metrics.value("reminders_failed")
+        async with engine.begin() as conn:
+            await conn.execute(insert(occ).values(key="k1", kind="review_due", channel="local", due_at=utcnow(),
+                                                  status="claimed", attempts=0))
+            await conn.execute(update(occ).where(occ.c.key == "k1").values(status="failed", last_error="x"))
+            await conn.execute(update(occ).where(occ.c.key == "k1").values(status="sent", sent_at=utcnow()))
+            await conn.execute(update(occ).where(occ.c.key == "nothing").values(status="sent"))  # no row: no count
+        assert (metrics.value("reminders_sent"), metrics.value("reminders_failed")) == (sent + 1, failed + 1)
+    finally:
+        await client.close()
+
+
 def _turns_counted(metrics) -> float:
     return sum(sample.value for family in metrics.registry.collect() if family.name == "infoshare_turns"
                for sample in family.samples if sample.name == "infoshare_turns_total")

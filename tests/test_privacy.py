@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.logs import JsonFormatter
 from bot.privacy import nhs_number_valid, scan
 
 
@@ -57,7 +61,7 @@ def _with_check_digit(nine: str) -> str | None:
     ("the visit was on 12 March 2015", "date_of_birth", "12 March 2015"),
     ("on 12/3/15 she said", "date_of_birth", "12/3/15"),
     ("March 12, 2015", "date_of_birth", "March 12, 2015"),
-    ("2015-03-12 was the day", "date_of_birth", "2015-03-12"),
+    ("dob 2015-03-12", "date_of_birth", "2015-03-12"),
     ("1st Jan 2020", "date_of_birth", "1st Jan 2020"),
     # full names introduced as such
     ("her name is Jane Smith", "name", "Jane Smith"),
@@ -125,6 +129,23 @@ def test_identifying_details_are_found_and_redacted(text: str, kind: str, secret
     "ring 999 in an emergency or 101",
     "page 12 of 20, 2 minutes",
     "between 9 and 5 on weekdays",
+    # dates and references practitioners type for agreements and cases
+    "isa add review 2028-04-01",
+    "ISA review date: 01/04/2024",
+    "review on 1 April 2027",
+    "signed 1 April 2024 by both partners",
+    "the strategy meeting is on 12/03/2099",
+    "case reference LA123456",
+    "CR/2026/0042",
+    "HL-6006",
+    "CDU0123456789",
+    "AB 123456",
+    "teams 19:abc123@thread.tacv2",
+    "a scheme called Operation Encompass",
+    "the school's Named Professional",
+    "we use a framework called Signs of Safety",
+    "a meeting known as Team Around the Child",
+    "call the MASH on 0300 123 4567 or the NSPCC on 0808 800 5000",
 ])
 def test_ordinary_questions_pass_untouched(text: str) -> None:
     result = scan(text)
@@ -167,3 +188,18 @@ def test_scan_never_fails_and_redaction_only_replaces_findings(text: str) -> Non
         assert result.redacted == text
     for finding in result.findings:
         assert 0 <= finding.start < finding.end <= len(text)
+
+
+def test_log_lines_are_redacted() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.privacy")
+    logger.addHandler(handler)
+    try:
+        logger.warning("question from Mrs Patel about NHS 943 476 5919", extra={"contact": "jane@example.org"})
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert "943 476 5919" not in line and "jane@example.org" not in line and "Patel" not in line
+    assert "[nhs_number]" in line and "[email]" in line and "[name]" in line

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.storage.db import create_engine
 from bot.storage.tables import decision_records
-from tests.servers import RECORD_CHOICE, ServerProcess, WebChatUser, walk_to_summary
+from tests.servers import RECORD_CHOICE, ServerProcess, WebChatUser, require_walkthrough, start_all, walk_to_summary
+
+DECISIONS = {"share", "share_partially", "do_not_share", "seek_consent", "seek_advice"}
 
 
 @pytest.fixture
-async def replicas(pg_url, tmp_path):
+async def replicas(tmp_path, pg_url):
+    await require_walkthrough(tmp_path)
     servers = [ServerProcess(pg_url, tmp_path / f"replica{i}.log") for i in range(2)]
     try:
-        for server in servers:  # one after the other: both run migrations, the second finds nothing to do
-            await server.start()
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{servers[0].url}/api/chat") as probe:
-                if probe.status == 404:
-                    pytest.skip("the local web chat API (/api/chat) is not mounted yet")
+        await start_all(*servers)  # at once: their migrations serialise on a database lock
         yield servers
     finally:
         for server in servers:
@@ -41,43 +39,35 @@ async def _records(pg_url: str, user: str) -> list:
         await engine.dispose()
 
 
-async def test_both_replicas_ready_on_one_database(replicas):
+async def test_two_replicas_share_one_database(replicas, pg_url):
+    first_replica, second_replica = (server.url for server in replicas)
     async with aiohttp.ClientSession() as session:
-        for server in replicas:
-            async with session.get(f"{server.url}/readyz") as response:
+        for url in (first_replica, second_replica):
+            async with session.get(f"{url}/readyz") as response:
                 assert response.status == 200
                 assert (await response.json())["database"] is True
 
+        # A delivery retried onto the other replica is recognised and dropped.
+        asker = WebChatUser(session, "local:retry-user")
+        assert await asker.send(first_replica, text="do I need consent to share?", message_id="same-id")
+        assert await asker.send(second_replica, text="do I need consent to share?", message_id="same-id") == []
 
-async def test_a_retried_message_on_the_other_replica_is_answered_once(replicas):
-    async with aiohttp.ClientSession() as session:
-        user = WebChatUser(session, "local:retry-user")
-        first = await user.send(replicas[0].url, text="do I need consent to share?", message_id="same-id")
-        again = await user.send(replicas[1].url, text="do I need consent to share?", message_id="same-id")
-        assert first, "the first delivery gets an answer"
-        assert again == [], "the retry on the other replica is recognised and dropped"
-
-
-async def test_walkthrough_alternating_between_replicas_records_once(replicas, pg_url):
-    async with aiohttp.ClientSession() as session:
+        # A walkthrough whose turns alternate between the replicas, as round-robin balancing sends them.
         user = WebChatUser(session, "local:alternating")
-        first = await user.send(replicas[0].url, text="decide")
-        if not any(reply.get("choices") for reply in first) and not any(reply.get("summary") for reply in first):
-            pytest.skip("the decision walkthrough (decide) is not wired in yet")
         turns = iter(range(1, 1000))
 
         async def send_alternating(**move):
             return await user.send(replicas[next(turns) % 2].url, **move)
 
-        summary, steps = await walk_to_summary(send_alternating, first)
+        summary, steps = await walk_to_summary(send_alternating, await user.send(first_replica, text="decide"))
         assert steps >= 2, "the walkthrough really crossed replicas"
-        assert summary["decision"] in {"share", "share_partially", "do_not_share", "seek_consent", "seek_advice"}
+        assert summary["decision"] in DECISIONS
         confirm_on = replicas[next(turns) % 2].url
-        confirmed = await user.send(confirm_on, choice=RECORD_CHOICE, message_id="confirm")
-        assert confirmed, "confirming shows what was recorded"
-        # The same press delivered again to the other replica (a retry) changes nothing.
-        other = replicas[1].url if confirm_on == replicas[0].url else replicas[0].url
-        assert await user.send(other, choice=RECORD_CHOICE, message_id="confirm") == []
+        assert await user.send(confirm_on, choice=RECORD_CHOICE, message_id="confirm")
+        other = second_replica if confirm_on == first_replica else first_replica
+        assert await user.send(other, choice=RECORD_CHOICE, message_id="confirm") == [], "a retried press is dropped"
+        # Pressing "Record this" again (a new delivery, a double click) cannot store a second record either.
+        await user.send(other, choice=RECORD_CHOICE, message_id="double-click")
     rows = await _records(pg_url, "local:alternating")
     assert len(rows) == 1
     assert rows[0].decision == summary["decision"]

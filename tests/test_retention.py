@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bot.retention import PURGE_ACTION, export_user, run_retention
+from bot.retention import ERASE_ACTION, PURGE_ACTION, erase_user, export_user, run_retention
 from bot.storage.db import create_engine, migrate, utcnow
 from bot.storage.tables import (
     audit_log,
@@ -162,3 +162,29 @@ def test_cli_run_and_export(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert sar.returncode == 0, sar.stderr
     assert json.loads(sar.stdout)["tables"] == {}
+
+
+async def test_erase_user_removes_working_data_keeps_records_unless_told(db_url):
+    engine = await _engine(db_url)
+    try:
+        await _seed(engine)
+        erased = await erase_user(engine, "local:old")
+        assert erased == {"users": 1, "conversation_state": 1, "transcripts": 1, "local_outbox": 1}
+        export = await export_user(engine, "local:old")
+        assert set(export["tables"]) == {"decision_records"}
+        assert (await erase_user(engine, "local:old", include_records=True))["decision_records"] == 4
+        async with engine.connect() as conn:
+            audits = (await conn.execute(select(audit_log).where(audit_log.c.action == ERASE_ACTION))).mappings().all()
+        assert len(audits) == 2 and all("local:old" not in json.dumps(dict(a), default=str) for a in audits)
+        assert (await export_user(engine, "local:new"))["tables"]["decision_records"]
+    finally:
+        await engine.dispose()
+
+
+def test_readme_data_protection_section_names_every_table():
+    from bot.storage.tables import metadata
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Data protection: what is stored", 1)[1].split("\n## ", 1)[0]
+    missing = [t.name for t in metadata.sorted_tables if f"`{t.name}`" not in section]
+    assert not missing, f"README 'Data protection: what is stored' must describe tables: {missing}"

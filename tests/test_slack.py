@@ -328,7 +328,8 @@ async def test_walkthrough_started_in_channel_keeps_case_details_out_of_it(slack
     await slack.client.send(command_body(slack.fake, "decide", channel="C9"))
     await slack.idle()
     for _ in range(40):
-        message = slack.fake.of("response_url", "chat.postMessage")[-1]
+        cards = [p for p in slack.posts("DU1") if any(b["action_id"] == COPY_ACTION for b in p.buttons())]
+        message = cards[-1] if cards else slack.fake.of("response_url")[-1]
         buttons = message.buttons()
         if any(b["action_id"] == COPY_ACTION for b in buttons):
             assert message.method == "chat.postMessage" and message.args["channel"] == "DU1"
@@ -350,3 +351,43 @@ async def test_walkthrough_started_in_channel_keeps_case_details_out_of_it(slack
     assert not slack.posts("C9") and not slack.fake.of("chat.postEphemeral")
     async with slack.assistant.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1
+
+
+async def test_app_home_button_continues_in_the_dm(slack):
+    import json
+    from urllib.parse import urlencode
+
+    await slack.client.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    await slack.idle()
+    home = slack.fake.of("views.publish")[-1]
+    button = next(b for b in home.buttons() if b["value"] == "records")
+    payload = {"type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"},
+               "container": {"type": "view", "view_id": "V1"}, "trigger_id": "trigHome",
+               "actions": [{"type": "button", "action_id": button["action_id"], "block_id": button["block_id"],
+                            "value": button["value"], "action_ts": "1700000009.1"}]}
+    assert (await slack.client.send(urlencode({"payload": json.dumps(payload)})))[0] == 200
+    await slack.idle()
+    assert slack.posts("DU1"), "the records list is posted in the user's DM"
+
+
+async def test_url_verification_challenge_is_answered(slack):
+    import json
+
+    body = json.dumps({"token": "x", "challenge": "abc123", "type": "url_verification"})
+    status, text = await slack.client.send(body, json_body=True)
+    assert status == 200 and "abc123" in text
+
+
+async def test_socket_mode_failure_does_not_stop_the_server(tmp_path):
+    fake = await FakeSlack().start()
+    settings = make_settings(tmp_path, slack_signing_secret=SECRET, slack_bot_token="xoxb-test",
+                             slack_app_token="xapp-test", slack_api_base_url=fake.base_url)
+    app = await build_app(settings)
+    runner, base = await start_server(app)  # apps.connections.open on the fake gives no URL: logged, not fatal
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as response:
+            assert response.status == 200
+        assert fake.of("apps.connections.open")
+    finally:
+        await runner.cleanup()
+        await fake.stop()

@@ -160,6 +160,21 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     assert not connector.of_kind("update")  # the channel's step card is not overwritten with case details
     assert any(c.text == "I've sent you a private message." for c in channel)
     assert any(c.text == "Walkthrough finished." for c in channel)
+    # "Record this", pressed in the personal chat, continues the walkthrough that ran in the channel.
+    record = next(a for a in summary["actions"] if a["type"] == "Action.Submit")
+    assert record["data"]["conversation"] == f"{CHANNEL_ID};messageid=1700000000000"
+    seen = []
+
+    async def record_command(ctx, args):
+        seen.append(ctx.conversation_id)
+        return [Reply("Recorded for REF-123.", kind=ReplyKind.NOTICE, private=True)]
+
+    rig.assistant.register_command("record", record_command, "help.command")
+    connector.clear()
+    await rig.post(rig.message(value=record["data"], reply_to="activity-20"))
+    assert seen == [f"teams:{CHANNEL_ID};messageid=1700000000000"]
+    assert [c.text for c in connector.calls] == ["Recorded for REF-123."]
+    assert connector.calls[0].conversation_id == "a:personal-chat-one"
     # The personal chat is remembered, so reminders can reach the user there.
     async with rig.assistant.engine.connect() as conn:
         stored = {row.conversation_id for row in await conn.execute(select(conversation_refs))}
@@ -241,6 +256,8 @@ async def test_bad_requests_get_clear_errors(rig, connector):
     async with rig.http.post(f"{rig.base_url}/api/messages", data="hello",
                              headers={"Content-Type": "text/plain"}) as response:
         assert response.status == 415
-    async with rig.http.post(f"{rig.base_url}/api/messages", json={"text": "no type"}) as response:
-        assert response.status == 400
+    for body in ({"text": "no type"}, ["not", "an", "object"], {"type": "message", "from": "not an account",
+                                                                   "entities": 5}):
+        async with rig.http.post(f"{rig.base_url}/api/messages", json=body) as response:
+            assert response.status == 400, body
     assert connector.calls == []

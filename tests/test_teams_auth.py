@@ -44,27 +44,32 @@ async def test_valid_token_is_accepted(rig, connector):
     assert connector.calls
 
 
-@pytest.mark.parametrize("case", ["missing", "forged", "expired", "wrong_audience", "wrong_issuer",
-                                  "wrong_service_url", "garbage", "not_bearer"])
-async def test_bad_tokens_get_401_and_nothing_happens(rig, connector, case, caplog):
-    activity = rig.message("help")
-    url = activity["serviceUrl"]
-    token = {
-        "missing": None,
-        "forged": connector.token(APP_ID, url, key="attacker"),
-        "expired": connector.token(APP_ID, url, expires_in=-3600),
-        "wrong_audience": connector.token(APP_ID, url, audience="99999999-0000-0000-0000-000000000000"),
-        "wrong_issuer": connector.token(APP_ID, url, issuer="https://evil.example.org"),
-        "wrong_service_url": connector.token(APP_ID, "https://smba.trafficmanager.net/emea/"),
-        "garbage": "not-a-jwt",
-        "not_bearer": None,
-    }[case]
-    headers = {"Authorization": f"Basic {connector.token(APP_ID, url)}"} if case == "not_bearer" else None
-    with caplog.at_level(logging.WARNING, logger="adapters.teams.endpoint"):
-        response = await rig.post(activity, token=token, headers=headers)
-    assert response.status == 401
-    assert await nothing_happened(rig, connector)
-    assert any(r.getMessage() == "teams request rejected" for r in caplog.records)
+BAD_TOKENS = ["missing", "forged", "expired", "wrong_audience", "wrong_issuer", "wrong_service_url", "garbage",
+              "not_bearer"]
+
+
+async def test_bad_tokens_get_401_and_nothing_happens(rig, connector, caplog):
+    """One server for every case (start-up is the slow part); each case is checked on its own."""
+    for case in BAD_TOKENS:
+        activity = rig.message("help")
+        url = activity["serviceUrl"]
+        token = {
+            "missing": None,
+            "forged": connector.token(APP_ID, url, key="attacker"),
+            "expired": connector.token(APP_ID, url, expires_in=-3600),
+            "wrong_audience": connector.token(APP_ID, url, audience="99999999-0000-0000-0000-000000000000"),
+            "wrong_issuer": connector.token(APP_ID, url, issuer="https://evil.example.org"),
+            "wrong_service_url": connector.token(APP_ID, "https://smba.trafficmanager.net/emea/"),
+            "garbage": "not-a-jwt",
+            "not_bearer": None,
+        }[case]
+        headers = {"Authorization": f"Basic {connector.token(APP_ID, url)}"} if case == "not_bearer" else None
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="adapters.teams.endpoint"):
+            response = await rig.post(activity, token=token, headers=headers)
+        assert response.status == 401, case
+        assert await nothing_happened(rig, connector), case
+        assert any(r.getMessage() == "teams request rejected" for r in caplog.records), case
 
 
 async def test_anonymous_only_on_loopback_without_app_id(tmp_path, connector, caplog):
@@ -90,3 +95,18 @@ def test_refuses_to_mount_without_app_id_on_a_public_interface(tmp_path, caplog)
         assert setup_teams(app, object(), settings) is None  # type: ignore[arg-type]
     assert not [r for r in app.router.routes() if r.resource and r.resource.canonical == "/api/messages"]
     assert any("not loopback" in str(getattr(r, "reason", "")) for r in caplog.records)
+
+
+async def test_signing_keys_are_fetched_off_the_event_loop_at_start(rig, connector):
+    """The keys are loaded by a background refresh before any request needs them."""
+    import asyncio
+
+    from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+    metadata = JwtTokenExtractor.get_open_id_metadata(connector.openid_url)
+    for _ in range(100):
+        if metadata.keys:
+            break
+        await asyncio.sleep(0.05)
+    assert [key["kid"] for key in metadata.keys] == ["fake-connector-key"]
+    assert connector.calls == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.terminal import read_input, render_replies, render_reply
+from adapters.terminal import dialog_active, read_input, render_replies, render_reply, run_interactive, run_json
 from bot.content import load_content
 from bot.messages import CardField, Choice, Reply, ReplyKind, Source
 
@@ -73,21 +74,8 @@ def test_json_mode_follows_the_contract(tmp_path, strings):
     assert "error" not in out[6]
 
 
-def test_json_mode_remembers_the_user_between_runs(tmp_path, strings):
-    first = run_chat(tmp_path, '{"text": "hello"}\n', "--json", "--user", "local:same")
-    second = run_chat(tmp_path, '{"text": "hello"}\n', "--json", "--user", "local:same")
-    assert json.loads(first.stdout)["replies"][0]["text"] == strings.get("disclaimer")
-    assert all(r["text"] != strings.get("disclaimer") for r in json.loads(second.stdout)["replies"])
-
-
-def test_a_bad_user_id_is_refused_clearly(tmp_path):
-    result = run_chat(tmp_path, "", "--json", "--user", "not allowed!")
-    assert result.returncode == 2
-    assert "--user" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_interactive_chat_over_stdin(tmp_path, strings):
-    result = run_chat(tmp_path, "hello\n\nhelp\nquit\n", "--user", "typist")
+def test_interactive_chat_over_stdin_ends_at_end_of_input(tmp_path, strings):
+    result = run_chat(tmp_path, "hello\n\nhelp\n", "--user", "typist")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(strings.get("terminal.welcome"))
     assert strings.get("disclaimer") in result.stdout
@@ -96,7 +84,35 @@ def test_interactive_chat_over_stdin(tmp_path, strings):
     assert "Traceback" not in result.stderr
 
 
-def test_interactive_chat_ends_cleanly_at_end_of_input(tmp_path, strings):
-    result = run_chat(tmp_path, "help\n", "--user", "typist")
-    assert result.returncode == 0
-    assert result.stdout.rstrip().endswith(strings.get("terminal.goodbye"))
+def test_a_bad_user_id_is_refused_clearly(tmp_path):
+    result = run_chat(tmp_path, "", "--json", "--user", "not allowed!")
+    assert result.returncode == 2
+    assert "--user" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_numbers_press_the_offered_buttons_and_quit_ends(assistant):
+    async def colour(ctx, args: str) -> list[Reply]:
+        return [Reply(f"You picked {args}.")] if args else [
+            Reply("Pick one", choices=[Choice("Red", "colour red"), Choice("Blue", "colour blue")])]
+
+    assistant.register_command("colour", colour, "help.command")
+    out = io.StringIO()
+    code = await run_interactive(assistant, "local:typist", io.StringIO("colour\n2\n2\nquit\nhelp\n"), out)
+    text = out.getvalue()
+    assert code == 0
+    assert "  1) Red\n  2) Blue" in text
+    assert "You picked blue." in text  # "2" pressed the second button
+    assert text.count("You picked") == 1  # the second "2" was no longer an option: sent as text
+    assert text.rstrip().endswith(assistant.strings.get("terminal.goodbye"))
+    assert assistant.strings.get("help.title") not in text  # nothing read after "quit"
+
+
+async def test_json_mode_remembers_the_user_and_reports_dialogs(assistant):
+    first, second = io.StringIO(), io.StringIO()
+    await run_json(assistant, "local:same", io.StringIO('{"text": "hello"}\n'), first)
+    await run_json(assistant, "local:same", io.StringIO('\n{"text": "hello"}\n'), second)
+    disclaimer = assistant.strings.get("disclaimer")
+    assert json.loads(first.getvalue())["replies"][0]["text"] == disclaimer
+    later = json.loads(second.getvalue())  # the blank line produced no output
+    assert all(reply["text"] != disclaimer for reply in later["replies"])
+    assert later["done"] is (assistant.dialogs is None or not await dialog_active(assistant, "local:same"))

@@ -75,6 +75,13 @@ async def test_chat_answers_with_the_disclaimer_first(client):
     assert all(reply["text"] != strings(client).get("disclaimer") for reply in again)
 
 
+async def test_a_question_gets_an_answer_with_sources(client):
+    topic = next(t for t in client.app[ASSISTANT].content.topics if t.sources and t.examples)
+    answer = (await chat(client, new_user(), text=topic.examples[0]))[-1]
+    assert answer["kind"] == ReplyKind.ANSWER and answer["title"] == topic.title
+    assert answer["sources"] == [{"title": s.title, "ref": s.ref} for s in topic.sources]
+
+
 async def test_a_button_press_is_a_turn(client):
     replies = await chat(client, choice="help")
     assert replies[-1]["title"] == strings(client).get("help.title")

@@ -93,8 +93,11 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
         handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
 
         async def connect(_app: web.Application) -> None:
-            await handler.connect_async()
-            log.info("Slack Socket Mode connected")
+            try:
+                await handler.connect_async()
+                log.info("Slack Socket Mode connected")
+            except Exception as exc:  # Slack unreachable or a bad app token: keep serving everything else
+                log.error("Slack Socket Mode could not connect", extra={"reason": f"{type(exc).__name__}: {exc}"})
 
         async def disconnect(_app: web.Application) -> None:
             await handler.close_async()

@@ -105,6 +105,25 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
     return button
 
 
+def action_pattern(action_id: str) -> re.Pattern[str]:
+    """Matches ``action_id`` and the numbered variants :func:`_make_ids_unique` gives repeats of it."""
+    return re.compile(rf"^{re.escape(action_id)}(_\d+)*$")
+
+
+def _make_ids_unique(blocks: list[dict[str, Any]]) -> None:
+    """Several replies stacked in one view repeat ids, which Slack rejects: number the repeats."""
+    seen_actions: set[str] = set()
+    seen_blocks: set[str] = set()
+    for n, block in enumerate(blocks):
+        if block.get("block_id") in seen_blocks:
+            block["block_id"] = shorten(f"{block['block_id']}.{n}", MAX_BLOCK_ID)
+        seen_blocks.add(block.get("block_id", ""))
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element["action_id"] in seen_actions:
+                element["action_id"] = f"{element['action_id']}_{n}"
+            seen_actions.add(element["action_id"])
+
+
 class BlockRenderer:
     """Renders replies with the wording in ``strings`` (the ``slack.*`` keys)."""
 
@@ -175,6 +194,7 @@ class BlockRenderer:
             for message in self.render(reply, conversation_channel, max_blocks=MAX_BLOCKS_VIEW):
                 blocks += message.blocks
             blocks.append({"type": "divider"})
+        _make_ids_unique(blocks)
         if len(blocks) > MAX_BLOCKS_VIEW:
             note = {"type": "context", "elements": [{"type": "mrkdwn", "text": self.strings.get("slack.cut_short")}]}
             blocks = [*blocks[: MAX_BLOCKS_VIEW - 1], note]

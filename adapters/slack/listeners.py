@@ -26,6 +26,7 @@ from adapters.slack.blocks import (
     TEXT_MODAL_CALLBACK,
     TEXT_MODAL_INPUT,
     BlockRenderer,
+    action_pattern,
     SlackMessage,
     parse_block_id,
     shorten,
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 SLASH_COMMAND = "/infoshare"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_CHOICE = re.compile(rf"^{CHOICE_ACTION}_\d+$")
 
 
 def user_text(text: str) -> str:
@@ -80,9 +80,9 @@ class SlackListeners:
         bolt.event("app_mention")(self.on_mention)
         bolt.event("app_home_opened")(self.on_home_opened)
         bolt.command(SLASH_COMMAND)(self.on_command)
-        bolt.action(_CHOICE)(self.on_choice)
-        bolt.action(COPY_ACTION)(self.on_copy)
-        bolt.action(TEXT_INPUT_ACTION)(self.on_text_input)
+        bolt.action(re.compile(rf"^{CHOICE_ACTION}_\d+(_\d+)*$"))(self.on_choice)
+        bolt.action(action_pattern(COPY_ACTION))(self.on_copy)
+        bolt.action(action_pattern(TEXT_INPUT_ACTION))(self.on_text_input)
         bolt.view(TEXT_MODAL_CALLBACK)(self.on_text_submitted)
 
     # ------------------------------------------------------------------ listeners (ack path: keep cheap)

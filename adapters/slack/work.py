@@ -19,7 +19,7 @@ Job = Callable[[], Awaitable[None]]
 
 
 class WorkQueue:
-    def __init__(self, workers: int = 8, max_defer: float = 0.5):
+    def __init__(self, workers: int = 8, max_defer: float = 2.0):
         self.workers = workers
         self.max_defer = max_defer
         self.inflight = 0  # HTTP requests being acked right now

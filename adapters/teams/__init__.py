@@ -7,6 +7,7 @@ Framework SDK with the Microsoft 365 Agents SDK changes this package alone (see 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -29,7 +30,7 @@ def setup_teams(app: web.Application, assistant: Assistant, settings: Settings) 
 
     from botbuilder.integration.aiohttp import CloudAdapter
 
-    from adapters.teams.auth import PooledBotFrameworkAuthentication
+    from adapters.teams.auth import PooledBotFrameworkAuthentication, keep_signing_keys_fresh
     from adapters.teams.endpoint import MessagesEndpoint, turn_error_handler
     from adapters.teams.handler import TeamsBot
     from adapters.teams.references import ReferenceStore
@@ -49,8 +50,16 @@ def setup_teams(app: web.Application, assistant: Assistant, settings: Settings) 
     assistant.delivery.register("teams", TeamsSender(adapter, references, assistant.strings,
                                                      settings.microsoft_app_id))
 
+    async def start_key_refresh(_app: web.Application) -> None:
+        if settings.microsoft_app_id:
+            key_refresh.append(asyncio.create_task(keep_signing_keys_fresh(authentication.metadata_url)))
+
     async def close_connections(_app: web.Application) -> None:
+        for task in key_refresh:
+            task.cancel()
         await authentication.pool.close()
 
+    key_refresh: list[asyncio.Task] = []
+    app.on_startup.append(start_key_refresh)
     app.on_cleanup.append(close_connections)
     return "Microsoft Teams"

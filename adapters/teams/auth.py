@@ -9,7 +9,9 @@ checked for signature (keys from that metadata's JWKS), issuer, audience (our ap
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 from dataclasses import dataclass
 
 from botbuilder.integration.aiohttp import (
@@ -24,10 +26,12 @@ from botframework.connector.auth import (
     ConnectorFactory,
     UserTokenClient,
 )
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 
 from adapters.teams.connector import CachedCredentialsFactory, ConnectorPool
 from bot.config import Settings
 
+log = logging.getLogger(__name__)
 LOGIN_ENDPOINT = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
 OAUTH_SCOPE = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
 
@@ -91,6 +95,7 @@ class PooledBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
     def __init__(self, configuration: BotConfiguration, pool: ConnectorPool):
         super().__init__(configuration, credentials_factory=pool.credentials_factory)
         self._pool = pool
+        self.metadata_url = configuration.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
         self._validate_authority = configuration.VALIDATE_AUTHORITY
         self._user_token_clients: dict[str | None, UserTokenClient] = {}
 
@@ -120,3 +125,20 @@ class PooledBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
         if app_id not in self._user_token_clients:
             self._user_token_clients[app_id] = await super().create_user_token_client(claims_identity)
         return self._user_token_clients[app_id]
+
+
+async def keep_signing_keys_fresh(metadata_url: str, every_seconds: float = 6 * 3600) -> None:
+    """Refresh the Bot Connector signing keys in a worker thread, well inside botbuilder's one-day cache.
+
+    botbuilder fetches them with blocking ``requests`` (no timeout) on the event loop when its cache is a
+    day old; refreshing here first means a slow or hanging Microsoft endpoint never stalls the server.
+    """
+    metadata = JwtTokenExtractor.get_open_id_metadata(metadata_url)
+    while True:
+        try:
+            await asyncio.to_thread(asyncio.run, metadata._refresh())
+            delay = every_seconds
+        except Exception as exc:  # keep the old keys; try again soon
+            log.warning("Teams signing keys not refreshed", extra={"reason": type(exc).__name__})
+            delay = 300
+        await asyncio.sleep(delay)

@@ -3,7 +3,8 @@
 Pure functions over plain dicts, so the renderer is testable without botbuilder and survives a move to
 the Microsoft 365 Agents SDK unchanged. A button's ``data`` is ``{"choice": value, "kind": card kind}``:
 ``choice`` comes back as ``IncomingTurn.choice``; ``kind`` tells the handler whether the card pressed
-was a walkthrough step, which is what it may update in place.
+was a walkthrough step, which is what it may update in place; ``conversation`` (only on private cards sent
+to the personal chat) names the conversation whose dialog the button belongs to.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def _text_block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def adaptive_card(reply: Reply, strings: Strings) -> dict[str, Any]:
-    """One Adaptive Card 1.5 for one reply."""
+def adaptive_card(reply: Reply, strings: Strings, origin: str | None = None) -> dict[str, Any]:
+    """One Adaptive Card 1.5 for one reply. ``origin`` (a conversation id) goes into each button's data when
+    the card is shown somewhere other than where the dialog runs (a private card sent to the personal chat)."""
+    extra = {"conversation": origin} if origin else {}
     body: list[dict[str, Any]] = []
     if reply.title:
         body.append(_text_block(reply.title, weight="Bolder", size="Medium"))
@@ -67,7 +70,8 @@ def adaptive_card(reply: Reply, strings: Strings) -> dict[str, Any]:
     if reply.sources:
         body.append(_text_block(sources_line(reply, strings), size="Small", isSubtle=True))
     actions: list[dict[str, Any]] = [
-        {"type": "Action.Submit", "title": choice.label, "data": {"choice": choice.value, "kind": str(reply.kind)}}
+        {"type": "Action.Submit", "title": choice.label,
+         "data": {"choice": choice.value, "kind": str(reply.kind), **extra}}
         for choice in reply.choices
     ]
     actions += [{"type": "Action.OpenUrl", "title": link.title, "url": link.url} for link in reply.links]
@@ -91,9 +95,10 @@ def adaptive_card(reply: Reply, strings: Strings) -> dict[str, Any]:
     return card
 
 
-def render(reply: Reply, strings: Strings) -> dict[str, Any]:
+def render(reply: Reply, strings: Strings, origin: str | None = None) -> dict[str, Any]:
     """The Bot Framework activity fields for one reply: ``{"text": ...}`` or ``{"attachments": [...]}``."""
     if not needs_card(reply):
         return {"text": text_message(reply, strings), "text_format": "markdown"}
-    return {"attachments": [{"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "content": adaptive_card(reply, strings)}],
+    card = adaptive_card(reply, strings, origin)
+    return {"attachments": [{"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "content": card}],
             "summary": reply.title or reply.text[:100]}

@@ -28,7 +28,11 @@ class MessagesEndpoint:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return json_error(415, "expected application/json")
         body = await request.json()
-        activity = Activity().deserialize(body) if isinstance(body, dict) else None
+        try:
+            activity = Activity().deserialize(body) if isinstance(body, dict) else None
+        except Exception as exc:  # msrest rejects wrongly typed fields
+            log.info("teams request with a malformed activity", extra={"reason": type(exc).__name__})
+            activity = None
         if activity is None or not activity.type:
             log.info("teams request without an activity type")
             return json_error(400, "expected a Bot Framework activity")

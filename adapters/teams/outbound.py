@@ -4,7 +4,8 @@
 - A walkthrough step answering a press on a step card replaces that card (``update_activity`` on the
   card's id, which Teams sends as ``replyToId``); if the update fails, it is posted as a new card.
 - A ``private`` reply in a channel or group chat goes to the user's personal chat (created through the
-  connector; its reference is stored) and the shared conversation gets only a neutral note.
+  connector; its reference is stored) and the shared conversation gets only a neutral note. Its buttons
+  carry the shared conversation's id, so a press in the personal chat continues the same dialog.
 A failed send is logged and the rest still go out: whatever the core stored (a confirmed record) stays
 stored, and the user can ask again.
 """
@@ -31,8 +32,8 @@ from bot.strings import Strings
 log = logging.getLogger(__name__)
 
 
-def reply_activity(reply: Reply, strings: Strings) -> Activity:
-    fields = cards.render(reply, strings)
+def reply_activity(reply: Reply, strings: Strings, origin: str | None = None) -> Activity:
+    fields = cards.render(reply, strings, origin)
     attachments = [Attachment(content_type=a["contentType"], content=a["content"])
                    for a in fields.pop("attachments", [])]
     return Activity(type=ActivityTypes.message, attachments=attachments or None, **fields)
@@ -49,7 +50,11 @@ class Outbound:
         self.strings = strings
         self.references = references
 
-    async def deliver(self, turn_context: TurnContext, replies: list[Reply]) -> None:
+    async def deliver(self, turn_context: TurnContext, replies: list[Reply], origin: str | None = None) -> str | None:
+        """Send one turn's replies; returns the personal chat's id if private replies were moved there.
+
+        ``origin`` is the conversation whose dialog this turn continued when it differs from where the user
+        is (a channel's walkthrough going on in the personal chat): buttons then carry it."""
         incoming = turn_context.activity
         shared = translate.is_shared(incoming)
         private = [r for r in replies if r.private and shared]
@@ -58,18 +63,20 @@ class Outbound:
         for reply in replies:
             if reply.private and shared:
                 continue
-            activity = reply_activity(reply, self.strings)
+            activity = reply_activity(reply, self.strings, origin)
             if update_target and reply.kind in cards.IN_PLACE_KINDS and activity.attachments:
                 target, update_target = update_target, None
                 if await self._update(turn_context, target, activity):
                     continue
-                activity = reply_activity(reply, self.strings)
+                activity = reply_activity(reply, self.strings, origin)
             await self._send(turn_context, activity)
-        if private:
-            delivered = await self.send_privately(turn_context, private)
-            note = "teams.private_note" if delivered else "teams.private_failed"
-            await self._send(turn_context, reply_activity(Reply(self.strings.get(note), kind=ReplyKind.NOTICE),
-                                                          self.strings))
+        if not private:
+            return None
+        personal_chat = await self.send_privately(turn_context, private)
+        note = "teams.private_note" if personal_chat else "teams.private_failed"
+        await self._send(turn_context, reply_activity(Reply(self.strings.get(note), kind=ReplyKind.NOTICE),
+                                                      self.strings))
+        return personal_chat
 
     async def _send(self, turn_context: TurnContext, activity: Activity) -> bool:
         try:
@@ -88,8 +95,8 @@ class Outbound:
             log.info("teams card not updated in place; posting it instead", extra={"reason": failure_reason(exc)})
             return False
 
-    async def send_privately(self, turn_context: TurnContext, replies: list[Reply]) -> bool:
-        """Send replies to the user's personal chat with the bot; True if they all arrived."""
+    async def send_privately(self, turn_context: TurnContext, replies: list[Reply]) -> str | None:
+        """Send replies to the user's personal chat with the bot; its conversation id if they all arrived."""
         incoming = turn_context.activity
         user = incoming.from_property
         tenant = translate.tenant_id(incoming)
@@ -100,12 +107,12 @@ class Outbound:
                 channel_data={"tenant": {"id": tenant}} if tenant else None))
         except Exception as exc:
             log.warning("teams personal chat not created", extra={"reason": failure_reason(exc)})
-            return False
+            return None
         conversation = ConversationAccount(id=created.id, conversation_type="personal", tenant_id=tenant)
         user_account = ChannelAccount(id=user.id, name=user.name, aad_object_id=user.aad_object_id)
         delivered = True
         for reply in replies:
-            activity = reply_activity(reply, self.strings)
+            activity = reply_activity(reply, self.strings, origin=incoming.conversation.id)
             activity.from_property, activity.recipient, activity.conversation = (
                 incoming.recipient, user_account, conversation)
             activity.channel_id, activity.service_url = incoming.channel_id, incoming.service_url
@@ -121,4 +128,4 @@ class Outbound:
             await self.references.remember(created.id, reference)
         except Exception as exc:
             log.warning("teams personal chat reference not stored", extra={"reason": type(exc).__name__})
-        return delivered
+        return created.id if delivered else None

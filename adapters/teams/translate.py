@@ -79,15 +79,22 @@ def incoming_turn(activity: Activity) -> IncomingTurn | None:
     text = text_without_bot_mention(activity)
     if choice is None and not text:
         return None
+    conversation = button_origin(activity) or activity.conversation.id
     return IncomingTurn(
         channel=CHANNEL,
         user_id=f"{CHANNEL}:{user_key(activity)}",
-        conversation_id=f"{CHANNEL}:{activity.conversation.id}",
+        conversation_id=f"{CHANNEL}:{conversation}",
         text=text,
         choice=choice,
         message_id=activity.id or None,
         is_private_conversation=not is_shared(activity),
     )
+
+
+def button_origin(activity: Activity) -> str | None:
+    """The conversation a private card's button belongs to (its dialog runs there), if the press says so."""
+    origin = submitted_value(activity).get("conversation")
+    return origin if isinstance(origin, str) and origin else None
 
 
 def pressed_card_kind(activity: Activity) -> str | None:

@@ -164,8 +164,15 @@ def render_page(template: str, assistant: Assistant) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def setup_web(app: web.Application, assistant: Assistant) -> None:
     """Mount the chat page, its static files and API, and the ``local`` proactive sender."""
+    if assistant.settings.host not in LOOPBACK_HOSTS:
+        log.warning("the local web chat has no sign-in: anyone who can reach this server can use it. "
+                    "Keep / and /api/chat, /api/outbox behind your sign-on proxy or block them there",
+                    extra={"host": assistant.settings.host})
     chat = WebChat(assistant)
     assistant.delivery.register(CHANNEL, LocalSender(assistant.engine))
     app.router.add_get("/", chat.index)

@@ -7,13 +7,13 @@ Start-up stays fast because a module imports its heavy dependencies inside its f
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import inspect
 import sys
 
 COMMAND_MODULES = [
     "bot.cli.ask",
+    "bot.cli.unanswered",
     "bot.cli.content",
     "bot.cli.chat",
     "bot.cli.records",
@@ -41,6 +41,8 @@ def main(argv: list[str]) -> int:
     try:
         result = args.func(args)
         if inspect.isawaitable(result):
+            import asyncio  # only async commands pay for it (start-up time of `ask`)
+
             result = asyncio.run(result)
     except KeyboardInterrupt:
         return 130

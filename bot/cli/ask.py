@@ -1,10 +1,61 @@
-"""``python -m bot ask``: answer one question (or a stream of them) from the guidance."""
+"""``python -m bot ask``: answer one question, or a stream of them, from the guidance.
+
+The JSON form is a fixed contract used by benchmarks and other tools::
+
+    python -m bot ask --json "QUESTION"        -> one JSON object
+    python -m bot ask --json < questions.txt   -> one JSON object per input line, flushed as it goes
+
+Only the content loader and the question engine are imported, so it starts quickly.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("ask", help="answer a question from the guidance")
-    parser.add_argument("question", nargs="*")
-    parser.add_argument("--json", action="store_true")
-    parser.set_defaults(func=lambda args: 0)
+    parser = subparsers.add_parser("ask", help="answer a question from the guidance (with its sources)")
+    parser.add_argument("question", nargs="*", help="the question (omit it to read one question per line from stdin)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"answered", "answer", "sources", "confidence", "topic"} per question')
+    parser.set_defaults(func=ask)
+
+
+def ask(args: argparse.Namespace) -> int:
+    from bot.config import ConfigError, load_settings
+    from bot.content import load_content
+    from bot.qa import QuestionEngine
+    from bot.yamlload import ContentError
+
+    try:
+        content = load_content(load_settings().content_dir)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"Content is invalid:\n{exc}", file=sys.stderr)
+        return 2
+    engine = QuestionEngine(content)
+    show = _print_json if args.json else _print_human
+    if args.question:
+        show(engine.answer(" ".join(args.question)))
+        return 0
+    for line in sys.stdin:
+        show(engine.answer(line.strip()))
+    return 0
+
+
+def _print_json(answer) -> None:
+    print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+
+
+def _print_human(answer) -> None:
+    lines = [answer.answer]
+    if answer.sources:
+        lines.append("Sources:")
+        lines += [f"  - {source.title}: {source.ref}" for source in answer.sources]
+    if answer.answered and not answer.smalltalk:
+        lines.append(f"(topic {answer.topic}, confidence {answer.confidence:.2f})")
+    print("\n".join(lines) + "\n", flush=True)

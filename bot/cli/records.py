@@ -33,9 +33,12 @@ def register(subparsers) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from app import build_assistant
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot import records
     from bot.config import ConfigError, load_settings
+    from bot.storage.db import create_engine, migrate
+    from bot.strings import load_strings
     from bot.yamlload import ContentError
 
     try:
@@ -47,26 +50,30 @@ async def run(args: argparse.Namespace) -> int:
         print("PDF needs a file: add --output records.pdf", file=sys.stderr)
         return 2
     try:
-        assistant = await build_assistant(settings)
+        strings = load_strings(settings.content_dir)
     except ContentError as exc:
         print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
         return 2
     user = args.user if ":" in args.user else f"local:{args.user}"
-    strings = assistant.strings
+    engine = create_engine(settings.database_url)
     try:
+        await migrate(engine)
         if args.records_command == "list":
-            found = await records.list_records(assistant.engine, user, args.limit or None)
+            found = await records.list_records(engine, user, args.limit or None)
         elif args.records_command == "show" or args.id is not None:
             record_id = args.id
             try:
-                found = [await records.get_record(assistant.engine, user, record_id)]
+                found = [await records.get_record(engine, user, record_id)]
             except records.RecordNotFound:
                 print(strings.get("records.not_found", id=record_id), file=sys.stderr)
                 return 1
         else:
-            found = list(reversed(await records.list_records(assistant.engine, user, None)))
+            found = list(reversed(await records.list_records(engine, user, None)))
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"Cannot read the records database: {type(exc).__name__}. Check DATABASE_URL.", file=sys.stderr)
+        return 1
     finally:
-        await assistant.engine.dispose()
+        await engine.dispose()
 
     if args.format == "pdf":
         args.output.write_bytes(records.export_pdf(found, strings))

@@ -2,7 +2,8 @@
 
 A ``--now`` without an offset is local time (``TIMEZONE``). Sends through the same exactly-once
 machinery as the server, so running twice for the same time sends nothing the second time. Local
-reminders go to the local outbox (the web chat and terminal show them); Slack is used when configured.
+reminders go to the local outbox (the web chat and terminal show them); Slack and Teams are used when
+configured (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET; MicrosoftAppId).
 Sends that fail are listed on standard error and retried on a later run, never dropped.
 """
 
@@ -48,6 +49,17 @@ async def register_senders(assistant) -> list:
         await api.start()
         assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
         closers.append(api.close)
+    if assistant.settings.microsoft_app_id and "teams" not in assistant.delivery.channels():
+        from botbuilder.integration.aiohttp import CloudAdapter
+
+        from adapters.teams.auth import PooledBotFrameworkAuthentication
+        from adapters.teams.references import ReferenceStore
+        from adapters.teams.sender import TeamsSender
+
+        authentication = PooledBotFrameworkAuthentication.from_settings(assistant.settings)
+        assistant.delivery.register("teams", TeamsSender(CloudAdapter(authentication), ReferenceStore(assistant.engine),
+                                                         assistant.strings, assistant.settings.microsoft_app_id))
+        closers.append(authentication.pool.close)
     return closers
 
 

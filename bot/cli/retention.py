@@ -1,8 +1,9 @@
-"""``python -m bot retention run|export-user`` (and ``python -m bot sar USER_ID``).
+"""``python -m bot retention run|export-user|erase-user`` (and ``python -m bot sar USER_ID``).
 
 ``run`` purges what is past its retention period now (``--dry-run`` only counts; ``--json`` prints
 the report). ``export-user`` prints, as JSON, everything held about one user id: the answer to a
-subject access request.
+subject access request. ``erase-user`` deletes a user's working data (and, with
+``--include-records``, their decision records), leaving an audit entry without the id itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def register(subparsers) -> None:
     export = commands.add_parser("export-user", help="print everything held about USER_ID as JSON")
     export.add_argument("user_id", metavar="USER_ID", help="a user id as the bot stores it, e.g. slack:T1:U1")
     export.set_defaults(func=_export)
+    erase = commands.add_parser("erase-user", help="delete the working data held about USER_ID (audited)")
+    erase.add_argument("user_id", metavar="USER_ID")
+    erase.add_argument("--include-records", action="store_true",
+                       help="also delete the user's decision records (only on your records manager's instruction)")
+    erase.set_defaults(func=_erase)
     sar = subparsers.add_parser("sar", help="subject access: everything held about USER_ID, as JSON")
     sar.add_argument("user_id", metavar="USER_ID")
     sar.set_defaults(func=_export)
@@ -65,4 +71,16 @@ async def _export(args) -> int:
         await engine.dispose()
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     print()
+    return 0
+
+
+async def _erase(args) -> int:
+    from bot.retention import erase_user
+
+    _settings, engine = await _engine()
+    try:
+        erased = await erase_user(engine, args.user_id, include_records=args.include_records)
+    finally:
+        await engine.dispose()
+    print(json.dumps({"erased": erased}))
     return 0

@@ -160,6 +160,8 @@ class ISACommand:
 
     # ------------------------------------------------------------------ changing (admins and owners)
     async def _add(self, ctx: TurnContext, rest: str) -> list[Reply]:
+        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, None):
+            return [not_allowed(ctx)]
         if not rest.strip() and self.start_dialog is not None:
             return await self.start_dialog(ctx, self.dialog_name, "add")
         if not rest.strip():
@@ -222,7 +224,7 @@ class ISACommand:
         """``isa remind weekly mon 09:00`` / ``isa remind off`` for this conversation."""
         s = ctx.assistant.strings
         words = rest.lower().split()
-        channel = ctx.conversation_id
+        channel = normalise_user(ctx.conversation_id)  # the register's form of the address (slack:C…)
         now = ctx.assistant.clock()
         actor = normalise_user(ctx.user_id)
         async with ctx.assistant.engine.begin() as conn:
@@ -270,8 +272,8 @@ async def save_from_form(ctx: TurnContext, isa_id: int | None, values: dict[str,
         merged = current.comparable() if current else {}
         merged.update(values)
         isa = build_isa(merged, isa_id)
-        # The current owner may hand an agreement over; a new agreement may be added by its owner.
-        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, current or isa):
+        # Admins add agreements (the register is what others rely on); an owner may change, or hand over, theirs.
+        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, current):
             return [not_allowed(ctx)]
         await save_isa(conn, isa, normalise_user(ctx.user_id), ctx.assistant.clock())
     key = "isa.added" if isa_id is None else "isa.updated"

@@ -7,7 +7,6 @@ user may change it, and saves it with its audit line.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from bot.isa.model import EDITABLE_FIELDS, ISAStatus, is_special_category, split_list, validate_field
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from bot.core import Assistant
     from bot.isa.commands import ISACommand
     from bot.strings import Strings
-
-log = logging.getLogger(__name__)
 
 ADD_ORDER = ("title", "parties", "purpose", "data_categories", "lawful_basis", "article9_condition", "owner",
              "start_date", "review_date", "status", "document_url", "channels")
@@ -143,20 +140,15 @@ class ISADialog:
 
 
 def install_dialog(assistant: Assistant, command: ISACommand) -> None:
-    """Register the ISA dialog with the dialog runner if there is one; else the one-line form is used."""
-    runner = assistant.dialogs
-    register = getattr(runner, "register", None)
-    start = getattr(runner, "start", None)
-    if register is None or start is None:
-        log.info("no dialog runner: isa add/edit use the one-line form")
-        return
+    """Register the ISA dialog with the dialog runner, so ``isa add`` and ``isa edit <id>`` start it."""
+    from dialogs.runner import ensure_runner
+
+    runner = ensure_runner(assistant)
     dialog = ISADialog(assistant.strings)
-    register(dialog)
+    runner.register(dialog)
     command.dialog_name = dialog.name
 
     async def start_dialog(ctx: TurnContext, name: str, args: str) -> list[Reply]:
-        return await start(ctx, name, args)
+        return await runner.start(name, ctx, args)
 
     command.start_dialog = start_dialog
-
-

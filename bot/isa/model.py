@@ -123,7 +123,8 @@ def parse_status(value: str) -> ISAStatus:
 
 
 def normalise_user(user_id: str) -> str:
-    """``slack:T1:U1`` (a turn's qualified id) -> ``slack:U1`` (the register's form)."""
+    """``slack:T1:U1`` (a turn's qualified id) -> ``slack:U1`` (the register's form); the same for a
+    Slack conversation (``slack:T1:C1`` -> ``slack:C1``). Other addresses are already in that form."""
     prefix, _, rest = user_id.partition(":")
     if prefix == "slack" and ":" in rest:
         return f"slack:{rest.rsplit(':', 1)[1]}"

@@ -139,13 +139,16 @@ def terms(text: str) -> set[str]:
 
 
 def search(agreements: list[ISA], query: str) -> list[ISA]:
-    """Agreements whose title, parties, purpose or data categories mention every term of ``query``."""
+    """Agreements whose title, parties, purpose or data categories mention every term of ``query``;
+    failing that, those mentioning most of them (at least half)."""
     wanted = terms(query)
     if not wanted:
         return []
-    found = []
+    scored = []
     for isa in agreements:
         haystack = terms(" ".join([isa.title, *isa.parties, isa.purpose, *isa.data_categories]))
-        if wanted <= haystack:
-            found.append(isa)
-    return found
+        scored.append((len(wanted & haystack), isa))
+    best = max((score for score, _ in scored), default=0)
+    if best == 0 or best * 2 < len(wanted):
+        return []
+    return [isa for score, isa in scored if score == best]

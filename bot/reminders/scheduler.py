@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background import add_background_task, sleep_or_stop
 from bot.delivery import DeliveryError
-from bot.isa.model import REVIEWABLE, ISAStatus
+from bot.isa.model import REVIEWABLE, ISAStatus, same_user
 from bot.isa.register import ISANotFound, get_isa, list_isas, snoozes
 from bot.messages import Reply
 from bot.reminders import message
@@ -102,7 +102,7 @@ class ReminderScheduler:
     def __init__(self, assistant: Assistant, policy: SchedulerPolicy | None = None, worker_id: str | None = None):
         settings = assistant.settings
         self.assistant = assistant
-        self.policy = policy or SchedulerPolicy()
+        self.policy = policy or SchedulerPolicy(grace=timedelta(hours=settings.reminder_grace_hours))
         self.worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
         self.calendar = Calendar(settings.timezone, settings.skip_bank_holidays, settings.bank_holiday_region)
         self._sending: set[int] = set()
@@ -142,7 +142,8 @@ class ReminderScheduler:
                 key = f"channel:{sub.id}:{o.nominal.isoformat()}:{sub.channel}"
                 payload = {"subscription_id": sub.id, "nominal": o.nominal.isoformat(), "owner": sub.created_by}
                 rows.append(self._row(key, o, sub.channel, now, None, payload))
-        return [row for row in rows if row["key"] not in existing]
+        # Sorted, so replicas inserting the same rows at once take row locks in the same order (no deadlock).
+        return sorted((row for row in rows if row["key"] not in existing), key=lambda row: row["key"])
 
     def _row(self, key: str, o: Occurrence, address: str, now: datetime, isa_id: int | None,
              payload: dict[str, Any]) -> dict[str, Any]:
@@ -310,7 +311,7 @@ class ReminderScheduler:
                 if sub is None or not sub.active:
                     raise _NoLongerDue("the channel reminder was turned off")
                 in_force = [isa for isa in await list_isas(conn, (ISAStatus.ACTIVE,)) if isa.start_date <= today]
-                linked = [isa for isa in in_force if row.channel in isa.channels]
+                linked = [isa for isa in in_force if any(same_user(row.channel, c) for c in isa.channels)]
                 about = content.strings.get("reminders.about_channel")
                 return [message.channel_reply(content, linked or in_force, bool(linked), today)], about
             try:

@@ -190,3 +190,15 @@ isa_snoozes = Table(
     Column("snoozed_by", String(200), nullable=False),
     Column("snoozed_at", DateTime(timezone=True), nullable=False),
 )
+
+# Teams has no private messages inside a channel: a dialog started there continues in the user's personal
+# chat with the bot, and typed replies in that chat are routed back to the channel conversation's dialog.
+# Conversation ids only; a route older than the walkthrough expiry is ignored and replaced.
+teams_dialog_routes = Table(
+    "teams_dialog_routes",
+    metadata,
+    Column("user_id", String(200), primary_key=True),
+    Column("personal_conversation_id", String(300), nullable=False),
+    Column("dialog_conversation_id", String(300), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -5,6 +5,7 @@
 
   const STRINGS = JSON.parse(document.getElementById("ui-strings").textContent);
   const POLL_MS = 10000;
+  const REPLY_TIMEOUT_MS = 30000;
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
@@ -156,9 +157,20 @@
     return article;
   }
 
+  // Show the newest messages without hiding the start of a long reply above the top of the screen.
+  function scrollToShow(first) {
+    const bottom = document.documentElement.scrollHeight - window.innerHeight;
+    const firstTop = first.getBoundingClientRect().top + window.scrollY - 12;
+    window.scrollTo({ top: Math.max(0, Math.min(firstTop, bottom)), behavior: reducedMotion() ? "auto" : "smooth" });
+  }
+
+  function reducedMotion() {
+    return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  }
+
   function addToLog(node) {
     log.appendChild(node);
-    node.scrollIntoView({ block: "end", behavior: "smooth" });
+    scrollToShow(node);
   }
 
   function addUserMessage(text) {
@@ -169,7 +181,9 @@
   }
 
   function addReplies(replies) {
-    (replies || []).forEach((reply) => addToLog(renderReply(reply)));
+    const nodes = (replies || []).map(renderReply);
+    nodes.forEach((node) => log.appendChild(node));
+    if (nodes.length) scrollToShow(nodes[0]);
   }
 
   function addNotice(text) {
@@ -179,7 +193,8 @@
   // ------------------------------------------------------------------ talking to the server
   function setBusy(value) {
     busy = value;
-    sendButton.disabled = value;
+    // aria-disabled rather than disabled, so a keyboard user on the button keeps their focus.
+    sendButton.setAttribute("aria-disabled", value ? "true" : "false");
     log.setAttribute("aria-busy", value ? "true" : "false");
     let typing = document.getElementById("typing");
     if (value && !typing) {
@@ -196,11 +211,14 @@
     addUserMessage(echo);
     setBusy(true);
     const body = Object.assign({ user: userId, message_id: newMessageId() }, payload);
+    const timeout = new AbortController();
+    const timer = window.setTimeout(() => timeout.abort(), REPLY_TIMEOUT_MS);
     try {
       const response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
+        signal: timeout.signal,
       });
       let data = null;
       try { data = await response.json(); } catch (e) { data = null; }
@@ -214,6 +232,8 @@
     } catch (e) {
       setBusy(false);
       addNotice(STRINGS.offline);
+    } finally {
+      window.clearTimeout(timer);
     }
   }
 
@@ -237,6 +257,7 @@
     if (!text || busy) return;
     input.value = "";
     autosize();
+    input.focus();
     send({ text: text }, text);
   }
 

@@ -1,0 +1,245 @@
+"""The question engine as a practitioner meets it: right topic for real phrasings, typos and
+abbreviations, small talk, honest abstention, the ``ask --json`` contract, and unanswered logging."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.qa_eval import grade_file
+from bot.cli.unanswered import unanswered_counts
+from bot.config import PROJECT_ROOT
+from bot.content import load_content
+from bot.messages import ReplyKind
+from bot.qa import QuestionEngine
+from bot.storage.db import create_engine, migrate
+from tests.conftest import turn
+
+DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"
+PARAPHRASES = PROJECT_ROOT / "tests" / "data" / "qa-paraphrases.yaml"
+SIGNPOSTS = ("line manager", "designated safeguarding lead", "data protection officer")
+
+
+@pytest.fixture(scope="module")
+def engine() -> QuestionEngine:
+    return QuestionEngine(load_content(PROJECT_ROOT / "content"))
+
+
+# ---------------------------------------------------------------------------------------------- answering
+def test_every_topic_is_reachable_by_one_of_its_own_examples(engine):
+    unreachable = [t.id for t in engine.topics if not any(engine.answer(e).topic == t.id for e in t.examples)]
+    assert unreachable == []
+
+
+def test_most_examples_come_back_to_their_own_topic(engine):
+    examples = [(e, t.id) for t in engine.topics for e in t.examples]
+    right = sum(engine.answer(e).topic == topic_id for e, topic_id in examples)
+    assert right / len(examples) >= 0.95
+
+
+def test_answer_carries_topic_sources_and_confidence(engine):
+    answer = engine.answer("Do I need consent to refer to children's social care?")
+    assert answer.answered and answer.topic == "referral_to_social_care"
+    assert answer.answer == engine.topics[[t.id for t in engine.topics].index(answer.topic)].answer
+    assert {s.title for s in answer.sources} >= {"Working Together to Safeguard Children (2023)"}
+    assert 0.0 < answer.confidence <= 1.0
+
+
+@pytest.mark.parametrize(("question", "topic_id"), [
+    ("do i need consnet to shar infomation", "consent_not_always_needed"),
+    ("can I record on EHM without consent", "early_help_no_consent_to_assess"),
+    ("wat is an ISA", "what_is_an_isa"),
+    ("do I need parental consent for a MASH referral", "referral_to_social_care"),
+    ("can I talk to the DSL without naming the family", "seek_advice"),
+    ("does GDPR stop me sharing", "data_protection_not_a_barrier"),
+    ("is article 6 in the DPA", "article6_in_uk_gdpr"),
+    ("what's the lawfull basis for a council", "lawful_basis_public_bodies"),
+    ("mum says don't tell social care", "consent_refused"),
+    ("the HV rang asking about the kids, how do I know it's really her", "verify_requester"),
+    ("whats in an information sharing agreemnt", "what_is_an_isa"),
+    ("can I whatsapp the SW", "share_securely"),
+])
+def test_typos_abbreviations_and_scenarios(engine, question, topic_id):
+    answer = engine.answer(question)
+    assert answer.answered, question
+    assert answer.topic == topic_id, f"{question!r} -> {answer.topic}"
+
+
+def test_punctuation_case_and_curly_apostrophes_do_not_matter(engine):
+    plain = engine.answer("what is an isa")
+    assert engine.answer("WHAT IS AN ISA???").topic == plain.topic
+    curly = engine.answer("mum says don’t tell social care")
+    assert curly.topic == engine.answer("mum says don't tell social care").topic
+
+
+# ---------------------------------------------------------------------------------------------- abstaining
+OUT_OF_SCOPE = [
+    "What is the weather going to be like tomorrow?", "How do I claim my mileage expenses?",
+    "Can you write me a poem about autumn?", "What's the wifi password for the office?",
+    "can I book a holiday in august", "when do we get paid", "what's a good recipe for soup",
+    "who won the football", "how do I unlock my phone", "what time is the staff meeting",
+    "asdfghjkl", "12345", "the quick brown fox jumps over the lazy dog",
+]
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_abstains_out_of_scope_and_signposts_a_human(engine, question):
+    answer = engine.answer(question)
+    assert not answer.answered, f"{question!r} answered with {answer.topic}"
+    assert answer.topic is None and answer.sources == ()
+    assert "don't know" in answer.answer
+    assert all(place in answer.answer for place in SIGNPOSTS)
+
+
+def test_empty_question_is_not_answered(engine):
+    assert not engine.answer("   ?! ").answered
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_text_gets_a_well_formed_answer(engine, text):
+    answer = engine.answer(text)
+    assert isinstance(answer.answered, bool) and answer.answer
+    assert 0.0 <= answer.confidence <= 1.0
+    assert answer.topic is None or answer.answered
+
+
+# ---------------------------------------------------------------------------------------------- small talk
+@pytest.mark.parametrize(("message", "expected"), [
+    ("hi", "I can answer questions"), ("Hello!", "I can answer questions"), ("thanks", "welcome"),
+    ("thank you very much", "welcome"), ("bye", "Bye"), ("who are you?", "information sharing assistant"),
+    ("what can you do?", "Ask me a question"), ("help?", "Ask me a question"),
+])
+def test_small_talk_gets_a_short_friendly_reply(engine, message, expected):
+    answer = engine.answer(message)
+    assert answer.smalltalk and answer.topic is None
+    assert expected in answer.answer
+
+
+def test_greeting_with_a_question_is_answered_not_small_talk(engine):
+    answer = engine.answer("hi, do I need consent to put information on EHM?")
+    assert not answer.smalltalk and answer.topic == "early_help_no_consent_to_assess"
+
+
+# ---------------------------------------------------------------------------------------------- evaluation sets
+@pytest.mark.skipif(not DEV_SET.exists(), reason=f"development set not found at {DEV_SET}")
+def test_development_set_is_fully_answered(engine):
+    failures = [g for g in grade_file(engine, DEV_SET) if not g.passed]
+    assert failures == []
+
+
+def test_held_out_paraphrases_generalise(engine):
+    grades = grade_file(engine, PARAPHRASES)
+    assert len(grades) >= 60 and sum(not g.answerable for g in grades) >= 15
+    accuracy = sum(g.passed for g in grades) / len(grades)
+    assert accuracy >= 0.95, [g for g in grades if not g.passed]
+
+
+# ---------------------------------------------------------------------------------------------- CLI contract
+def _ask(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "ask", *args], cwd=PROJECT_ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _assert_contract(payload: dict) -> None:
+    assert set(payload) == {"answered", "answer", "sources", "confidence", "topic"}
+    assert isinstance(payload["answered"], bool) and isinstance(payload["answer"], str)
+    assert isinstance(payload["confidence"], float)
+    assert payload["topic"] is None or isinstance(payload["topic"], str)
+    assert all(set(s) == {"title", "ref"} for s in payload["sources"])
+
+
+def test_ask_json_single_question():
+    result = _ask("--json", "do I need consent to refer to children's social care?")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    payload = json.loads(lines[0])
+    _assert_contract(payload)
+    assert payload["answered"] and payload["topic"] == "referral_to_social_care" and payload["sources"]
+
+
+def test_ask_json_streams_stdin_one_line_per_question_flushing_each():
+    process = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--json"], cwd=PROJECT_ROOT, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        replies = []
+        for question in ("what is an ISA?", "what's the wifi password?", "do I need consent for EHM?"):
+            process.stdin.write(question + "\n")
+            process.stdin.flush()
+            replies.append(json.loads(process.stdout.readline()))  # answered before the next line is sent
+        process.stdin.close()
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for payload in replies:
+        _assert_contract(payload)
+    assert [p["answered"] for p in replies] == [True, False, True]
+    assert replies[0]["topic"] == "what_is_an_isa"
+    assert all(place in replies[1]["answer"] for place in SIGNPOSTS)
+
+
+def test_ask_prints_answer_and_sources_for_people():
+    result = _ask("what", "is", "an", "ISA?")
+    assert result.returncode == 0, result.stderr
+    assert "Information Sharing Agreement" in result.stdout
+    assert "Sources:" in result.stdout and "One Minute Guide" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------- through the assistant
+async def test_assistant_answers_small_talk_and_abstains(assistant):
+    replies = await assistant.handle(turn("hi"))
+    assert replies[-1].kind == ReplyKind.SMALLTALK
+    replies = await assistant.handle(turn("what is an ISA?"))
+    assert replies[-1].kind == ReplyKind.ANSWER and replies[-1].sources
+    replies = await assistant.handle(turn("what's the wifi password?"))
+    assert replies[-1].kind == ReplyKind.ABSTAIN
+    assert "designated safeguarding lead" in replies[-1].text
+
+
+async def test_unanswered_questions_are_listed_most_frequent_first(db_url, tmp_path: Path):
+    from app import build_assistant
+    from tests.conftest import make_settings
+
+    assistant = await build_assistant(make_settings(tmp_path, database_url=db_url))
+    try:
+        for text in ("wifi password?", "Wifi  password?", "poem about autumn", "what is an ISA?"):
+            await assistant.handle(turn(text))
+    finally:
+        await assistant.engine.dispose()
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        rows = await unanswered_counts(engine, limit=10)
+    finally:
+        await engine.dispose()
+    assert [(count, question) for count, _, question in rows] == [(2, "wifi password?"), (1, "poem about autumn")]
+
+
+def test_unanswered_command_prints_counts(tmp_path: Path):
+    import sqlite3
+
+    db = tmp_path / "unanswered.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}"}
+    first = subprocess.run([sys.executable, "-m", "bot", "unanswered"], cwd=PROJECT_ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "No unanswered questions" in first.stdout
+    with sqlite3.connect(db) as conn:
+        conn.executemany("INSERT INTO unanswered_questions (question, normalised, created_at) VALUES (?, ?, ?)",
+                         [("wifi?", "wifi?", "2026-01-01 10:00:00"), ("wifi?", "wifi?", "2026-01-02 10:00:00"),
+                          ("poem", "poem", "2026-01-01 09:00:00")])
+    result = subprocess.run([sys.executable, "-m", "bot", "unanswered"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].split()[0] == "2" and lines[1].endswith("wifi?")
+    assert lines[2].split()[0] == "1" and lines[2].endswith("poem")

@@ -1,0 +1,102 @@
+"""The real decision walkthrough in Teams, started in a channel: every step goes to the practitioner's
+personal chat (Teams cannot show a message to one person in a channel), typed answers there continue the
+channel's dialog, step cards are replaced in place, and the record is made once, even through a
+Bot Connector outage and Teams' redelivery."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.tables import decision_records
+from tests.fake_connector import FakeConnector
+from tests.teams_harness import CHANNEL_ID, USER, FakeMsal, card_text, start_rig, validate_cards
+
+PERSONAL_CHAT = f"a:personal-{USER['id']}"  # what the fake connector answers to create_conversation
+THREAD = f"{CHANNEL_ID};messageid=1700000000000"
+
+
+@pytest.fixture
+async def rig(tmp_path, monkeypatch):
+    monkeypatch.setattr("botframework.connector.auth.microsoft_app_credentials.ConfidentialClientApplication",
+                        FakeMsal)
+    with FakeConnector() as connector:
+        rig, runner = await start_rig(tmp_path, connector)
+        yield rig
+        validate_cards(connector)
+        await rig.http.close()
+        await runner.cleanup()
+
+
+async def records(rig) -> int:
+    async with rig.assistant.engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(decision_records))).scalar()
+
+
+def latest_card(connector: FakeConnector) -> tuple[dict, str | None]:
+    """The last card the practitioner sees in the personal chat, and its activity id (for replyToId)."""
+    for call in reversed(connector.calls):
+        if call.cards and (call.conversation_id or "").startswith("a:personal"):
+            return call.cards[0], call.activity_id if call.kind == "update" else f"sent-{len(connector.calls)}"
+    raise AssertionError("no card in the personal chat")
+
+
+async def test_channel_walkthrough_runs_privately_and_records_once(rig):
+    connector = rig.connector
+    await rig.post(rig.message("decide", shared=True, mention=True))
+    in_channel = [c for c in connector.calls if c.conversation_id == THREAD]
+    assert [c.text for c in in_channel][-1] == "I've sent you a private message."
+    assert all("Step 1" not in (c.text or "") and not c.cards for c in in_channel)
+    card, card_id = latest_card(connector)
+    assert card["body"][0]["text"] == "Step 1" and "case reference" in card_text(card).lower()
+
+    summary = None
+    for _ in range(30):
+        card, card_id = latest_card(connector)
+        if card["body"][0]["text"] == "Decision summary":
+            summary = card
+            break
+        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"]
+        if buttons:  # pressed in the personal chat; the button knows the channel conversation
+            assert buttons[0]["data"]["conversation"] == THREAD
+            await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
+        else:  # typed in the personal chat: routed back to the channel's dialog
+            text = "REF-123" if card["body"][0]["text"] == "Step 1" else "Duty social worker, children's services"
+            await rig.post(rig.message(text, personal_chat=PERSONAL_CHAT))
+    assert summary is not None, "the walkthrough never reached its summary"
+    assert connector.of_kind("update"), "step cards are replaced in place"
+    assert "REF-123" in card_text(summary) and "Copy as text" in card_text(summary)
+    assert all(c.conversation_id != THREAD or "REF-123" not in str(c.body) for c in connector.calls)
+
+    record = next(a for a in summary["actions"] if a["title"] == "Record this")
+    press = rig.message(value=record["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT)
+    connector.fail_with = 503  # the Bot Connector is down as the practitioner confirms
+    assert (await rig.post(press)).status == 201
+    assert await records(rig) == 1  # the confirmed record is stored even though the reply was lost
+    assert validate_cards(connector) > 10  # every step card and the summary are valid Adaptive Card 1.5
+    connector.fail_with = None
+    connector.clear()
+    assert (await rig.post(press)).status == 201  # Teams redelivers the same activity
+    assert await records(rig) == 1
+    assert connector.calls == []
+
+
+async def test_dialog_routes_expire_and_belong_to_one_personal_chat(tmp_path):
+    from datetime import timedelta
+
+    from adapters.teams.routes import DialogRoutes
+    from bot.storage.db import create_engine, migrate, utcnow
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'routes.db'}")
+    await migrate(engine)
+    routes = DialogRoutes(engine, timedelta(minutes=120))
+    await routes.set("teams:aad-1", "a:personal-1", THREAD)
+    assert await routes.lookup("teams:aad-1", "a:personal-1") == THREAD
+    assert await routes.lookup("teams:aad-1", "a:other-chat") is None
+    assert await routes.lookup("teams:aad-2", "a:personal-1") is None
+    assert await routes.lookup("teams:aad-1", "a:personal-1", now=utcnow() + timedelta(minutes=121)) is None
+    await routes.set("teams:aad-1", "a:personal-1", "19:other@thread.tacv2")
+    assert await routes.lookup("teams:aad-1", "a:personal-1") == "19:other@thread.tacv2"
+    await routes.clear("teams:aad-1")
+    assert await routes.lookup("teams:aad-1", "a:personal-1") is None
+    await engine.dispose()
