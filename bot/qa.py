@@ -58,6 +58,8 @@ PAIR_WEIGHT = 0.5  # word pairs ("legal obligation") count half as much as singl
 FUZZY_PENALTY = 0.8  # a corrected typo counts a little less than a word typed right
 UNKNOWN_WEIGHT = 1.0  # an unknown word weighs like the rarest known word: it suggests an out-of-scope question
 UNANCHORED_CREDIT = 0.5  # coverage credit for a word found only in a topic's examples or answer
+CORRECTED_CREDIT = 0.5  # coverage credit for a word we had to guess from a typo ("county" is not "counts")
+WEAK_QUERY_WEIGHT = 0.5  # everyday words also count less when ranking
 WEAK_CREDIT = 0.25  # coverage credit for an everyday word (vocabulary.yaml weak_words) wherever it is found
 COVERAGE_POWER = 0.7  # confidence = coverage^p * similarity^(1-p)
 PROFILE_EXAMPLE_WEIGHT = 1.0  # how much each field counts in a topic's profile
@@ -78,6 +80,10 @@ class Normaliser:
         self._stem = lru_cache(maxsize=8192)(snowballstemmer.stemmer("english").stemWord)
         self.stopwords = vocabulary.stopwords
         self.abbreviations = {k: v.lower() for k, v in vocabulary.abbreviations.items()}
+        capitals = vocabulary.capital_abbreviations  # "IT" means information technology; "it" is a stopword
+        self._capitals = (
+            (re.compile(r"\b(" + "|".join(map(re.escape, capitals)) + r")\b"), capitals) if capitals else None
+        )
         single: dict[str, str] = {}
         phrases: dict[str, str] = {}
         for canonical, variants in vocabulary.synonyms.items():
@@ -102,6 +108,9 @@ class Normaliser:
 
     def words(self, text: str) -> list[str]:
         """Lower-case words with abbreviations expanded."""
+        if self._capitals is not None:
+            pattern, capitals = self._capitals
+            text = pattern.sub(lambda m: capitals[m.group(1)], text)
         out: list[str] = []
         for word in self._raw_words(text):
             expansion = self.abbreviations.get(word)
@@ -135,9 +144,13 @@ class QuestionEngine:
 
     def __init__(self, content: Content):
         from rapidfuzz import fuzz, process
+        from rapidfuzz.distance import DamerauLevenshtein, Indel
 
         self._fuzz = fuzz
         self._process = process
+        # Typos are mostly one slip: a missing, extra, changed or swapped letter ("consnet" -> "consent").
+        self._typo_similarity = DamerauLevenshtein.normalized_similarity
+        self._indel_similarity = Indel.normalized_similarity
         self.strings = content.strings
         self.topics: list[Topic] = list(content.topics)
         vocabulary = content.vocabulary
@@ -177,7 +190,6 @@ class QuestionEngine:
             topic_examples.append(docs)
             profiles.append(profile)
         known.update(n.single_synonyms)  # "mother" is a known word even though it is indexed as "parent"
-        known.update(n.abbreviations)
         n.known_words = frozenset(known)
         self._candidates_by_length: dict[int, list[str]] = defaultdict(list)  # only similar lengths can match
         for word in sorted({w for w in known | n.stopwords if len(w) >= 3}):
@@ -231,18 +243,21 @@ class QuestionEngine:
         n = self.normaliser
         if word in n.known_words or word in n.stopwords or word in n.weak_words or len(word) < 4 or word.isdigit():
             return word, 1.0
-        cutoff = 88 if len(word) < 6 else 85 if len(word) < 8 else 80
-        spread = 2 if len(word) < 8 else 4
+        spread = 1 if len(word) < 10 else 2  # at most one edit in a short word, two in a long one
         candidates = [c for size in range(len(word) - spread, len(word) + spread + 1)
                       for c in self._candidates_by_length.get(size, ())]
-        match = self._process.extractOne(word, candidates, scorer=self._fuzz.ratio, score_cutoff=cutoff)
+        if len(word) < 6:  # in a short word only a dropped or doubled letter: "lunch" is not "hunch"
+            match = self._process.extractOne(word, candidates, scorer=self._indel_similarity, score_cutoff=0.85)
+        else:
+            match = self._process.extractOne(word, candidates, scorer=self._typo_similarity,
+                                             score_cutoff=0.79 if len(word) < 10 else 0.74)
         if match is None:
             return word, 1.0
         return match[0], FUZZY_PENALTY
 
-    def _query_vector(self, question: str) -> tuple[dict[str, float], dict[str, float]]:
-        """TF-IDF weights of the question, L2-normalised, and the raw weights of its single words
-        (unknown words kept: they lower the confidence)."""
+    def _query_vector(self, question: str) -> tuple[dict[str, float], dict[str, float], set[str]]:
+        """TF-IDF weights of the question, L2-normalised; the raw weights of its single words (unknown
+        words kept: they lower the confidence); and which of those were typo-corrected."""
         n = self.normaliser
         corrected: list[str] = []
         certainty: dict[str, float] = {}
@@ -260,11 +275,14 @@ class QuestionEngine:
             if f"{a} {b}" in self._idf:
                 counts[f"{a} {b}"] += 1.0
         weights: dict[str, float] = {}
+        weak = n.weak_stems
         for term, count in counts.items():
-            weights[term] = self._term_weight(term, count) * (1.0 if term in self._idf else UNKNOWN_WEIGHT)
+            known = 1.0 if term in self._idf else UNKNOWN_WEIGHT
+            weights[term] = self._term_weight(term, count) * known * (WEAK_QUERY_WEIGHT if term in weak else 1.0)
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         words_only = {t: w for t, w in weights.items() if " " not in t}
-        return {t: w / norm for t, w in weights.items()}, words_only
+        guessed = {stem for word, stem in zip(words, stems, strict=True) if certainty.get(word, 1.0) < 1.0}
+        return {t: w / norm for t, w in weights.items()}, words_only, guessed
 
     def rank(self, question: str, limit: int = 3) -> list[tuple[float, int]]:
         """(confidence, topic index) of the best matching topics, best match first.
@@ -273,7 +291,7 @@ class QuestionEngine:
         confidence is how much of the question's meaning (IDF mass of its words) the topic covers,
         times that similarity, so one shared word in an otherwise unrelated question scores low.
         """
-        vector, words = self._query_vector(question)
+        vector, words, guessed = self._query_vector(question)
         if not any(term in self._idf for term in words):
             return []
         best_example: dict[int, float] = defaultdict(float)
@@ -299,6 +317,7 @@ class QuestionEngine:
         for similarity, topic_index in ranked:
             profile, anchors = self._profiles[topic_index].weights, self._anchors[topic_index]
             coverage = sum(w * (WEAK_CREDIT if term in weak else 1.0 if term in anchors else UNANCHORED_CREDIT)
+                           * (CORRECTED_CREDIT if term in guessed else 1.0)
                            for term, w in words.items() if term in profile) / total
             results.append((coverage ** COVERAGE_POWER * similarity ** (1 - COVERAGE_POWER), topic_index))
         return sorted(results, reverse=True)

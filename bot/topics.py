@@ -32,6 +32,7 @@ class Vocabulary:
     stopwords: frozenset[str]
     smalltalk: dict[str, tuple[str, ...]]
     weak_words: frozenset[str] = frozenset()
+    capital_abbreviations: dict[str, str] = field(default_factory=dict)
 
 
 EMPTY_VOCABULARY = Vocabulary({}, {}, frozenset(), {})
@@ -103,4 +104,5 @@ def load_vocabulary(root: Path) -> Vocabulary:
         stopwords=frozenset(document["stopwords"]),
         smalltalk={key: tuple(str(p) for p in phrases) for key, phrases in document["smalltalk"].items()},
         weak_words=frozenset(document.get("weak_words", ())),
+        capital_abbreviations={key: str(value) for key, value in document.get("capital_abbreviations", {}).items()},
     )

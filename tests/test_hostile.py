@@ -197,8 +197,6 @@ def _assert_clean(status: int, body: bytes, path: str) -> None:
 KNOWN_ISSUES = {
     "/slack/events": "adapters/slack builds bolt's AsyncBoltRequest (which parses the body) before the signature "
                      "check: an unsigned body of b'null' or non-UTF-8 bytes gives a 500",
-    "/api/messages": "adapters/teams: an activity with a wrongly typed field (e.g. {\"conversation\": []}) fails "
-                     "msrest deserialisation and gives a 500 instead of a 400",
 }
 
 

@@ -93,7 +93,7 @@ async def test_import_with_a_bad_row_leaves_the_register_unchanged(isa_assistant
                             env={"DATABASE_URL": isa_assistant.settings.database_url, "PATH": "/usr/bin"},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert f"{path}:line 3: parties: list at least one" in result.stderr
+    assert f"{path}: line 3: parties: list at least one" in result.stderr
     assert "nothing imported" in result.stderr
     assert await titles(isa_assistant) == before
 
@@ -256,3 +256,12 @@ async def test_the_dialog_re_asks_a_bad_answer_with_the_reason(isa_assistant):
     assert "is not a user" in bad_owner[0].text
     cancelled = await ask(isa_assistant, "cancel", user=ADMIN)
     assert "Nothing was saved" in cancelled[-1].text
+
+
+async def test_a_slack_channel_subscribes_in_the_registers_address_form(isa_assistant):
+    await isa_assistant.handle(turn("isa remind weekly fri 16:30", user="slack:T1:U0ANY",
+                                    conversation="slack:T1:C0MASH01", channel="slack"))
+    async with isa_assistant.engine.connect() as conn:
+        row = (await conn.execute(select(reminder_subscriptions))).one()
+    assert (row.channel, row.weekday, row.time_of_day) == ("slack:C0MASH01", 4, "16:30")
+    assert row.created_by == "slack:U0ANY"

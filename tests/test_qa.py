@@ -65,6 +65,8 @@ def test_answer_carries_topic_sources_and_confidence(engine):
     ("the HV rang asking about the kids, how do I know it's really her", "verify_requester"),
     ("whats in an information sharing agreemnt", "what_is_an_isa"),
     ("can I whatsapp the SW", "share_securely"),
+    ("our IT doesn't link up with health so we can't share", "it_systems_not_a_barrier"),
+    ("must I get consent every time I share", "consent_not_always_needed"),
 ])
 def test_typos_abbreviations_and_scenarios(engine, question, topic_id):
     answer = engine.answer(question)
@@ -86,6 +88,7 @@ OUT_OF_SCOPE = [
     "can I book a holiday in august", "when do we get paid", "what's a good recipe for soup",
     "who won the football", "how do I unlock my phone", "what time is the staff meeting",
     "asdfghjkl", "12345", "the quick brown fox jumps over the lazy dog",
+    "what should I have for lunch", "where can I park at county hall", "who is the prime minister",
 ]
 
 

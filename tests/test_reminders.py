@@ -178,6 +178,26 @@ async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_ur
         await assistant.engine.dispose()
 
 
+async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
+    sender = RecordingSender(fail={"slack:C0MASH01": [DeliveryError("Slack is down")] * 100})
+    assistant = await make_replica(tmp_path, f"sqlite:///{tmp_path / 'flaky.db'}", sender)
+    try:
+        await seed(assistant, owner="local:team-lead")
+        scheduler = ReminderScheduler(assistant, SchedulerPolicy(backoff_base=timedelta(minutes=1)))
+        start = london(2027, 3, 22, 9, 0)
+        failures = 0
+        for minute in range(0, 40):
+            failures += len((await scheduler.run_due(start + timedelta(minutes=minute))).failed)
+        assert failures == 6  # at 0, 1, 3, 7, 15 and 31 minutes: exponential backoff
+        notices = [replies[0].text for address, replies, _ in sender.sent if address == "local:team-lead"]
+        assert len(notices) == 1 and "Slack is down" in notices[0]
+        row = next(r for r in await occurrence_rows(assistant) if r.kind == "channel_reminder"
+                   and r.payload["nominal"] == "2027-03-22")
+        assert row.status == "failed" and row.next_attempt_at is not None  # still being retried
+    finally:
+        await assistant.engine.dispose()
+
+
 async def test_a_channel_the_bot_left_is_reported_to_the_owner_and_paused(tmp_path, db_url):
     gone = DeliveryError("channel_not_found: the bot was removed", permanent=True)
     sender = RecordingSender(fail={"slack:C0GONE": [gone]})

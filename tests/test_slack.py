@@ -387,7 +387,7 @@ async def test_socket_mode_failure_does_not_stop_the_server(tmp_path):
     try:
         async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as response:
             assert response.status == 200
-        assert fake.of("apps.connections.open")
+        await fake.wait_for(lambda calls: any(c.method == "apps.connections.open" for c in calls))
     finally:
         await runner.cleanup()
         await fake.stop()

@@ -256,8 +256,10 @@ async def test_bad_requests_get_clear_errors(rig, connector):
     async with rig.http.post(f"{rig.base_url}/api/messages", data="hello",
                              headers={"Content-Type": "text/plain"}) as response:
         assert response.status == 415
-    for body in ({"text": "no type"}, ["not", "an", "object"], {"type": "message", "from": "not an account",
-                                                                   "entities": 5}):
+    no_service_url = rig.message("help")
+    del no_service_url["serviceUrl"]
+    for body in ({"text": "no type"}, ["not", "an", "object"], no_service_url,
+                 {"type": "message", "from": "not an account", "entities": 5}):
         async with rig.http.post(f"{rig.base_url}/api/messages", json=body) as response:
             assert response.status == 400, body
     assert connector.calls == []

@@ -80,23 +80,3 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     assert await records(rig) == 1
     assert connector.calls == []
 
-
-async def test_dialog_routes_expire_and_belong_to_one_personal_chat(tmp_path):
-    from datetime import timedelta
-
-    from adapters.teams.routes import DialogRoutes
-    from bot.storage.db import create_engine, migrate, utcnow
-
-    engine = create_engine(f"sqlite:///{tmp_path / 'routes.db'}")
-    await migrate(engine)
-    routes = DialogRoutes(engine, timedelta(minutes=120))
-    await routes.set("teams:aad-1", "a:personal-1", THREAD)
-    assert await routes.lookup("teams:aad-1", "a:personal-1") == THREAD
-    assert await routes.lookup("teams:aad-1", "a:other-chat") is None
-    assert await routes.lookup("teams:aad-2", "a:personal-1") is None
-    assert await routes.lookup("teams:aad-1", "a:personal-1", now=utcnow() + timedelta(minutes=121)) is None
-    await routes.set("teams:aad-1", "a:personal-1", "19:other@thread.tacv2")
-    assert await routes.lookup("teams:aad-1", "a:personal-1") == "19:other@thread.tacv2"
-    await routes.clear("teams:aad-1")
-    assert await routes.lookup("teams:aad-1", "a:personal-1") is None
-    await engine.dispose()

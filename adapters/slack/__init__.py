@@ -8,6 +8,8 @@ This is a single-workspace install (one bot token); multi-workspace OAuth is not
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 
@@ -88,21 +90,34 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
     app.on_cleanup.append(close_api)
 
     if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-
-        async def connect(_app: web.Application) -> None:
-            try:
-                await handler.connect_async()
-                log.info("Slack Socket Mode connected")
-            except Exception as exc:  # Slack unreachable or a bad app token: keep serving everything else
-                log.error("Slack Socket Mode could not connect", extra={"reason": f"{type(exc).__name__}: {exc}"})
-
-        async def disconnect(_app: web.Application) -> None:
-            await handler.close_async()
-
-        app.on_startup.append(connect)
-        app.on_shutdown.insert(0, disconnect)
+        add_background_task(app, "slack-socket-mode", _socket_mode(bolt, settings.slack_app_token))
         return "Slack (Socket Mode, and signed HTTP at /slack/events)"
     return "Slack (HTTP at /slack/events)"
+
+
+def _socket_mode(bolt: AsyncApp, app_token: str):
+    """Keep a Socket Mode connection while the server runs; Slack being unreachable is logged, not fatal
+    (slack_sdk keeps retrying), and signed HTTP keeps working meanwhile."""
+
+    async def run(stop: asyncio.Event) -> None:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bolt, app_token)
+        connecting = asyncio.create_task(handler.connect_async(), name="slack-socket-connect")
+        connecting.add_done_callback(_log_connection)
+        await stop.wait()
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connecting
+        await handler.close_async()
+
+    return run
+
+
+def _log_connection(task: asyncio.Task) -> None:
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        log.error("Slack Socket Mode could not connect", extra={"reason": repr(task.exception())})
+    else:
+        log.info("Slack Socket Mode connected")

@@ -26,8 +26,8 @@ from adapters.slack.blocks import (
     TEXT_MODAL_CALLBACK,
     TEXT_MODAL_INPUT,
     BlockRenderer,
-    action_pattern,
     SlackMessage,
+    action_pattern,
     parse_block_id,
     shorten,
 )

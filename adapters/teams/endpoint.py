@@ -33,8 +33,8 @@ class MessagesEndpoint:
         except Exception as exc:  # msrest rejects wrongly typed fields
             log.info("teams request with a malformed activity", extra={"reason": type(exc).__name__})
             activity = None
-        if activity is None or not activity.type:
-            log.info("teams request without an activity type")
+        if activity is None or not activity.type or not activity.service_url or not activity.conversation:
+            log.info("teams request without an activity type, service URL or conversation")
             return json_error(400, "expected a Bot Framework activity")
         try:
             authenticated = await self.authentication.authenticate_request(

@@ -1,4 +1,4 @@
-"""The Teams activity handler: translate, hand to the core, hand the replies to ``Outbound``. No policy here."""
+"""The Teams activity handler: translate the activity, hand it to the core, hand the replies to ``Outbound``."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from datetime import timedelta
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity
-from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.teams import translate
 from adapters.teams.outbound import Outbound
 from adapters.teams.references import ReferenceStore
 from adapters.teams.routes import DialogRoutes
 from bot.core import Assistant
-from bot.messages import IncomingTurn, Reply, ReplyKind
+from bot.messages import Reply, ReplyKind
 from bot.storage.db import claim_once
 
 log = logging.getLogger(__name__)
@@ -43,35 +42,11 @@ class TeamsBot(TeamsActivityHandler):
         if turn is None:
             return
         await self._remember(activity)
-        routed = await self._route_to_dialog(activity, turn)
+        routed = await self.routes.resolve(activity, turn)
         replies = await self.assistant.handle(turn)
-        dialog_conversation = turn.conversation_id.split(":", 1)[1]
-        personal_chat = await self.outbound.deliver(turn_context, replies, dialog_conversation if routed else None)
-        try:
-            if personal_chat:  # a channel's dialog moved to the personal chat: typed replies there continue it
-                await self.routes.set(turn.user_id, personal_chat, activity.conversation.id)
-            elif routed and any(r.private for r in replies):
-                await self.routes.set(turn.user_id, activity.conversation.id, dialog_conversation)
-            elif routed:  # the dialog is over; the personal chat is itself again
-                await self.routes.clear(turn.user_id)
-        except SQLAlchemyError as exc:
-            log.warning("teams dialog route not saved", extra={"reason": type(exc).__name__})
-
-    async def _route_to_dialog(self, activity: Activity, turn: IncomingTurn) -> bool:
-        """Point a personal-chat turn at the channel conversation whose dialog it continues; True if routed."""
-        if translate.button_origin(activity):
-            return True
-        if translate.is_shared(activity):
-            return False
-        try:
-            dialog_conversation = await self.routes.lookup(turn.user_id, activity.conversation.id)
-        except SQLAlchemyError as exc:
-            log.warning("teams dialog route not read", extra={"reason": type(exc).__name__})
-            return False
-        if dialog_conversation is None:
-            return False
-        turn.conversation_id = f"{translate.CHANNEL}:{dialog_conversation}"
-        return True
+        origin = turn.conversation_id.split(":", 1)[1] if routed else None
+        personal_chat = await self.outbound.deliver(turn_context, replies, origin)
+        await self.routes.update(activity, turn, replies, routed=routed, moved_to=personal_chat)
 
     async def _remember(self, activity: Activity) -> None:
         """Keep the conversation's reference for proactive messages (once per process per conversation)."""

@@ -8,20 +8,55 @@ personal chat is continuing. A route expires with the walkthrough.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+from botbuilder.schema import Activity
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.teams import translate
+from bot.messages import IncomingTurn, Reply
 from bot.storage.db import utcnow
 from bot.storage.tables import teams_dialog_routes as routes
+
+log = logging.getLogger(__name__)
 
 
 class DialogRoutes:
     def __init__(self, engine: AsyncEngine, max_age: timedelta):
         self.engine = engine
         self.max_age = max_age
+
+    async def resolve(self, activity: Activity, turn: IncomingTurn) -> bool:
+        """Point a personal-chat turn at the conversation whose dialog it continues; True if it does."""
+        if translate.button_origin(activity):
+            return True  # the button said so; ``turn`` already names that conversation
+        if translate.is_shared(activity):
+            return False
+        try:
+            dialog_conversation = await self.lookup(turn.user_id, activity.conversation.id)
+        except SQLAlchemyError as exc:
+            log.warning("teams dialog route not read", extra={"reason": type(exc).__name__})
+            return False
+        if dialog_conversation is None:
+            return False
+        turn.conversation_id = f"{translate.CHANNEL}:{dialog_conversation}"
+        return True
+
+    async def update(self, activity: Activity, turn: IncomingTurn, replies: list[Reply], *, routed: bool,
+                     moved_to: str | None) -> None:
+        """After the turn: start, refresh or end the route (a dialog's replies are always private)."""
+        try:
+            if moved_to:  # a shared conversation's dialog moved to this personal chat
+                await self.set(turn.user_id, moved_to, activity.conversation.id)
+            elif routed and any(r.private for r in replies):
+                await self.set(turn.user_id, activity.conversation.id, turn.conversation_id.split(":", 1)[1])
+            elif routed:  # the dialog is over; the personal chat is itself again
+                await self.clear(turn.user_id)
+        except SQLAlchemyError as exc:
+            log.warning("teams dialog route not saved", extra={"reason": type(exc).__name__})
 
     async def lookup(self, user_id: str, personal_conversation_id: str, now: datetime | None = None) -> str | None:
         """The conversation whose dialog this user's personal chat continues, if any and still fresh."""

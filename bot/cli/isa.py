@@ -40,7 +40,7 @@ async def run_import(args) -> int:
     except ImportFailed as exc:
         print(f"{args.file}: nothing imported; fix these and try again:", file=sys.stderr)
         for error in exc.errors:
-            print(f"{args.file}:{error}", file=sys.stderr)
+            print(f"{args.file}: {error}", file=sys.stderr)
         return 1
     engine = await _engine()
     try:

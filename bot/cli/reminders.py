@@ -29,7 +29,10 @@ def parse_now(text: str | None, timezone) -> datetime:
 
     if not text:
         return utcnow()
-    value = datetime.fromisoformat(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--now must be an ISO date-time such as 2027-03-29T09:00, got {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=timezone)
 
 

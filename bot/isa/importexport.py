@@ -30,7 +30,8 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.reason}"
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.field}: {self.reason}"
 
 
 class ImportFailed(ValueError):

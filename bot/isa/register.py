@@ -8,7 +8,7 @@ is all-or-nothing together with its audit lines.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -65,8 +65,6 @@ async def list_isas(conn: AsyncConnection, statuses: tuple[ISAStatus, ...] | Non
 
 async def due_isas(conn: AsyncConnection, today: date, within_days: int) -> list[ISA]:
     """Agreements in force whose review is overdue or falls within ``within_days``."""
-    from datetime import timedelta
-
     query = (select(isas).where(isas.c.status.in_([str(s) for s in REVIEWABLE]),
                                 isas.c.review_date <= today + timedelta(days=within_days))
              .order_by(isas.c.review_date, isas.c.id))

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background import add_background_task, sleep_or_stop
 from bot.delivery import DeliveryError
-from bot.isa.model import REVIEWABLE, ISAStatus, same_user
+from bot.isa.model import ISA, REVIEWABLE, ISAStatus, same_user
 from bot.isa.register import ISANotFound, get_isa, list_isas, snoozes
 from bot.messages import Reply
 from bot.reminders import message
@@ -44,6 +44,7 @@ from bot.reminders.schedule import (
     weekly_occurrences,
 )
 from bot.storage.db import insert_ignore, utcnow
+from bot.storage.tables import isas
 from bot.storage.tables import reminder_occurrences as occ
 from bot.storage.tables import reminder_subscriptions as subs
 
@@ -114,6 +115,7 @@ class ReminderScheduler:
     # ------------------------------------------------------------------ materialise
     async def planned(self, now: datetime) -> list[dict[str, Any]]:
         """Every occurrence row that should exist by ``now`` (within the lookback), not yet stored."""
+        now = now.astimezone(UTC)  # SQLite stores times without a zone: everything in the database is UTC
         start = now - self.policy.grace - self.policy.lookback
         rows: list[dict[str, Any]] = []
         async with self.engine.connect() as conn:
@@ -176,6 +178,7 @@ class ReminderScheduler:
 
     async def claim(self, occurrence_id: int, now: datetime) -> bool:
         """Take the lease on one occurrence; True only for the one replica whose UPDATE matched."""
+        now = now.astimezone(UTC)
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(occ).where(occ.c.id == occurrence_id, self._claimable(now))
@@ -193,11 +196,16 @@ class ReminderScheduler:
 
     async def deliver_due(self, now: datetime, stop: asyncio.Event | None = None) -> RunReport:
         """Claim and send every due occurrence this replica can win; reports what it sent and what failed."""
+        now = now.astimezone(UTC)
         report = RunReport()
         while True:
             async with self.engine.connect() as conn:
                 candidates = (await conn.execute(select(occ).where(self._claimable(now))
                                                  .order_by(occ.c.due_at, occ.c.id).limit(self.policy.batch))).all()
+                # The batch's agreements in one read (checked again for staleness just before each send).
+                isa_ids = {row.isa_id for row in candidates if row.isa_id is not None}
+                agreements = {row.id: ISA.from_row(row) for row in await conn.execute(
+                    select(isas).where(isas.c.id.in_(isa_ids)))} if isa_ids else {}
             if not candidates:
                 return report
             random.shuffle(candidates)  # two replicas rarely contend for the same row in turn
@@ -208,16 +216,22 @@ class ReminderScheduler:
                 if not await self.claim(row.id, now):
                     continue
                 progressed = True
-                await self._deliver(row, now, report)
+                await self._deliver(row, now, report, agreements)
             if not progressed:
                 return report
 
-    async def _deliver(self, row: Any, now: datetime, report: RunReport) -> None:
+    async def _deliver(self, row: Any, now: datetime, report: RunReport, agreements: dict[int, ISA]) -> None:
         try:
-            replies, about = await self._compose(row, now)
+            replies, about = await self._compose(row, now, agreements)
         except _NoLongerDue as exc:
             await self._finish(row.id, status=OccurrenceStatus.SKIPPED, last_error=str(exc))
             log.info("reminder no longer due", extra={"key": row.key, "reason": str(exc)})
+            return
+        except Exception as exc:  # a bad row must not block the others: retry it with backoff, and say so
+            log.exception("reminder could not be composed", extra={"key": row.key})
+            reason = f"{type(exc).__name__}: {exc}"
+            report.failed.append(FailedSend(row.channel, row.kind, reason, False))
+            await self._failed(row, now, reason, permanent=False, about=row.kind)
             return
         if row.channel.split(":", 1)[0] not in self.assistant.delivery.channels():
             # Not configured here (e.g. a command-line run without Slack): retry later, tell the owner if it persists.
@@ -297,7 +311,7 @@ class ReminderScheduler:
         async with self.engine.begin() as conn:
             await conn.execute(insert_ignore(conn, occ).values(**notice))
 
-    async def _compose(self, row: Any, now: datetime) -> tuple[list[Reply], str]:
+    async def _compose(self, row: Any, now: datetime, agreements: dict[int, ISA]) -> tuple[list[Reply], str]:
         """The replies for an occurrence from the register as it is now (stale ones are skipped)."""
         content = self.assistant.content
         payload = row.payload or {}
@@ -305,19 +319,18 @@ class ReminderScheduler:
         if row.kind == ReminderKind.OWNER_NOTICE:
             return [message.owner_notice_reply(content, payload["failed_channel"], payload["about"],
                                                payload["reason"], payload["paused"])], ""
-        async with self.engine.connect() as conn:
-            if row.kind == ReminderKind.CHANNEL:
+        if row.kind == ReminderKind.CHANNEL:
+            async with self.engine.connect() as conn:
                 sub = (await conn.execute(select(subs).where(subs.c.id == payload["subscription_id"]))).first()
                 if sub is None or not sub.active:
                     raise _NoLongerDue("the channel reminder was turned off")
                 in_force = [isa for isa in await list_isas(conn, (ISAStatus.ACTIVE,)) if isa.start_date <= today]
-                linked = [isa for isa in in_force if any(same_user(row.channel, c) for c in isa.channels)]
-                about = content.strings.get("reminders.about_channel")
-                return [message.channel_reply(content, linked or in_force, bool(linked), today)], about
-            try:
-                isa = await get_isa(conn, row.isa_id)
-            except ISANotFound:
-                raise _NoLongerDue("the agreement was deleted") from None
+            linked = [isa for isa in in_force if any(same_user(row.channel, c) for c in isa.channels)]
+            about = content.strings.get("reminders.about_channel")
+            return [message.channel_reply(content, linked or in_force, bool(linked), today)], about
+        isa = agreements.get(row.isa_id)
+        if isa is None:
+            raise _NoLongerDue("the agreement was deleted")
         if isa.status not in REVIEWABLE or isa.review_date.isoformat() != payload.get("review_date"):
             raise _NoLongerDue("the agreement was reviewed or ended since")
         about = content.strings.get("reminders.about_review", title=isa.title)
