@@ -14,7 +14,7 @@ from typing import TextIO
 from bot import privacy
 from bot.context import TurnContext
 from bot.core import Assistant
-from bot.messages import Choice, IncomingTurn, Reply
+from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.strings import Strings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def render_reply(reply: Reply, strings: Strings, first_number: int = 1) -> str:
         lines += [f"== {plain(reply.title)} ==", ""] if reply.text else [f"== {plain(reply.title)} =="]
     if reply.text:
         lines.append(plain(reply.text))
-    if reply.fields:
+    if reply.fields and reply.kind != ReplyKind.SUMMARY:  # a summary's text already holds its fields
         lines.append("")
         lines += [f"  {field.label}: {plain(field.value)}" for field in reply.fields]
     if reply.sources:

@@ -41,6 +41,8 @@ HEADLINES: dict[str, str] = {
     "slack_bench": r"^(slash command|message event)\s+ours",
     "teams_bench": r"^our adapter vs stock",
     "reminders_bench": r"scheduler / baseline",
+    "qa_calibrate": r"held-out examples",
+    "privacy_bench": r"^(false alarms|missed) ",
 }
 NOT_BENCHES = {"report", "__init__", "conftest"}
 FAULT_TESTS = ["tests/test_faults.py", "tests/test_replicas.py", "tests/test_hostile.py"]

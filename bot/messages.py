@@ -62,7 +62,9 @@ class Reply:
 
     ``private`` means the reply carries case details and must only be shown to the user who
     asked (a DM, an ephemeral message or a personal chat), never to a shared channel.
-    ``summary`` is the structured decision summary on the reply that carries it.
+    ``summary`` is the structured decision summary on the reply that carries it. On a SUMMARY reply,
+    ``text`` is the whole copy-ready record and ``fields`` restate it in structured form: text
+    renderers show the text, card renderers may show the fields instead, never both.
     """
 
     text: str

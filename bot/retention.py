@@ -3,7 +3,7 @@
 Two periods, both configurable:
 
 * ``RETENTION_DAYS`` (default 30): conversation state, redacted transcripts, idempotency keys,
-  unanswered questions, the local outbox and the "met this user" rows.
+  unanswered questions, the local outbox, Teams dialog routes and the "met this user" rows.
 * ``RECORD_RETENTION_DAYS`` (default 2555, about seven years): confirmed decision records and the
   audit log. A record is purged only when its whole amendment chain is older than the cutoff, so an
   amendment never points at nothing.
@@ -33,6 +33,7 @@ from bot.storage.tables import (
     local_outbox,
     metadata,
     processed_events,
+    teams_dialog_routes,
     transcripts,
     unanswered_questions,
     users,
@@ -52,6 +53,7 @@ SHORT_LIVED = (
     (unanswered_questions, unanswered_questions.c.created_at),
     (local_outbox, local_outbox.c.created_at),
     (users, users.c.last_seen),
+    (teams_dialog_routes, teams_dialog_routes.c.updated_at),
 )
 
 # Columns that hold a user id (or a conversation id, which for a personal chat is the user's own);
@@ -188,6 +190,7 @@ ERASABLE = (
     (conversation_state, conversation_state.c.user_id),
     (transcripts, transcripts.c.user_id),
     (local_outbox, local_outbox.c.conversation_id),
+    (teams_dialog_routes, teams_dialog_routes.c.user_id),
 )
 
 

@@ -80,7 +80,8 @@ class DialogRunner:
         return _private(await self._after_step(ctx, dialog, state, replies))
 
     def inbound(self, ctx: TurnContext, extra: dict[str, Any] | None = None) -> Inbound:
-        return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=self.assistant.clock(),
+        local_now = self.assistant.clock().astimezone(self.assistant.settings.tz)  # records show local time
+        return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=local_now,
                        privacy_findings=ctx.scan.kinds, user_id=ctx.user_id, extra=extra or {})
 
     # ------------------------------------------------------------------ after each step

@@ -70,7 +70,8 @@ def action_body(fake: FakeSlack, message: Call, button: dict[str, Any], user: st
         "api_app_id": "A1", "container": container, "channel": {"id": channel}, "trigger_id": trigger,
         "response_url": fake.response_url(trigger),
         "actions": [{"type": "button", "action_id": button["action_id"], "block_id": button.get("block_id"),
-                     "value": button.get("value", ""), "action_ts": f"{time.time():.6f}"}]}
+                     "value": button.get("value", ""), "text": button.get("text"),
+                     "action_ts": f"{time.time():.6f}"}]}
     if not ephemeral:
         payload["message"] = {"type": "message", "ts": ts, "text": message.args.get("text"),
                               "blocks": message.blocks, "thread_ts": message.args.get("thread_ts")}

@@ -79,7 +79,7 @@ async def test_run_purges_expired_rows_keeps_recent_and_audits_counts_only(db_ur
         report = await run_retention(engine, settings, now=NOW)
         assert report.purged == {"conversation_state": 1, "transcripts": 1, "processed_events": 1,
                                  "unanswered_questions": 1, "local_outbox": 1, "users": 1,
-                                 "decision_records": 1, "audit_log": 1}
+                                 "teams_dialog_routes": 0, "decision_records": 1, "audit_log": 1}
         async with engine.connect() as conn:
             assert (await conn.execute(select(users.c.user_id))).scalars().all() == ["local:new"]
             assert (await conn.execute(select(transcripts.c.user_id))).scalars().all() == ["local:new"]
@@ -169,7 +169,8 @@ async def test_erase_user_removes_working_data_keeps_records_unless_told(db_url)
     try:
         await _seed(engine)
         erased = await erase_user(engine, "local:old")
-        assert erased == {"users": 1, "conversation_state": 1, "transcripts": 1, "local_outbox": 1}
+        assert erased == {"users": 1, "conversation_state": 1, "transcripts": 1, "local_outbox": 1,
+                          "teams_dialog_routes": 0}
         export = await export_user(engine, "local:old")
         assert set(export["tables"]) == {"decision_records"}
         assert (await erase_user(engine, "local:old", include_records=True))["decision_records"] == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -59,18 +60,27 @@ async def start_server(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-async def slack(tmp_path):
+@asynccontextmanager
+async def running_slack(tmp_path, **overrides):
+    """The real server with Slack enabled, talking to a fresh fake Slack."""
     fake = await FakeSlack().start()
     settings = make_settings(tmp_path, slack_signing_secret=SECRET, slack_bot_token="xoxb-test",
-                             slack_api_base_url=fake.base_url)
+                             slack_api_base_url=fake.base_url, **overrides)
     app = await build_app(settings)
     runner, base = await start_server(app)
-    async with aiohttp.ClientSession() as session:
-        yield Harness(fake, SlackClient(session, f"{base}/slack/events"), app)
-    await runner.cleanup()
-    await fake.stop()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Harness(fake, SlackClient(session, f"{base}/slack/events"), app)
+    finally:
+        await runner.cleanup()
+        await fake.stop()
     fake.assert_valid()  # every Block Kit payload the bot sent was within Slack's limits
+
+
+@pytest.fixture
+async def slack(tmp_path):
+    async with running_slack(tmp_path) as harness:
+        yield harness
 
 
 async def test_server_starts_without_slack_settings(tmp_path):
@@ -111,6 +121,11 @@ async def test_mention_in_channel_is_answered_in_thread(slack):
     assert any("Working Together" in p.text() for p in posts)
     transcript = await _transcript(slack)
     assert "<@UBOT>" not in transcript  # the mention is stripped before the core sees the text
+    from bot.storage.tables import conversation_refs
+
+    async with slack.assistant.engine.connect() as conn:  # the bot remembers a channel it is in
+        refs = [r.conversation_id for r in await conn.execute(select(conversation_refs))]
+    assert refs == ["slack:T1:C42"]
 
 
 async def _transcript(slack) -> str:
@@ -147,6 +162,18 @@ async def test_slack_retry_produces_one_answer(slack):
     assert retry[0] == 200
     await slack.idle()
     assert len([p for p in slack.posts() if "Working Together" in p.text()]) == 1
+
+
+async def test_retries_and_replays_do_nothing_twice_on_both_databases(tmp_path, db_url):
+    async with running_slack(tmp_path, database_url=db_url) as slack:
+        body = event_body(dm_event(QUESTION), event_id="EvBOTH")
+        first = await slack.client.send(body, json_body=True)
+        replay = await slack.client.send(body, json_body=True)  # byte-identical, same signature
+        retry = await slack.client.send(body, json_body=True, timestamp=int(time.time()) + 1,
+                                        headers={"X-Slack-Retry-Num": "1"})
+        assert (first[0], replay[0], retry[0]) == (200, 401, 200)
+        await slack.idle()
+        assert len([p for p in slack.posts() if "Working Together" in p.text()]) == 1
 
 
 async def test_forged_and_expired_requests_are_rejected_and_do_nothing(slack):
@@ -284,6 +311,10 @@ async def test_walkthrough_in_dm_updates_steps_in_place_and_records_once(slack):
     await slack.idle()
     recorded = await _drive_walkthrough(slack, channel=start["channel"], thread_ts=start["ts"])
     assert slack.fake.of("chat.update"), "steps are updated in place"
+    card, record = recorded
+    retired = slack.fake.of("chat.update")[-1]  # the answered summary keeps its text and loses its buttons
+    assert retired.args["ts"] == (card.result.get("ts") or card.args.get("ts")) and not retired.buttons()
+    assert f"You chose: *{record['text']['text']}*" in retired.text()
     async with slack.assistant.engine.connect() as conn:
         count = (await conn.execute(select(func.count()).select_from(decision_records))).scalar()
     assert count == 1

@@ -39,7 +39,8 @@ from adapters.slack.work import WorkQueue
 from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.messages import IncomingTurn, Reply
-from bot.storage.db import claim_once
+from bot.storage.db import claim_once, insert_ignore, utcnow
+from bot.storage.tables import conversation_refs
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class SlackListeners:
         self.replay = replay
         self.renderer = BlockRenderer(assistant.strings)
         self.writer = SurfaceWriter(api, self.renderer)
+        self._known: set[str] = set()  # conversations already in conversation_refs
 
     @property
     def strings(self):
@@ -171,7 +173,8 @@ class SlackListeners:
                        thread_ts=container.get("thread_ts") or message.get("thread_ts") or pressed_ts,
                        response_url=body.get("response_url"), bot_can_post=bot_can_post,
                        is_bot_dm=bot_can_post and channel.startswith("D"), pressed_ts=pressed_ts,
-                       pressed_ephemeral=ephemeral, pressed_kind=kind)
+                       pressed_ephemeral=ephemeral, pressed_kind=kind, pressed_blocks=message.get("blocks"),
+                       pressed_label=(action.get("text") or {}).get("text"))
 
     def _queue_turn(self, request: AsyncBoltRequest, key: str, surface: Surface, *, text: str = "",
                     choice: str | None = None, message_id: str | None = None) -> None:
@@ -181,7 +184,7 @@ class SlackListeners:
     async def run_turn(self, keys: list[str], surface: Surface, text: str, choice: str | None,
                        message_id: str | None) -> None:
         try:
-            if not await self._claim(keys):
+            if not await self._claim(keys, surface):
                 log.info("duplicate Slack delivery dropped", extra={"key": keys[0]})
                 return
             if not surface.conversation_channel:  # the App Home tab: the conversation is the user's DM
@@ -203,9 +206,19 @@ class SlackListeners:
             log.warning("Slack reply not delivered", extra={"reason": str(exc), "permanent": exc.permanent,
                                                            "user": surface.user_id})
 
-    async def _claim(self, keys: list[str]) -> bool:
+    async def _claim(self, keys: list[str], surface: Surface) -> bool:
+        """Claim the delivery's idempotency keys; in the same transaction, remember a channel the bot is
+        in (``conversation_refs``, once per process) so proactive messages can be addressed to it."""
+        remember = surface.bot_can_post and surface.channel and surface.conversation_id not in self._known
         async with self.assistant.engine.begin() as conn:
             fresh = [await claim_once(conn, k[:300]) for k in keys]
+            if remember:
+                await conn.execute(insert_ignore(conn, conversation_refs).values(
+                    channel=CHANNEL, conversation_id=surface.conversation_id, team_id=surface.team,
+                    reference={"team": surface.team, "channel": surface.channel,
+                               "address": f"slack:{surface.team}:{surface.channel}"}, updated_at=utcnow()))
+        if remember:
+            self._known.add(surface.conversation_id)
         return all(fresh)
 
     # ------------------------------------------------------------------ other work

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from adapters.slack.blocks import BlockRenderer, SlackMessage
+from adapters.slack.blocks import MAX_BLOCKS_MESSAGE, BlockRenderer, SlackMessage, mrkdwn, shorten
 from adapters.slack.client import SlackApi
 from bot.messages import Reply, ReplyKind
 
@@ -32,6 +32,8 @@ class Surface:
     pressed_ts: str | None = None  # the message whose button was pressed
     pressed_ephemeral: bool = False
     pressed_kind: str | None = None  # the ReplyKind of the pressed message's buttons
+    pressed_blocks: list[dict] | None = None  # the pressed message as Slack sent it back (not ephemeral)
+    pressed_label: str | None = None  # the label of the button that was pressed
 
     @property
     def user_id(self) -> str:
@@ -67,9 +69,11 @@ class SurfaceWriter:
     async def write(self, surface: Surface, replies: list[Reply]) -> None:
         """Post the replies of one turn; the first step after a step's button press replaces that step."""
         can_update = surface.pressed_kind == ReplyKind.STEP and bool(surface.pressed_ts or surface.response_url)
+        replaced = False
         for reply in replies:
             in_place = can_update and reply.kind in IN_PLACE_KINDS
             can_update = can_update and not in_place
+            replaced = replaced or in_place
             if reply.private and not surface.is_bot_dm:
                 await self._write_privately(surface, reply, in_place)
                 continue
@@ -79,6 +83,19 @@ class SurfaceWriter:
                     await self._replace(surface, message)
                 else:
                     await self._post(surface, message)
+        if not replaced and surface.pressed_kind in IN_PLACE_KINDS:
+            await self._retire_buttons(surface)
+
+    async def _retire_buttons(self, surface: Surface) -> None:
+        """A step or summary that was answered loses its buttons (so it can't be pressed twice) and says
+        what was chosen; the rest of the message stays readable in the history."""
+        if not (surface.pressed_blocks and surface.pressed_ts and surface.channel) or surface.pressed_ephemeral:
+            return
+        blocks = [b for b in surface.pressed_blocks if b.get("type") != "actions"]
+        chosen = self.strings.get("slack.chosen", label=mrkdwn(surface.pressed_label or ""))
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(chosen, 3000)}]})
+        await self.api.update(surface.channel, surface.pressed_ts,
+                              SlackMessage(self.strings.get("slack.fallback"), blocks[-MAX_BLOCKS_MESSAGE:]))
 
     async def _write_privately(self, surface: Surface, reply: Reply, in_place: bool) -> None:
         if reply.kind is ReplyKind.SUMMARY or (surface.response_url is None and not surface.bot_can_post):

@@ -75,7 +75,7 @@
     const lines = [];
     if (reply.title) lines.push(reply.title, "");
     if (reply.text) lines.push(reply.text.replace(/\*\*(.+?)\*\*/g, "$1"));
-    (reply.fields || []).forEach((f) => lines.push(f.label + ": " + f.value));
+    if (reply.kind !== "summary") (reply.fields || []).forEach((f) => lines.push(f.label + ": " + f.value));
     if ((reply.sources || []).length) {
       lines.push("", STRINGS.sources + ":");
       reply.sources.forEach((s) => lines.push("- " + s.title + (s.ref ? " (" + s.ref + ")" : "")));
@@ -90,7 +90,8 @@
     if (reply.title) article.appendChild(el("h2", "title", reply.title));
     if (reply.text) article.appendChild(formattedText(reply.text));
 
-    if ((reply.fields || []).length) {
+    // A summary's text already holds its fields, worded to paste into a case note.
+    if ((reply.fields || []).length && kind !== "summary") {
       const list = el("dl", "fields");
       reply.fields.forEach((field) => {
         list.appendChild(el("dt", null, field.label));
