@@ -54,11 +54,12 @@ async def build_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[ASSISTANT] = assistant
     setup_health(app)
-    setup_web(app, assistant)
+    if settings.web_chat_enabled:  # off by default off loopback: the local chat has no sign-in
+        setup_web(app, assistant)
     setup_metrics(app, assistant)
     start_retention_schedule(app, settings)
     start_reminder_scheduler(app, assistant)  # ISA review and channel reminders, exactly once
-    enabled = ["local web chat"]
+    enabled = ["local web chat"] if settings.web_chat_enabled else []
     if settings.slack_enabled:  # imported only when used: slack-bolt adds start-up time
         from adapters.slack import setup_slack
 

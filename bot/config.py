@@ -17,6 +17,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "infoshare.db"
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable and what is wrong."""
 
@@ -24,6 +27,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
+    web_chat_enabled: bool = True  # default: on when listening on loopback only (it has no sign-in)
     port: int = 3978
     database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
     content_dir: Path = PROJECT_ROOT / "content"
@@ -130,8 +134,10 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
+    host = env.get("HOST", "127.0.0.1")
     return Settings(
-        host=env.get("HOST", "127.0.0.1"),
+        host=host,
+        web_chat_enabled=_bool(env, "WEB_CHAT_ENABLED", host in LOOPBACK_HOSTS),
         port=_int(env, "PORT", 3978, minimum=0),
         database_url=database_url,
         content_dir=Path(env.get("CONTENT_DIR") or PROJECT_ROOT / "content"),

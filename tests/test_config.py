@@ -60,3 +60,9 @@ def test_server_refuses_to_start_on_bad_config(tmp_path):
     assert result.returncode == 2
     assert "Configuration error: PORT must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_web_chat_is_off_by_default_when_not_on_loopback(tmp_path):
+    assert settings_from({}, tmp_path).web_chat_enabled
+    assert not settings_from({"HOST": "0.0.0.0"}, tmp_path).web_chat_enabled
+    assert settings_from({"HOST": "0.0.0.0", "WEB_CHAT_ENABLED": "true"}, tmp_path).web_chat_enabled

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.config import LOOPBACK_HOSTS
 from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.messages import IncomingTurn, Reply
@@ -164,7 +165,6 @@ def render_page(template: str, assistant: Assistant) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def setup_web(app: web.Application, assistant: Assistant) -> None:
