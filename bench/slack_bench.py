@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.slack_harness import SECRET, command_body, dm_event, event_body, sign  # noqa: E402
 
+KINDS = ("slash command", "message event")
 FORM = "application/x-www-form-urlencoded"
 QUESTION = "do I need consent to refer to children's social care?"
 
@@ -178,7 +179,7 @@ def start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT)
 
 
-async def main(seconds: float, clients: int, rounds: int) -> None:
+async def main(seconds: float, clients: int, rounds: int, kinds: list[str]) -> None:
     fake = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_slack.py")], stdout=subprocess.PIPE,
                             text=True, cwd=ROOT)
     fake_url = fake.stdout.readline().strip()  # type: ignore[union-attr]
@@ -192,7 +193,7 @@ async def main(seconds: float, clients: int, rounds: int) -> None:
             servers[variant] = (proc, f"http://127.0.0.1:{port}/slack/events")
             await wait_up(f"http://127.0.0.1:{port}/slack/events")
         rows = []
-        for kind in ("slash command", "message event"):
+        for kind in kinds:
             totals = {v: {"latencies": [], "elapsed": 0.0, "errors": 0} for v in ("bare", "ours")}
             drained = [0.0, 0]
             for round_ in range(rounds):  # alternate short rounds so both see the same machine load
@@ -248,6 +249,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per server and kind")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=4, help="alternating bare/ours rounds per request kind")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--serve", choices=("bare", "ours"))
     parser.add_argument("--port", type=int)
     parser.add_argument("--fake")
@@ -256,4 +258,4 @@ if __name__ == "__main__":
     if options.serve:
         serve(options.serve, options.port, options.fake, options.database)
     else:
-        asyncio.run(main(options.seconds, options.clients, options.rounds))
+        asyncio.run(main(options.seconds, options.clients, options.rounds, options.kinds))

@@ -130,6 +130,31 @@ async def test_background_task_is_asked_to_stop_and_finishes_its_work():
     assert finished == ["released"]
 
 
+async def test_shutdown_lets_an_in_flight_turn_finish_before_the_database_closes(tmp_path):
+    from app import build_app
+    from bot.http import ASSISTANT
+    from tests.conftest import turn
+
+    app = await build_app(make_settings(tmp_path))
+    started = asyncio.Event()
+
+    async def slow_turn(request: web.Request) -> web.Response:
+        started.set()
+        await asyncio.sleep(0.5)  # the turn is still running when shutdown begins
+        replies = await request.app[ASSISTANT].handle(turn("help", user="local:in-flight"))
+        return web.json_response({"replies": [r.to_dict() for r in replies]})
+
+    app.router.add_post("/test/slow", slow_turn)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    request = asyncio.create_task(client.post("/test/slow"))
+    await started.wait()
+    await client.close()  # stop listening, stop background tasks, drain requests, dispose the engine
+    response = await request
+    assert response.status == 200
+    assert (await response.json())["replies"], "the in-flight turn was answered in full"
+
+
 async def test_sigterm_stops_cleanly_with_background_tasks(tmp_path):
     server = ServerProcess(f"sqlite:///{tmp_path / 'term.db'}", tmp_path / "server.log", SCHEDULER_ENABLED="true")
     await server.start()

@@ -30,7 +30,7 @@ def run_chat(tmp_path: Path, stdin: str, *args: str) -> subprocess.CompletedProc
 
 
 def test_a_reply_renders_as_plain_text(strings):
-    reply = Reply("Share **only** what is needed.\nUse `secure email`.", kind=ReplyKind.SUMMARY, title="Decision",
+    reply = Reply("Share **only** what is needed.\nUse `secure email`.", kind=ReplyKind.LIST, title="Decision",
                   choices=[Choice("Confirm", "confirm"), Choice("Change", "change")],
                   fields=[CardField("Decision", "Share"), CardField("Lawful basis", "Public task")],
                   sources=[Source("Information sharing: advice for practitioners", "May 2024")])
@@ -116,3 +116,11 @@ async def test_json_mode_remembers_the_user_and_reports_dialogs(assistant):
     later = json.loads(second.getvalue())  # the blank line produced no output
     assert all(reply["text"] != disclaimer for reply in later["replies"])
     assert later["done"] is (assistant.dialogs is None or not await dialog_active(assistant, "local:same"))
+
+
+def test_a_summary_shows_its_copy_ready_text_once(strings):
+    """A summary's text already holds every field: the terminal must not print them twice."""
+    reply = Reply("Case reference: CR-1\nDecision: Share", kind=ReplyKind.SUMMARY,
+                  fields=[CardField("Case reference", "CR-1"), CardField("Decision", "Share")])
+    text = render_reply(reply, strings)
+    assert text.count("Decision: Share") == 1 and text.count("CR-1") == 1

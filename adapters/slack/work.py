@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,10 @@ class WorkQueue:
     def __init__(self, workers: int = 8, max_defer: float = 2.0):
         self.workers = workers
         self.max_defer = max_defer
-        self.inflight = 0  # HTTP requests being acked right now
+        self._inflight = 0  # HTTP requests being acked right now
+        self._no_acks_waiting = asyncio.Event()
+        self._no_acks_waiting.set()
+        self._overdue = asyncio.Lock()  # under a sustained burst, one job at a time still gets through
         self._queue: asyncio.Queue[tuple[str, Job] | None] = asyncio.Queue()
         self._urgent: set[asyncio.Task] = set()
 
@@ -61,15 +63,28 @@ class WorkQueue:
             try:
                 if item is None:
                     return
-                await self._yield_to_acks()
-                await self._run(*item)
+                await self._run_after_acks(*item)
             finally:
                 self._queue.task_done()
 
-    async def _yield_to_acks(self) -> None:
-        deadline = time.monotonic() + self.max_defer
-        while self.inflight > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+    def request_started(self) -> None:
+        self._inflight += 1
+        self._no_acks_waiting.clear()
+
+    def request_finished(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0:
+            self._no_acks_waiting.set()
+
+    async def _run_after_acks(self, name: str, job: Job) -> None:
+        """Run ``job`` when no ack is waiting; past ``max_defer``, run it anyway, one such job at a time."""
+        try:
+            await asyncio.wait_for(self._no_acks_waiting.wait(), self.max_defer)
+        except TimeoutError:
+            async with self._overdue:
+                await self._run(name, job)
+            return
+        await self._run(name, job)
 
     async def _run(self, name: str, job: Job) -> None:
         try:

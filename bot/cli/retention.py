@@ -13,7 +13,7 @@ import sys
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("retention", help="purge expired data; export what is held about a user")
+    parser = subparsers.add_parser("retention", help="purge expired data; export or erase what is held about a user")
     commands = parser.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
     run = commands.add_parser("run", help="purge everything past its retention period")
     run.add_argument("--dry-run", action="store_true", help="count what would be purged, change nothing")
