@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -145,14 +146,19 @@ async def test_shutdown_lets_an_in_flight_turn_finish_before_the_database_closes
         return web.json_response({"replies": [r.to_dict() for r in replies]})
 
     app.router.add_post("/test/slow", slow_turn)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    request = asyncio.create_task(client.post("/test/slow"))
+    server = TestServer(app)
+    await server.start_server()
+
+    async def call() -> tuple[int, dict]:
+        async with aiohttp.ClientSession() as session, session.post(server.make_url("/test/slow")) as response:
+            return response.status, await response.json()
+
+    request = asyncio.create_task(call())
     await started.wait()
-    await client.close()  # stop listening, stop background tasks, drain requests, dispose the engine
-    response = await request
-    assert response.status == 200
-    assert (await response.json())["replies"], "the in-flight turn was answered in full"
+    await server.close()  # stop listening, drain in-flight requests, stop background tasks, dispose the engine
+    status, body = await request
+    assert status == 200
+    assert body["replies"], "the in-flight turn was answered in full"
 
 
 async def test_sigterm_stops_cleanly_with_background_tasks(tmp_path):
