@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import insert, select, update
@@ -27,13 +27,14 @@ from bot.context import TurnContext
 from bot.delivery import Delivery
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
-from bot.storage.db import claim_once, utcnow
+from bot.storage.db import claim_once, insert_ignore, utcnow
 from bot.storage.tables import transcripts, unanswered_questions, users
 
 log = logging.getLogger(__name__)
 
 # What a database outage looks like from here: driver errors, refused connections, timeouts.
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
 
@@ -196,13 +197,19 @@ class Assistant:
 
     # ------------------------------------------------------------------ storage helpers
     async def _touch_user(self, conn, user_id: str) -> bool:
-        """Remember the user; True the first time we meet them (so the disclaimer shows once)."""
+        """Remember the user; True the first time we meet them (so the disclaimer shows once).
+
+        ``last_seen`` (which retention uses) is refreshed at most hourly, sparing a write per turn.
+        """
         now = self.clock()
-        row = (await conn.execute(select(users.c.user_id).where(users.c.user_id == user_id))).first()
+        row = (await conn.execute(select(users.c.last_seen).where(users.c.user_id == user_id))).first()
         if row is None:
-            await conn.execute(insert(users).values(user_id=user_id, first_seen=now, last_seen=now))
-            return True
-        await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
+            created = await conn.execute(
+                insert_ignore(conn, users).values(user_id=user_id, first_seen=now, last_seen=now))
+            return created.rowcount == 1  # a concurrent first turn may have won the race
+        last_seen = row.last_seen if row.last_seen.tzinfo else row.last_seen.replace(tzinfo=UTC)
+        if now - last_seen > LAST_SEEN_RESOLUTION:
+            await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
         return False
 
     async def _log_unanswered(self, redacted_question: str) -> None:
