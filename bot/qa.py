@@ -65,10 +65,13 @@ COVERAGE_POWER = 0.7  # confidence = coverage^p * similarity^(1-p)
 PROFILE_EXAMPLE_WEIGHT = 1.0  # how much each field counts in a topic's profile
 PROFILE_KEYWORD_WEIGHT = 1.0
 PROFILE_ANSWER_WEIGHT = 0.5
+LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
+TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also scored on their own
 SMALLTALK_MAX_WORDS = 6
 SMALLTALK_CUTOFF = 88
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b")
 
 
 class Normaliser:
@@ -287,6 +290,24 @@ class QuestionEngine:
     def rank(self, question: str, limit: int = 3) -> list[tuple[float, int]]:
         """(confidence, topic index) of the best matching topics, best match first.
 
+        A long, rambling question ("so I've got a family... mum told me in confidence... do I need her
+        consent?") that the whole text cannot answer confidently is also scored by its trailing clauses,
+        where the real question usually is: the story around it is mostly words no topic uses, which
+        would drown the confidence. Each topic then keeps its best score over the whole and those endings.
+        """
+        parts = _question_parts(question)
+        ranked = self._rank_text(parts[0], limit)
+        if len(parts) == 1 or (ranked and ranked[0][0] >= ANSWER_THRESHOLD):
+            return ranked
+        best = {topic_index: confidence for confidence, topic_index in ranked}
+        for text in parts[1:]:
+            for confidence, topic_index in self._rank_text(text, limit):
+                best[topic_index] = max(confidence, best.get(topic_index, 0.0))
+        return sorted(((c, t) for t, c in best.items()), reverse=True)[:limit]
+
+    def _rank_text(self, question: str, limit: int) -> list[tuple[float, int]]:
+        """Rank the topics for one piece of text.
+
         Topics are ranked by TF-IDF cosine similarity (best example blended with the whole profile);
         confidence is how much of the question's meaning (IDF mass of its words) the topic covers,
         times that similarity, so one shared word in an otherwise unrelated question scores low.
@@ -347,6 +368,14 @@ class QuestionEngine:
         confidence, topic_index = ranked[0]
         topic = self.topics[topic_index]
         return Answer(True, topic.answer, topic.sources, min(confidence, 1.0), topic.id)
+
+
+def _question_parts(question: str) -> list[str]:
+    """The question itself and, when it is long, its last one, two, ... TRAILING_CLAUSES clauses."""
+    if len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
+        return [question]
+    clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
+    return [question, *(" ".join(clauses[-k:]) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1))]
 
 
 def _plain(text: str) -> str:

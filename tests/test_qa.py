@@ -24,6 +24,7 @@ from tests.conftest import turn
 
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"
 PARAPHRASES = PROJECT_ROOT / "tests" / "data" / "qa-paraphrases.yaml"
+HELD_OUT_2 = PROJECT_ROOT / "tests" / "data" / "qa-heldout-2.yaml"
 SIGNPOSTS = ("line manager", "designated safeguarding lead", "data protection officer")
 
 
@@ -72,6 +73,30 @@ def test_typos_abbreviations_and_scenarios(engine, question, topic_id):
     answer = engine.answer(question)
     assert answer.answered, question
     assert answer.topic == topic_id, f"{question!r} -> {answer.topic}"
+
+
+@pytest.mark.parametrize(("question", "topic_id"), [
+    # Each once went to a topic whose examples or keywords named a recipient ("school", "health visitor")
+    # or a common word ("who", "everyone") rather than to what was asked.
+    ("should i write down who i told and why", "record_decision"),
+    ("what if I share too much", "necessary_and_proportionate"),
+    ("what counts as special category data", "special_category_data"),
+    ("we don't have an ISA with the health visitor, can I still share in an emergency", "emergency_sharing"),
+    ("can I share info about a parent's mental health with the school", "special_category_data"),
+    ("is it ok to tell the school nurse about a bruise without asking mum", "sharing_without_consent"),
+    ("what data protection duties does everyone have", "six_responsibilities"),
+])
+def test_recipients_and_common_words_do_not_pull_questions_off_topic(engine, question, topic_id):
+    answer = engine.answer(question)
+    assert answer.answered and answer.topic == topic_id, f"{question!r} -> {answer.topic}"
+
+
+def test_the_real_question_at_the_end_of_a_long_story_is_answered(engine):
+    answer = engine.answer(
+        "so I've been working with a family for a few months and mum told me in confidence that her new partner "
+        "has been shouting at the kids and once pushed the eldest, she begged me not to tell anyone because she's "
+        "scared, I don't want to lose her trust, do I need her consent to share this?")
+    assert answer.answered and "consent" in answer.answer.lower()
 
 
 def test_punctuation_case_and_curly_apostrophes_do_not_matter(engine):
@@ -138,8 +163,9 @@ def test_development_set_is_fully_answered(engine):
     assert failures == []
 
 
-def test_held_out_paraphrases_generalise(engine):
-    grades = grade_file(engine, PARAPHRASES)
+@pytest.mark.parametrize("path", [PARAPHRASES, HELD_OUT_2], ids=lambda p: p.name)
+def test_held_out_paraphrases_generalise(engine, path):
+    grades = grade_file(engine, path)
     assert len(grades) >= 60 and sum(not g.answerable for g in grades) >= 15
     accuracy = sum(g.passed for g in grades) / len(grades)
     assert accuracy >= 0.95, [g for g in grades if not g.passed]

@@ -71,11 +71,8 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
         if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
             log.info("Slack request without a usable timestamp refused")  # bolt would fail on int() with a 500
             return web.Response(status=401, text="")
-        work.request_started()
-        try:
-            return to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
-        finally:
-            work.request_finished()
+        work.request_arrived()
+        return to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     app.router.add_post(EVENTS_PATH, events)
 

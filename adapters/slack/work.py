@@ -1,8 +1,9 @@
 """Work done after the ack: Slack wants an HTTP answer within 3 seconds, the real answer can follow.
 
-Listeners ack at once and queue the turn here. A few workers run the queue; while requests are in
-flight a worker waits (at most ``max_defer`` seconds per job) so that under a burst the acks go
-first: a slow ack makes Slack retry, which only adds load. On shutdown the queue is drained before
+Listeners ack at once and queue the turn here. A few workers run the queue. While requests keep
+arriving (none for ``quiet`` seconds means the burst is over) a job waits, at most ``max_defer``
+seconds, and overdue jobs then run one at a time, so under a burst the acks go first: a slow ack
+makes Slack retry, which only adds load. On shutdown the queue is drained before
 the database closes, so nothing that was acknowledged is silently dropped.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
@@ -18,15 +20,17 @@ Job = Callable[[], Awaitable[None]]
 
 
 class WorkQueue:
-    def __init__(self, workers: int = 8, max_defer: float = 2.0):
+    def __init__(self, workers: int = 8, max_defer: float = 2.0, quiet: float = 0.05):
         self.workers = workers
         self.max_defer = max_defer
-        self._inflight = 0  # HTTP requests being acked right now
-        self._no_acks_waiting = asyncio.Event()
-        self._no_acks_waiting.set()
+        self.quiet = quiet  # no request for this long = the acks are done, answers may run
+        self._last_request = 0.0
         self._overdue = asyncio.Lock()  # under a sustained burst, one job at a time still gets through
         self._queue: asyncio.Queue[tuple[str, Job] | None] = asyncio.Queue()
         self._urgent: set[asyncio.Task] = set()
+
+    def request_arrived(self) -> None:
+        self._last_request = time.monotonic()
 
     def submit(self, name: str, job: Job) -> None:
         self._queue.put_nowait((name, job))
@@ -63,28 +67,22 @@ class WorkQueue:
             try:
                 if item is None:
                     return
-                await self._run_after_acks(*item)
+                if await self._wait_for_quiet():
+                    await self._run(*item)
+                else:
+                    async with self._overdue:
+                        await self._run(*item)
             finally:
                 self._queue.task_done()
 
-    def request_started(self) -> None:
-        self._inflight += 1
-        self._no_acks_waiting.clear()
-
-    def request_finished(self) -> None:
-        self._inflight -= 1
-        if self._inflight == 0:
-            self._no_acks_waiting.set()
-
-    async def _run_after_acks(self, name: str, job: Job) -> None:
-        """Run ``job`` when no ack is waiting; past ``max_defer``, run it anyway, one such job at a time."""
-        try:
-            await asyncio.wait_for(self._no_acks_waiting.wait(), self.max_defer)
-        except TimeoutError:
-            async with self._overdue:
-                await self._run(name, job)
-            return
-        await self._run(name, job)
+    async def _wait_for_quiet(self) -> bool:
+        """True once no request has arrived for ``quiet`` seconds; False if that took over ``max_defer``."""
+        deadline = time.monotonic() + self.max_defer
+        while (waited := time.monotonic() - self._last_request) < self.quiet:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(self.quiet - waited)
+        return True
 
     async def _run(self, name: str, job: Job) -> None:
         try:

@@ -1,6 +1,7 @@
 """The command line. Each ``bot.cli.<name>`` module adds its subcommands with ``register``.
 
-A subcommand sets ``func`` (sync or async, taking the parsed args, returning an exit code).
+A subcommand sets ``func`` (sync or async, taking the parsed args, returning an exit code). It may
+let ConfigError and ContentError propagate: they are reported here, with exit code 2.
 Start-up stays fast because a module imports its heavy dependencies inside its functions.
 """
 
@@ -48,5 +49,22 @@ def main(argv: list[str]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # configuration and content problems get their message, never a traceback
+        message = _setup_problem(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
     sys.stdout.flush()
     return int(result or 0)
+
+
+def _setup_problem(exc: Exception) -> str | None:
+    from bot.config import ConfigError
+    from bot.yamlload import ContentError
+
+    if isinstance(exc, ConfigError):
+        return f"Configuration error: {exc}"
+    if isinstance(exc, ContentError):
+        return f"Content is invalid; fix these and start again:\n{exc}"
+    return None

@@ -24,19 +24,11 @@ def register(subparsers) -> None:
 
 
 def ask(args: argparse.Namespace) -> int:
-    from bot.config import ConfigError, load_settings
+    from bot.config import load_settings
     from bot.content import load_content
     from bot.qa import QuestionEngine
-    from bot.yamlload import ContentError
 
-    try:
-        content = load_content(load_settings().content_dir)
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    except ContentError as exc:
-        print(f"Content is invalid:\n{exc}", file=sys.stderr)
-        return 2
+    content = load_content(load_settings().content_dir)
     engine = QuestionEngine(content)
     show = _print_json if args.json else _print_human
     if args.question:

@@ -35,21 +35,12 @@ def _user_id(raw: str) -> str:
 async def chat(args: argparse.Namespace) -> int:
     from adapters.terminal import run_interactive, run_json
     from app import build_assistant
-    from bot.config import ConfigError, load_settings
+    from bot.config import load_settings
     from bot.logs import configure_logging
-    from bot.yamlload import ContentError
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings()
     configure_logging("WARNING")  # keep the conversation readable; warnings still go to stderr
-    try:
-        assistant = await build_assistant(settings)
-    except ContentError as exc:
-        print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
-        return 2
+    assistant = await build_assistant(settings)
     try:
         run = run_json if args.json else run_interactive
         return await run(assistant, args.user, sys.stdin, sys.stdout)

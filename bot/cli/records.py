@@ -36,24 +36,15 @@ async def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot import records
-    from bot.config import ConfigError, load_settings
+    from bot.config import load_settings
     from bot.storage.db import create_engine, migrate
     from bot.strings import load_strings
-    from bot.yamlload import ContentError
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings()
     if args.format == "pdf" and not getattr(args, "output", None):
         print("PDF needs a file: add --output records.pdf", file=sys.stderr)
         return 2
-    try:
-        strings = load_strings(settings.content_dir)
-    except ContentError as exc:
-        print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
-        return 2
+    strings = load_strings(settings.content_dir)
     user = args.user if ":" in args.user else f"local:{args.user}"
     engine = create_engine(settings.database_url)
     try:

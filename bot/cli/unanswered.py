@@ -16,16 +16,11 @@ def register(subparsers) -> None:
 
 
 async def list_unanswered(args: argparse.Namespace) -> int:
-    import sys
 
-    from bot.config import ConfigError, load_settings
+    from bot.config import load_settings
     from bot.storage.db import create_engine, migrate
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings()
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)

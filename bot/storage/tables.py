@@ -202,3 +202,14 @@ teams_dialog_routes = Table(
     Column("dialog_conversation_id", String(300), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+
+def create_tables(bind, names: list[str]) -> None:
+    """Create the named tables (a migration's upgrade): each migration names only the tables it adds."""
+    for name in names:
+        metadata.tables[name].create(bind, checkfirst=True)
+
+
+def drop_tables(bind, names: list[str]) -> None:
+    for name in reversed(names):
+        metadata.tables[name].drop(bind, checkfirst=True)

@@ -21,12 +21,8 @@ _INITIAL = [
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for name in _INITIAL:
-        tables.metadata.tables[name].create(bind, checkfirst=True)
+    tables.create_tables(op.get_bind(), _INITIAL)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for name in reversed(_INITIAL):
-        tables.metadata.tables[name].drop(bind, checkfirst=True)
+    tables.drop_tables(op.get_bind(), _INITIAL)

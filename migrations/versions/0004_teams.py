@@ -17,12 +17,8 @@ _TABLES = ["teams_dialog_routes"]
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for name in _TABLES:
-        tables.metadata.tables[name].create(bind, checkfirst=True)
+    tables.create_tables(op.get_bind(), _TABLES)
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for name in reversed(_TABLES):
-        tables.metadata.tables[name].drop(bind, checkfirst=True)
+    tables.drop_tables(op.get_bind(), _TABLES)
