@@ -7,8 +7,9 @@ and ranks topics by TF-IDF cosine similarity (words and word pairs) against each
 phrasings and its whole profile (examples, title, keywords, answer). Its confidence is how much of the
 question the topic explains (IDF mass of the question's words found in the topic, full credit for the
 topic's title and keywords) combined with that similarity, so a single shared everyday word scores low.
-Below a calibrated confidence it abstains and signposts a human instead of answering something
-unrelated. Everything is computed once at construction: one answer costs a fraction of a millisecond.
+A long question the whole text cannot answer confidently is also scored by its last clauses, where the
+real question usually sits. Below a calibrated confidence it abstains and signposts a human instead of
+answering something unrelated. Everything is computed once at construction: one answer costs a fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ class QuestionEngine:
             profiles.append(profile)
         known.update(n.single_synonyms)  # "mother" is a known word even though it is indexed as "parent"
         n.known_words = frozenset(known)
+        self._known_stems = frozenset(n.stem(w) for w in known)
         self._candidates_by_length: dict[int, list[str]] = defaultdict(list)  # only similar lengths can match
         for word in sorted({w for w in known | n.stopwords if len(w) >= 3}):
             self._candidates_by_length[len(word)].append(word)
@@ -246,6 +248,10 @@ class QuestionEngine:
         n = self.normaliser
         if word in n.known_words or word in n.stopwords or word in n.weak_words or len(word) < 4 or word.isdigit():
             return word, 1.0
+        if n.stem(word) in self._known_stems:  # another form of a known word ("discussing", "agencies")
+            return word, 1.0
+        if word.endswith("s") and word[:-1] in n.known_words:  # a possessive typed without its apostrophe
+            return word[:-1], 1.0
         spread = 1 if len(word) < 10 else 2  # at most one edit in a short word, two in a long one
         candidates = [c for size in range(len(word) - spread, len(word) + spread + 1)
                       for c in self._candidates_by_length.get(size, ())]

@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.db import durable_transaction
 from bot.storage.tables import decision_records
 
 # The order a summary is shown in, everywhere (chat card, case-note text, CSV, PDF).
@@ -75,7 +76,7 @@ async def store(engine: AsyncEngine, user_id: str, summary: dict[str, Any], idem
                   content_version=str(summary.get("content_version", ""))[:40], amends_id=amends_id,
                   idempotency_key=idempotency_key, created_at=now)
     try:
-        async with engine.begin() as conn:
+        async with durable_transaction(engine) as conn:
             existing = await _by_key(conn, idempotency_key)
             if existing is not None:
                 return existing, False

@@ -25,6 +25,7 @@ from tests.conftest import turn
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"
 PARAPHRASES = PROJECT_ROOT / "tests" / "data" / "qa-paraphrases.yaml"
 HELD_OUT_2 = PROJECT_ROOT / "tests" / "data" / "qa-heldout-2.yaml"
+HELD_OUT_3 = PROJECT_ROOT / "tests" / "data" / "qa-heldout-3.yaml"
 SIGNPOSTS = ("line manager", "designated safeguarding lead", "data protection officer")
 
 
@@ -163,12 +164,13 @@ def test_development_set_is_fully_answered(engine):
     assert failures == []
 
 
-@pytest.mark.parametrize("path", [PARAPHRASES, HELD_OUT_2], ids=lambda p: p.name)
-def test_held_out_paraphrases_generalise(engine, path):
+@pytest.mark.parametrize(("path", "required"), [(PARAPHRASES, 0.95), (HELD_OUT_2, 0.95), (HELD_OUT_3, 0.9)],
+                         ids=["paraphrases", "heldout-2", "heldout-3"])
+def test_held_out_paraphrases_generalise(engine, path, required):
     grades = grade_file(engine, path)
     assert len(grades) >= 60 and sum(not g.answerable for g in grades) >= 15
     accuracy = sum(g.passed for g in grades) / len(grades)
-    assert accuracy >= 0.95, [g for g in grades if not g.passed]
+    assert accuracy >= required, [g for g in grades if not g.passed]
 
 
 # ---------------------------------------------------------------------------------------------- CLI contract

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +49,12 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and foreign keys for crash safety."""
+    """An async engine; SQLite gets WAL, a busy timeout and foreign keys for crash safety.
+
+    PostgreSQL connections are not pinged on checkout (a round trip per transaction): a connection
+    broken by an outage fails its turn with the clear database message, and the pool then replaces
+    every connection from before the outage.
+    """
     aurl = async_url(url)
     if is_sqlite(aurl):
         path = aurl.split(":///", 1)[1] if ":///" in aurl else ""
@@ -59,13 +66,35 @@ def create_engine(url: str) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # crash-safe in WAL; records use FULL
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
-    return create_async_engine(aurl, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    return create_async_engine(aurl, pool_size=10, max_overflow=20, pool_recycle=1800)
+
+
+@asynccontextmanager
+async def durable_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that is on disk when it commits, even if the machine loses power next.
+
+    SQLite runs in WAL mode with ``synchronous=NORMAL``: every commit survives a crash of the
+    process (kill -9), and turns stay fast. Confirmed decision records are worth an fsync more, so
+    their transaction runs with ``synchronous=FULL``. PostgreSQL commits durably anyway.
+    """
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            await conn.commit()
+        try:
+            async with conn.begin():
+                yield conn
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                await conn.commit()
 
 
 def _alembic_config(connection=None) -> Config:
