@@ -27,7 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-EVAL_SETS = [ROOT.parent / "shared" / "eval" / "qa-dev.yaml", ROOT / "tests" / "data" / "qa-paraphrases.yaml"]
+EVAL_SETS = [ROOT.parent / "shared" / "eval" / "qa-dev.yaml",
+             *(ROOT / "tests" / "data" / name for name in ("qa-paraphrases.yaml", "qa-heldout-2.yaml",
+                                                           "qa-heldout-3.yaml"))]
 CALIBRATION = ROOT / "bench" / "data" / "out-of-scope-calibration.yaml"
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from bot.messages import IncomingTurn
 from bot.privacy import PrivacyScan
@@ -17,6 +17,9 @@ class TurnContext:
     turn: IncomingTurn
     scan: PrivacyScan  # the privacy guard's findings and the redacted text
     assistant: Assistant
+    # The dialog runner's saved state for this user and conversation, read once per turn.
+    dialog_state: dict[str, Any] | None = field(default=None)
+    dialog_state_loaded: bool = False
 
     @property
     def user_id(self) -> str:

@@ -9,7 +9,8 @@ question the topic explains (IDF mass of the question's words found in the topic
 topic's title and keywords) combined with that similarity, so a single shared everyday word scores low.
 A long question the whole text cannot answer confidently is also scored by its last clauses, where the
 real question usually sits. Below a calibrated confidence it abstains and signposts a human instead of
-answering something unrelated. Everything is computed once at construction: one answer costs a fraction of a millisecond.
+answering something unrelated. Everything is computed once at construction: one answer costs a fraction
+of a millisecond.
 """
 
 from __future__ import annotations

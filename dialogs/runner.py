@@ -44,13 +44,13 @@ class DialogRunner:
 
     # ------------------------------------------------------------------ the DialogDriver protocol
     async def is_active(self, ctx: TurnContext) -> bool:
-        if await self.load(ctx.user_id, ctx.conversation_id) is not None:
+        if await self.state_for(ctx) is not None:
             return True
         return ctx.turn.choice in STALE_BUTTON_VALUES
 
     async def handle(self, ctx: TurnContext) -> list[Reply]:
         s = self.assistant.strings
-        state = await self.load(ctx.user_id, ctx.conversation_id)
+        state = await self.state_for(ctx)
         if state is None:
             return _private([Reply(s.get("walkthrough.stale_button"))])
         if self._expired(state):
@@ -126,6 +126,13 @@ class DialogRunner:
         return self.assistant.clock() - updated > limit
 
     # ------------------------------------------------------------------ storage
+    async def state_for(self, ctx: TurnContext) -> DialogState | None:
+        """The saved state for this turn's user and conversation, read from the database once a turn."""
+        if not ctx.dialog_state_loaded:
+            ctx.dialog_state = await self.load(ctx.user_id, ctx.conversation_id)
+            ctx.dialog_state_loaded = True
+        return None if ctx.dialog_state is None else dict(ctx.dialog_state)
+
     async def load(self, user_id: str, conversation_id: str) -> DialogState | None:
         async with self.assistant.engine.connect() as conn:
             row = (await conn.execute(select(conversation_state.c.state).where(
