@@ -73,7 +73,8 @@ SMALLTALK_MAX_WORDS = 6
 SMALLTALK_CUTOFF = 88
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b")
+_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+_CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
 
 
 class Normaliser:
@@ -107,8 +108,8 @@ class Normaliser:
 
     @staticmethod
     def _raw_words(text: str) -> list[str]:
-        """Lower-case words, curly apostrophes straightened, possessive 's dropped."""
-        text = text.lower().replace("’", "'").replace("‘", "'")
+        """Lower-case words, curly apostrophes straightened, possessive 's dropped, "7th" read as "7"."""
+        text = _ORDINAL.sub(r"\1", text.lower().replace("’", "'").replace("‘", "'"))
         return [w[:-2] if w.endswith("'s") else w for w in _WORD.findall(text)]
 
     def words(self, text: str) -> list[str]:

@@ -69,6 +69,8 @@ def test_answer_carries_topic_sources_and_confidence(engine):
     ("can I whatsapp the SW", "share_securely"),
     ("our IT doesn't link up with health so we can't share", "it_systems_not_a_barrier"),
     ("must I get consent every time I share", "consent_not_always_needed"),
+    ("whats the 7th principle", "seven_principles"),
+    ("can we stop sharing because the other agencys system is different to ours", "it_systems_not_a_barrier"),
 ])
 def test_typos_abbreviations_and_scenarios(engine, question, topic_id):
     answer = engine.answer(question)

@@ -77,12 +77,13 @@ class SlackListeners:
         return self.assistant.strings
 
     def register(self, bolt: AsyncApp) -> None:
-        bolt.use(self.replay.middleware)
+        # Bolt tries listeners in order and each miss costs a matcher call: most frequent first.
+        bolt.use(self.replay)
+        bolt.command(SLASH_COMMAND)(self.on_command)
         bolt.event("message")(self.on_message)
+        bolt.action(re.compile(rf"^{CHOICE_ACTION}_\d+(_\d+)*$"))(self.on_choice)
         bolt.event("app_mention")(self.on_mention)
         bolt.event("app_home_opened")(self.on_home_opened)
-        bolt.command(SLASH_COMMAND)(self.on_command)
-        bolt.action(re.compile(rf"^{CHOICE_ACTION}_\d+(_\d+)*$"))(self.on_choice)
         bolt.action(action_pattern(COPY_ACTION))(self.on_copy)
         bolt.action(action_pattern(TEXT_INPUT_ACTION))(self.on_text_input)
         bolt.view(TEXT_MODAL_CALLBACK)(self.on_text_submitted)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -20,10 +21,14 @@ log = logging.getLogger(__name__)
 WINDOW_SECONDS = 5 * 60  # bolt's own limit on timestamp age, on either side of now
 
 
-class ReplayGuard:
+class ReplayGuard(AsyncMiddleware):
+    """A bolt middleware class (not a function): bolt calls it directly, with no per-request argument
+    injection, which keeps the ack path short."""
+
     CONTEXT_KEY = "infoshare_replay_key"
 
     def __init__(self, clock=time.time):
+        super().__init__()
         self.clock = clock
         self._seen: dict[str, float] = {}  # signature -> when it stops mattering
         self._next_prune = 0.0
@@ -33,7 +38,7 @@ class ReplayGuard:
             self._seen = {k: expiry for k, expiry in self._seen.items() if expiry > now}
             self._next_prune = now + 30
 
-    async def middleware(self, req: AsyncBoltRequest, resp: BoltResponse, next) -> BoltResponse:
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next) -> BoltResponse:
         if req.mode != "http":  # Socket Mode frames are authenticated by the connection, not signed
             return await next()
         signature = req.headers.get("x-slack-signature", [""])[0]
