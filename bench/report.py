@@ -33,6 +33,7 @@ SHORT_ARGS: dict[str, list[str]] = {
     "slack_bench": ["--seconds", "2", "--rounds", "2"],
     "teams_bench": ["--seconds", "2"],
     "reminders_bench": ["--rows", "300"],
+    "server_memory": ["--requests", "300"],
 }
 # The lines that carry each bench's result (default: a SUMMARY line, else the last line).
 HEADLINES: dict[str, str] = {
