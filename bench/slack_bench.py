@@ -10,8 +10,10 @@ measured in the same run with the same signed requests:
   answering in the background after the ack.
 
 Each client signs fresh requests (new event ids and trigger ids, so nothing is a duplicate) and waits
-for the HTTP answer. For ours, the answers queued during the run are then timed until they have all
-reached the fake API ("drain"). Usage: ``python bench/slack_bench.py [--seconds 4] [--clients 50]``.
+for the HTTP answer. Rounds alternate bare/ours so both see the same machine load. For ours, the
+answers queued during a round are then timed until they have all reached the fake API ("drained");
+the bot's SQLite database is on tmpfs when there is one, so that rate measures the bot, not the disk.
+Usage: ``python bench/slack_bench.py [--seconds 6] [--clients 50] [--rounds 4] [--kinds ...]``.
 """
 
 from __future__ import annotations

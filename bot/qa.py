@@ -67,6 +67,9 @@ COVERAGE_POWER = 0.7  # confidence = coverage^p * similarity^(1-p)
 PROFILE_EXAMPLE_WEIGHT = 1.0  # how much each field counts in a topic's profile
 PROFILE_KEYWORD_WEIGHT = 1.0
 PROFILE_ANSWER_WEIGHT = 0.5
+CLOSE_MARGIN = 0.08  # a runner-up topic this close to the best adds its key (first) sentence to the answer
+RELATED_MAX_WORDS = 35  # ...when that sentence is short
+KEY_SENTENCE_MIN_WORDS = 5
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also scored on their own
 SMALLTALK_MAX_WORDS = 6
@@ -74,7 +77,17 @@ SMALLTALK_CUTOFF = 88
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z(\"])")
 _CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
+# "As a teacher, ...", "I'm a GP receptionist and ...", "youth worker here - ...": who is asking, not what.
+# The role must end like a job title ("-er", "-or", "-ist", "nurse"...), so "I'm a bit worried" stays.
+_ROLE = (r"(?:[a-z']+\s+){0,3}?(?:[a-z']+(?:er|or|ist|ant|ian)|nurse|midwife|lead|dsl|hv|gp|sw|senco|staff|"
+         r"volunteer|head|police|school|nursery|charity|council)")
+_ROLE_INTRO = re.compile(
+    r"^\s*(?:(?:i'?m|i\s+am|im|as|speaking\s+as)\s+(?:a|an|the)\s+" + _ROLE + r"|" + _ROLE + r"\s+here)"
+    r"(?:\s*[,.:;!?()–—-]+\s*|\s+and\s+|\s+(?=(?:can|could|do|does|should|is|am|are|what|how|when|who|i|if|"
+    r"must|may|have|has|would|will|a|an|the|my|our|we|mum|dad|parent|parents)\b))",
+    re.IGNORECASE)
 
 
 class Normaliser:
@@ -375,15 +388,45 @@ class QuestionEngine:
             return Answer(False, text, confidence=ranked[0][0] if ranked else 0.0)
         confidence, topic_index = ranked[0]
         topic = self.topics[topic_index]
-        return Answer(True, topic.answer, topic.sources, min(confidence, 1.0), topic.id)
+        text, sources = topic.answer, topic.sources
+        runner_up = self._close_runner_up(ranked)
+        if runner_up is not None:
+            text += " " + s.get("qa.also", title=runner_up.title, fact=_first_sentence(runner_up.answer))
+            sources += tuple(source for source in runner_up.sources if source not in sources)
+        return Answer(True, text, sources, min(confidence, 1.0), topic.id)
+
+    def _close_runner_up(self, ranked: list[tuple[float, int]]) -> Topic | None:
+        """The second-best topic when it scored almost as well as the best and the best lists it as related:
+        the question may mean either, so the answer adds its key sentence rather than bet all on a near tie.
+        Only curated related topics qualify, so the added sentence never reads as a non sequitur."""
+        if len(ranked) < 2:
+            return None
+        (best, _), (second, index) = ranked[0], ranked[1]
+        if second < ANSWER_THRESHOLD or best - second > CLOSE_MARGIN:
+            return None
+        runner_up = self.topics[index]
+        if runner_up.id not in self.topics[ranked[0][1]].related:
+            return None
+        return runner_up if len(_first_sentence(runner_up.answer).split()) <= RELATED_MAX_WORDS else None
 
 
 def _question_parts(question: str) -> list[str]:
-    """The question itself and, when it is long, its last one, two, ... TRAILING_CLAUSES clauses."""
+    """The question itself (without a leading "as a teacher, ...") and, when it is long, its last one, two,
+    ... TRAILING_CLAUSES clauses."""
+    question = _ROLE_INTRO.sub("", question, count=1) or question
     if len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
         return [question]
     clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
     return [question, *(" ".join(clauses[-k:]) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1))]
+
+
+def _first_sentence(text: str) -> str:
+    """The opening sentence of an answer, which by house style states the key fact (with the next one when
+    it is a bare "No." or "Yes.")."""
+    for match in _SENTENCE_END.finditer(text):
+        if len(text[:match.end()].split()) >= KEY_SENTENCE_MIN_WORDS:
+            return text[:match.end()].strip()
+    return text
 
 
 def _plain(text: str) -> str:

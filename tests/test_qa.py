@@ -26,6 +26,7 @@ DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"
 PARAPHRASES = PROJECT_ROOT / "tests" / "data" / "qa-paraphrases.yaml"
 HELD_OUT_2 = PROJECT_ROOT / "tests" / "data" / "qa-heldout-2.yaml"
 HELD_OUT_3 = PROJECT_ROOT / "tests" / "data" / "qa-heldout-3.yaml"
+HELD_OUT_4 = PROJECT_ROOT / "tests" / "data" / "qa-heldout-4.yaml"
 SIGNPOSTS = ("line manager", "designated safeguarding lead", "data protection officer")
 
 
@@ -102,6 +103,31 @@ def test_the_real_question_at_the_end_of_a_long_story_is_answered(engine):
     assert answer.answered and "consent" in answer.answer.lower()
 
 
+@pytest.mark.parametrize("intro", ["As a teacher, ", "I'm a health visitor - ", "Youth worker here: ",
+                                   "I am a GP receptionist and ", "Speaking as the DSL, "])
+def test_who_is_asking_does_not_change_the_answer(engine, intro):
+    question = "do I need consent to put information on the early help module?"
+    assert engine.answer(intro + question).topic == engine.answer(question).topic == "early_help_no_consent_to_assess"
+
+
+def test_a_worry_is_not_mistaken_for_a_job_title(engine):
+    assert engine.answer("I'm a bit worried, can I share without consent?").answered
+
+
+def test_a_near_tie_with_a_related_topic_adds_its_key_sentence_and_sources(engine):
+    answer = engine.answer("is a DPIA needed before I share about one child")
+    best, runner_up = (engine.topics[t] for _, t in engine.rank("is a DPIA needed before I share about one child")[:2])
+    assert runner_up.id in best.related
+    assert answer.answer.startswith(best.answer)
+    assert f"Related ({runner_up.title}): In an emergency, share without delay." in answer.answer
+    assert set(runner_up.sources) <= set(answer.sources)
+
+
+def test_a_clear_winner_gets_its_answer_alone(engine):
+    answer = engine.answer("What is an ISA?")
+    assert answer.answer == next(t.answer for t in engine.topics if t.id == answer.topic)
+
+
 def test_punctuation_case_and_curly_apostrophes_do_not_matter(engine):
     plain = engine.answer("what is an isa")
     assert engine.answer("WHAT IS AN ISA???").topic == plain.topic
@@ -166,8 +192,9 @@ def test_development_set_is_fully_answered(engine):
     assert failures == []
 
 
-@pytest.mark.parametrize(("path", "required"), [(PARAPHRASES, 0.95), (HELD_OUT_2, 0.95), (HELD_OUT_3, 0.9)],
-                         ids=["paraphrases", "heldout-2", "heldout-3"])
+@pytest.mark.parametrize(("path", "required"),
+                         [(PARAPHRASES, 0.95), (HELD_OUT_2, 0.95), (HELD_OUT_3, 0.9), (HELD_OUT_4, 0.9)],
+                         ids=["paraphrases", "heldout-2", "heldout-3", "heldout-4"])
 def test_held_out_paraphrases_generalise(engine, path, required):
     grades = grade_file(engine, path)
     assert len(grades) >= 60 and sum(not g.answerable for g in grades) >= 15

@@ -422,3 +422,20 @@ async def test_socket_mode_failure_does_not_stop_the_server(tmp_path):
     finally:
         await runner.cleanup()
         await fake.stop()
+
+
+async def test_walkthrough_button_on_a_channel_answer_continues_privately(slack):
+    _needs_decide(slack)
+    event = mention_event(QUESTION, channel="C43")
+    await slack.client.event(event)
+    await slack.idle()
+    answer = next((p for p in slack.posts("C43") if any(b["value"] == "decide" for b in p.buttons())), None)
+    if answer is None:
+        pytest.skip("the answer to the sample question no longer offers a walkthrough (content choice)")
+    before = len(slack.posts("C43"))
+    start = next(b for b in answer.buttons() if b["value"] == "decide")
+    await slack.client.send(action_body(slack.fake, answer, start))
+    await slack.idle()
+    assert len(slack.posts("C43")) == before  # the walkthrough's steps are not posted to the channel
+    steps = slack.fake.of("response_url", "chat.postEphemeral")
+    assert steps and all(s.args.get("response_type", "ephemeral") == "ephemeral" for s in steps)
