@@ -411,13 +411,15 @@ class QuestionEngine:
 
 
 def _question_parts(question: str) -> list[str]:
-    """The question itself (without a leading "as a teacher, ...") and, when it is long, its last one, two,
-    ... TRAILING_CLAUSES clauses."""
-    question = _ROLE_INTRO.sub("", question, count=1) or question
-    if len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
-        return [question]
-    clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
-    return [question, *(" ".join(clauses[-k:]) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1))]
+    """The question itself (without a leading "as a teacher, ..."), and, when it is long, its last one, two,
+    ... TRAILING_CLAUSES clauses, and the question with its role: the fall-backs when the first is unsure."""
+    asked = _ROLE_INTRO.sub("", question, count=1) or question
+    with_role = [question] if asked != question else []  # the role can matter ("police officer - share with us?")
+    if len(_WORD.findall(asked.lower())) <= LONG_QUESTION_WORDS:
+        return [asked, *with_role]
+    clauses = [c for c in _CLAUSE_BREAK.split(asked) if _WORD.search(c.lower())]
+    endings = [" ".join(clauses[-k:]) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
+    return [asked, *endings, *with_role]
 
 
 def _first_sentence(text: str) -> str:
