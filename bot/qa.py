@@ -8,9 +8,11 @@ phrasings and its whole profile (examples, title, keywords, answer). Its confide
 question the topic explains (IDF mass of the question's words found in the topic, full credit for the
 topic's title and keywords) combined with that similarity, so a single shared everyday word scores low.
 A long question the whole text cannot answer confidently is also scored by its last clauses, where the
-real question usually sits. Below a calibrated confidence it abstains and signposts a human instead of
-answering something unrelated. Everything is computed once at construction: one answer costs a fraction
-of a millisecond.
+real question usually sits; a leading "As a teacher, ..." is set aside (who asks rarely changes the answer),
+falling back to the whole text when the rest is unsure. When the runner-up topic is a curated related topic
+and scores almost as well, the answer adds its key sentence. Below a calibrated confidence it abstains and
+signposts a human instead of answering something unrelated. Everything is computed once at construction:
+one answer costs a fraction of a millisecond.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.blocks import BlockRenderer
 from adapters.slack.client import SlackApi, make_web_client
@@ -36,9 +37,9 @@ SLACK = web.AppKey("slack", SlackListeners)
 _CHARSET = re.compile(r";\s*charset=utf-8", re.IGNORECASE)
 
 
-async def to_bolt_request(request: web.Request) -> AsyncBoltRequest:
+def to_bolt_request(request: web.Request, body: str) -> AsyncBoltRequest:
     """aiohttp request -> bolt request; the raw body is kept as-is because the signature covers it."""
-    return AsyncBoltRequest(body=await request.text(), query=request.query_string,
+    return AsyncBoltRequest(body=body, query=request.query_string,
                             headers={k.lower(): v for k, v in request.headers.items()})
 
 
@@ -68,12 +69,25 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
     assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
     app[SLACK] = listeners
 
+    verifier = SignatureVerifier(settings.slack_signing_secret)
+
     async def events(request: web.Request) -> web.Response:
-        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
-            log.info("Slack request without a usable timestamp refused")  # bolt would fail on int() with a 500
+        """Nothing is parsed before the signature (and its 5-minute timestamp) checks out."""
+        try:
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            log.info("Slack request refused: body is not UTF-8")
+            return web.Response(status=400, text="")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isdigit() or not verifier.is_valid(body, timestamp, request.headers.get("X-Slack-Signature")):
+            log.info("Slack request refused: missing, stale or invalid signature")
             return web.Response(status=401, text="")
         work.request_arrived()
-        return to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        try:
+            return to_aiohttp_response(await bolt.async_dispatch(to_bolt_request(request, body)))
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # signed, but not a Slack payload
+            log.warning("malformed Slack payload refused", extra={"reason": f"{type(exc).__name__}: {exc}"[:200]})
+            return web.Response(status=400, text="")
 
     app.router.add_post(EVENTS_PATH, events)
 
