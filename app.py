@@ -17,12 +17,13 @@ import logging
 import sys
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from adapters.teams import setup_teams
 from adapters.web import setup_web
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import load_content
-from bot.core import Assistant
+from bot.core import DATABASE_ERRORS, Assistant
 from bot.http import ASSISTANT, error_middleware, setup_health
 from bot.isa import install_isa
 from bot.logs import configure_logging
@@ -84,15 +85,26 @@ def main() -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+
+    async def serve() -> web.Application:
+        app = await build_app(settings)
+
+        async def announce(_app: web.Application) -> None:
+            print(f"Information sharing assistant: open http://{_display_host(settings.host)}:{settings.port}",
+                  file=sys.stderr, flush=True)
+
+        app.on_startup.append(announce)
+        return app
+
     try:
-        load_content(settings.content_dir)
+        web.run_app(serve(), host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
     except ContentError as exc:
         print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
         return 2
-    print(f"Information sharing assistant: open http://{_display_host(settings.host)}:{settings.port}",
-          file=sys.stderr, flush=True)
-    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=15)
+    except DATABASE_ERRORS as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"Cannot use the database at {where}: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
     return 0
 
 
