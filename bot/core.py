@@ -162,11 +162,12 @@ class Assistant:
             hooked = await hook(ctx, question)
             if hooked is not None:
                 return hooked, "answer"
-        answer = self.qa.answer(question)
+        scan = ctx.scan if question == ctx.turn.text else privacy.scan(question)
+        answer = self.qa.answer(privacy.without_details(question, scan.findings))
         if answer.smalltalk:
             return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"
         if not answer.answered:
-            await self._log_unanswered(privacy.scan(question).redacted)
+            await self._log_unanswered(scan.redacted)
             return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, sources=list(answer.sources))], "abstain"
         topic = self.content.topic(answer.topic) if answer.topic else None
         choices = [Choice(self.strings.get("choices.start_walkthrough"), "decide")] if (

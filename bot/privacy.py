@@ -289,6 +289,18 @@ def scan(text: str) -> PrivacyScan:
     return PrivacyScan(tuple(findings), redact(text, findings))
 
 
+def without_details(text: str, findings: list[Finding] | tuple[Finding, ...]) -> str:
+    """``text`` with each finding removed: what the question engine reads (details never carry meaning)."""
+    out: list[str] = []
+    position = 0
+    for finding in sorted(findings, key=lambda f: f.start):
+        if finding.start >= position:
+            out.append(text[position:finding.start])
+            position = finding.end
+    out.append(text[position:])
+    return " ".join("".join(out).split())
+
+
 def redact(text: str, findings: list[Finding] | tuple[Finding, ...]) -> str:
     """Replace each finding's span with ``[kind]``; overlapping spans are merged."""
     out: list[str] = []

@@ -128,13 +128,14 @@ async def amend(engine: AsyncEngine, user_id: str, record_id: int, changes: dict
 
 
 # ---------------------------------------------------------------------------------------- wording
-def _display(name: str, value: Any, strings: Any) -> str:
+def _display(name: str, value: Any, strings: Any, zone: str = "") -> str:
     if name == "decision":
         key = f"records.decision.{value}"
         return strings.get(key) if key in strings else str(value)
     if name == "decided_at" and value:
         try:
-            return datetime.fromisoformat(str(value)).strftime("%d %B %Y %H:%M %Z").strip()
+            when = datetime.fromisoformat(str(value))
+            return f"{when:%d %B %Y %H:%M} {zone or when.strftime('%Z')}".strip()
         except ValueError:
             return str(value)
     return str(value)
@@ -145,7 +146,8 @@ def summary_fields(summary: dict[str, Any], strings: Any) -> list[tuple[str, str
     pairs = []
     for name in FIELD_ORDER:
         if summary.get(name) not in (None, ""):
-            pairs.append((strings.get(f"records.field.{name}"), _display(name, summary[name], strings)))
+            pairs.append((strings.get(f"records.field.{name}"),
+                          _display(name, summary[name], strings, summary.get("decided_tz", ""))))
     if summary.get("amends_id"):
         pairs.append((strings.get("records.field.amends_id"), f"#{summary['amends_id']}"))
         pairs.append((strings.get("records.field.amendment_note"), str(summary.get("amendment_note", ""))))

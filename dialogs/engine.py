@@ -228,6 +228,7 @@ def build_summary(tree: Tree, state: DialogState) -> dict[str, Any]:
     summary["next_steps"] = list(outcome.next_steps)
     summary["outcome_headline"] = outcome.prompt
     summary["decided_at"] = state.get("decided_at") or state["updated_at"]
+    summary["decided_tz"] = state.get("decided_tz") or ""  # "GMT", "BST": how a reader knows the time
     summary["decided_by"] = state.get("decided_by", "")
     summary["content_version"] = state.get("content_version", "")
     summary["walkthrough_id"] = state["id"]
@@ -344,7 +345,7 @@ def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tup
     following = replay(tree, state["answers"])
     state["node"] = following.node.id
     if following.node.kind is NodeKind.OUTCOME:
-        state.update(phase=str(Phase.REVIEW), decided_at=inbound.now.isoformat())
+        state.update(phase=str(Phase.REVIEW), decided_at=inbound.now.isoformat(), decided_tz=inbound.now.tzname())
         return state, [summary_reply(tree, state)]
     return state, [prompt_reply(tree, following.node, len(state["answers"]))]
 

@@ -139,3 +139,16 @@ def test_records_command_line_exports_only_the_users_records(tmp_path, monkeypat
     pdf = tmp_path / "out.pdf"
     assert cli_main(["records", "export", "--user", "alice", "--format", "pdf", "--output", str(pdf)]) == 0
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_decision_time_is_shown_in_local_time_with_its_zone():
+    """A social worker reads "14:05 BST", not a UTC offset."""
+    from pathlib import Path
+
+    from bot.records import summary_text
+    from bot.strings import load_strings
+
+    strings = load_strings(Path(__file__).resolve().parent.parent / "content")
+    summary = {"reference": "CR-1", "decision": "share", "decided_at": "2027-07-01T14:05:00+01:00",
+               "decided_tz": "BST", "content_version": "x"}
+    assert "01 July 2027 14:05 BST" in summary_text(summary, strings)
