@@ -66,3 +66,10 @@ async def test_database_down_gives_a_clear_message_not_a_crash(assistant):
     finally:
         await assistant.engine.dispose()
         assistant.engine = working
+
+
+async def test_identifying_details_do_not_stop_the_question_being_answered(assistant):
+    """The engine reads the question without the details, so the warning comes with an answer."""
+    replies = await assistant.handle(turn(f"can I share health information about NHS number {VALID_NHS}?"))
+    assert replies[-1].kind == ReplyKind.ANSWER
+    assert "special category" in replies[-1].text.lower()
