@@ -4,10 +4,13 @@
 For each channel and concurrency, the bot and a bare framework baseline run as separate server
 processes, measured in the same run with the same client:
 
-- web:   ``POST /api/chat`` on the whole bot (privacy guard, database, question engine; one client in
-         five runs decision walkthroughs to the end and presses "Record this") vs a bare aiohttp
-         handler that parses the JSON and answers a constant. Afterwards the records in the database
-         are counted against the confirmations the clients saw: "lost" must be 0.
+- web:   ``POST /api/chat`` on the whole bot (privacy guard, database, question engine) vs two bare
+         aiohttp handlers: one that parses the JSON and answers a constant, and one that also does the
+         minimum durable work of a turn, one SQLAlchemy insert into the same kind of database (the
+         floor a question turn is compared with). The bot runs twice: question turns only, then with one
+         client in five running decision walkthroughs to the end and pressing "Record this";
+         afterwards the records in the database are counted against the confirmations the clients
+         saw: "lost" must be 0.
 - slack: signed message events (bench/slack_bench.py's servers, requests and fake Slack API) on the
          bot vs a bare slack-bolt app.
 - teams: message activities (bench/teams_bench.py's servers and fake Bot Connector) on the bot vs a
@@ -91,20 +94,43 @@ def stop(process: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------------- the web chat
-def serve_bare(port: int) -> None:
-    """The baseline: the same framework, a handler that parses the request and answers a constant."""
+def serve_bare(port: int, database_url: str | None = None) -> None:
+    """The baselines: the same framework, a handler that parses the request and answers a constant;
+    with ``database_url``, the handler first inserts one row (the request's text) in its own transaction,
+    through the bot's own engine settings (SQLite WAL, one pooled connection; or the PostgreSQL pool)."""
     from aiohttp import web
+
+    engine = None
 
     async def chat(request: web.Request) -> web.Response:
         data = await request.json()
+        if engine is not None:
+            from sqlalchemy import insert
+
+            from bot.storage.db import utcnow
+            from bot.storage.tables import transcripts
+
+            async with engine.begin() as conn:
+                await conn.execute(insert(transcripts).values(
+                    user_id=data.get("user", ""), conversation_id=data.get("user", ""), direction="in",
+                    text=str(data.get("text", ""))[:4000], created_at=utcnow()))
         return web.json_response({"replies": [{"text": f"hello {data.get('user', '')}", "choices": []}]})
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def open_database(_app: web.Application) -> None:
+        nonlocal engine
+        from bot.storage.db import create_engine, migrate
+
+        engine = create_engine(database_url)
+        await migrate(engine)
+
     app = web.Application()
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/healthz", health)
+    if database_url:
+        app.on_startup.append(open_database)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
@@ -112,6 +138,8 @@ def start_web_server(variant: str, database_url: str) -> tuple[subprocess.Popen,
     port = free_port()
     if variant == "bare":
         args = [sys.executable, __file__, "--serve-bare", "--port", str(port)]
+    elif variant == "insert":
+        args = [sys.executable, __file__, "--serve-bare", "--port", str(port), "--bare-database-url", database_url]
     else:
         args = [sys.executable, "-c", "import sys, app; sys.exit(app.main())"]
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": database_url,
@@ -206,24 +234,32 @@ async def count_records(database_url: str, user_prefix: str) -> int:
         await engine.dispose()
 
 
+WEB_BARE, WEB_INSERT = "bare aiohttp", "bare aiohttp + 1 insert"
+WEB_RUNS = (  # (server variant, row label, walkers?, the baseline the row is compared with)
+    ("bare", WEB_BARE, False, None),
+    ("insert", WEB_INSERT, False, None),
+    ("ours", "bot: question turns", False, WEB_INSERT),
+    ("ours", "bot: with walkthroughs", True, WEB_BARE),
+)
+
+
 async def bench_web(clients: int, seconds: float, database_url: str) -> list[dict]:
     rows = []
-    for variant in ("bare", "ours"):
+    for variant, label, walkers, baseline in WEB_RUNS:
         process, url = start_web_server(variant, database_url)
         try:
             await wait_up(f"{url}/healthz", process)
             tag = f"load{clients}-{int(time.time())}"
-            result = await web_load(url, clients, seconds, walkers=variant == "ours", tag=tag)
+            result = await web_load(url, clients, seconds, walkers=walkers, tag=tag)
         finally:
             stop(process)
-        extra = {}
-        if variant == "ours":
+        extra: dict = {"baseline": baseline} if baseline else {}
+        if walkers:
             stored = await count_records(database_url, f"local:{tag}-")
-            extra = {"confirmed": result["confirmed"], "lost": max(0, result["confirmed"] - stored),
-                     "duplicated": max(0, stored - result["confirmed"])}
-        rows.append({"channel": "web /api/chat", "server": "bot" if variant == "ours" else "bare aiohttp",
-                     "clients": clients, **summarise(result["latencies"], result["elapsed"], result["errors"],
-                                                     **extra)})
+            extra |= {"confirmed": result["confirmed"], "lost": max(0, result["confirmed"] - stored),
+                      "duplicated": max(0, stored - result["confirmed"])}
+        rows.append({"channel": "web /api/chat", "server": label, "clients": clients,
+                     **summarise(result["latencies"], result["elapsed"], result["errors"], **extra)})
     return rows
 
 
@@ -248,7 +284,8 @@ async def bench_slack(clients: int, seconds: float, database_url: str) -> list[d
             finally:
                 stop(process)
             rows.append({"channel": "slack message event", "server": label, "clients": clients,
-                         **summarise(result["latencies"], result["elapsed"], result["errors"])})
+                         **summarise(result["latencies"], result["elapsed"], result["errors"]),
+                         **({"baseline": "bare slack-bolt"} if variant == "ours" else {})})
     finally:
         stop(fake)
     return rows
@@ -270,7 +307,8 @@ async def bench_teams(clients: int, seconds: float, database_url: str) -> list[d
                 stop(server)
             rows.append({"channel": "teams message activity", "server": label, "clients": clients,
                          "requests": result["n"], "rps": result["rate"], "errors": result["failures"],
-                         "p50_ms": result["p50"], "p99_ms": result["p99"]})
+                         "p50_ms": result["p50"], "p99_ms": result["p99"],
+                         **({"baseline": "bare botbuilder echo"} if variant == "full" else {})})
     finally:
         with contextlib.suppress(Exception):
             connector.stdin.close()  # type: ignore[union-attr]
@@ -289,20 +327,25 @@ def machine() -> str:
 
 def print_table(rows: list[dict], seconds: float, database: str) -> None:
     print(f"\nLoad on loopback, {seconds:g} s per row, database {database}; {machine()}\n")
-    print(f"{'channel':<24} {'server':<22} {'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'errors':>6} {'vs bare':>9} {'records':>8} {'lost':>5}")
-    baseline: dict[tuple[str, int], dict] = {}
+    print(f"{'channel':<24} {'server':<26} {'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+          f" {'errors':>6} {'vs baseline':>26} {'records':>8} {'lost':>5}")
     for row in rows:
-        key = (row["channel"], row["clients"])
-        if row["server"] != "bot":
-            baseline[key] = row
-        bare = baseline.get(key)
-        versus = f"{row['rps'] / bare['rps']:.2f}x" if row["server"] == "bot" and bare and bare["rps"] else ""
+        versus = ""
+        if row.get("baseline"):
+            ratio = ratio_to_baseline(rows, row)
+            versus = f"{ratio:.2f}x {row['baseline']}" if ratio is not None else ""
         records = str(row.get("confirmed", "")) if "confirmed" in row else ""
         lost = str(row["lost"] + row["duplicated"]) if "lost" in row else ""
-        print(f"{row['channel']:<24} {row['server']:<22} {row['clients']:>7} {row['requests']:>9} {row['rps']:>8.0f}"
-              f" {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['errors']:>6} {versus:>9} {records:>8} {lost:>5}")
+        print(f"{row['channel']:<24} {row['server']:<26} {row['clients']:>7} {row['requests']:>9} {row['rps']:>8.0f}"
+              f" {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['errors']:>6} {versus:>26} {records:>8} {lost:>5}")
     print("\n'records' = decisions confirmed by the web clients; 'lost' = confirmed but not stored exactly once.")
+
+
+def ratio_to_baseline(rows: list[dict], row: dict) -> float | None:
+    """The row's throughput over its baseline's, measured in the same run at the same concurrency."""
+    base = next((r for r in rows if r["channel"] == row["channel"] and r["clients"] == row["clients"]
+                 and r["server"] == row.get("baseline")), None)
+    return row["rps"] / base["rps"] if base and base["rps"] else None
 
 
 async def run(seconds: float, clients: list[int], channels: list[str], database_url: str | None) -> list[dict]:
@@ -328,9 +371,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.port)
+        serve_bare(args.port, args.bare_database_url)
         return 0
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     unknown = set(channels) - set(CHANNELS)
