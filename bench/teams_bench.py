@@ -161,17 +161,18 @@ async def core_alone(clients: int, seconds: float) -> dict[str, float]:
     import logging
 
     from app import build_assistant
+    from bot.identity import Identity
     from bot.messages import IncomingTurn
 
     logging.disable(logging.WARNING)
     assistant = await build_assistant(bench_settings())
+    bench = Identity("local", "bench")
     latencies: list[float] = []
 
     async def client(until: float) -> None:
         while time.perf_counter() < until:
             started = time.perf_counter()
-            await assistant.handle(IncomingTurn("local", "local:bench", "local:bench", "help",
-                                                message_id=uuid.uuid4().hex))
+            await assistant.handle(IncomingTurn(bench, bench, "help", message_id=uuid.uuid4().hex))
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()

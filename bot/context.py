@@ -20,6 +20,8 @@ class TurnContext:
     # The dialog runner's saved state for this user and conversation, read once per turn.
     dialog_state: dict[str, Any] | None = field(default=None)
     dialog_state_loaded: bool = False
+    # Questions the guidance could not answer this turn (redacted); stored with the turn's transcript.
+    unanswered: list[str] = field(default_factory=list)
 
     @property
     def user_id(self) -> str:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import privacy
 from bot.config import Settings
@@ -50,6 +50,7 @@ class Command:
     name: str
     handler: CommandHandler
     help_key: str  # key in strings.yaml: one line saying what the command does
+    changes_nothing: bool = False  # only reads and answers (help, ask): its turn is written once, at the end
 
 
 TurnObserver = Callable[[str, float], None]  # (outcome, seconds) for metrics
@@ -79,15 +80,16 @@ class Assistant:
         self.admins: frozenset[str] = frozenset()  # canonical keys of ADMINS, set by the composition root
         self.observers: list[TurnObserver] = []
         self.question_hooks: list[QuestionHook] = []  # tried in order before the guidance
-        self.register_command("help", self._help, "help.command")
-        self.register_command("ask", self._ask_command, "help.ask")
+        self.register_command("help", self._help, "help.command", changes_nothing=True)
+        self.register_command("ask", self._ask_command, "help.ask", changes_nothing=True)
 
     @property
     def strings(self):
         return self.content.strings
 
-    def register_command(self, name: str, handler: CommandHandler, help_key: str) -> None:
-        self.commands[name] = Command(name, handler, help_key)
+    def register_command(self, name: str, handler: CommandHandler, help_key: str, *,
+                         changes_nothing: bool = False) -> None:
+        self.commands[name] = Command(name, handler, help_key, changes_nothing)
 
     # ------------------------------------------------------------------ the turn
     async def handle(self, turn: IncomingTurn) -> list[Reply]:
@@ -106,29 +108,61 @@ class Assistant:
         if len(turn.text) > self.settings.max_message_chars:
             log.info("message too long", extra={"user": turn.user_id, "chars": len(turn.text)})
             return [Reply(s.get("errors.too_long", limit=self.settings.max_message_chars))], "rejected"
-        scan = privacy.scan(turn.text)
-        ctx = TurnContext(turn, scan, self)
+        ctx = TurnContext(turn, privacy.scan(turn.text), self)
+        key = f"turn:{turn.channel}:{turn.message_id}" if turn.message_id else None
         try:
-            async with self.engine.begin() as conn:
-                if turn.message_id and not await claim_once(conn, f"turn:{turn.channel}:{turn.message_id}"):
-                    log.info("duplicate turn dropped", extra={"message_id": turn.message_id})
-                    return [], "duplicate"
+            if await self._changes_nothing(ctx):
+                replies, outcome = await self._route(ctx)
+                async with self.engine.begin() as conn:  # the turn's one transaction
+                    if key and not await claim_once(conn, key):
+                        return self._duplicate(turn)
+                    replies = await self._record_turn(conn, ctx, replies)
+                return replies, outcome
+            async with self.engine.begin() as conn:  # claimed before the work, so it runs at most once
+                if key and not await claim_once(conn, key):
+                    return self._duplicate(turn)
                 first_contact = await self._touch_user(conn, turn.user_id)
             replies, outcome = await self._route(ctx)
         except DATABASE_ERRORS as exc:
             log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})
             return [Reply(s.get("errors.database"))], "error"
+        replies = self._with_notices(ctx, replies, first_contact)
+        try:
+            async with self.engine.begin() as conn:
+                await self._log_turn(conn, ctx, replies)
+        except DATABASE_ERRORS as exc:  # the work is done and committed; only the transcript is lost
+            log.warning("could not write transcript", extra={"reason": type(exc).__name__})
+        return replies, outcome
 
+    async def _changes_nothing(self, ctx: TurnContext) -> bool:
+        """A question or a read-only command, outside any dialog: nothing happens but the answer."""
+        if await self.dialogs.is_active(ctx):
+            return False
+        command, _ = self.parse_command(ctx.turn.input)
+        return command is None or self.commands[command].changes_nothing
+
+    def _duplicate(self, turn: IncomingTurn) -> tuple[list[Reply], str]:
+        log.info("duplicate turn dropped", extra={"message_id": turn.message_id})
+        return [], "duplicate"
+
+    async def _record_turn(self, conn: AsyncConnection, ctx: TurnContext, replies: list[Reply]) -> list[Reply]:
+        """Within the turn's transaction: meet the user, add the notices, keep the transcript."""
+        first_contact = await self._touch_user(conn, ctx.user_id)
+        replies = self._with_notices(ctx, replies, first_contact)
+        await self._log_turn(conn, ctx, replies)
+        return replies
+
+    def _with_notices(self, ctx: TurnContext, replies: list[Reply], first_contact: bool) -> list[Reply]:
+        """The one-time disclaimer and the privacy guard's warning go before the answer."""
+        s = self.strings
         prefix: list[Reply] = []
         if first_contact:
             prefix.append(Reply(s.get("disclaimer"), kind=ReplyKind.NOTICE))
-        if scan.findings:
-            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in scan.kinds)
+        if ctx.scan.findings:
+            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in ctx.scan.kinds)
             prefix.append(Reply(s.get("privacy.warning", kinds=kinds), kind=ReplyKind.NOTICE))
-            log.info("privacy guard fired", extra={"user": turn.user_id, "kinds": list(scan.kinds)})
-        replies = prefix + replies
-        await self._log_transcript(ctx, replies)
-        return replies, outcome
+            log.info("privacy guard fired", extra={"user": ctx.user_id, "kinds": list(ctx.scan.kinds)})
+        return prefix + replies
 
     async def _route(self, ctx: TurnContext) -> tuple[list[Reply], str]:
         if await self.dialogs.is_active(ctx):
@@ -164,7 +198,8 @@ class Assistant:
         if answer.smalltalk:
             return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"
         if not answer.answered:
-            await self._log_unanswered(scan.redacted)
+            ctx.unanswered.append(scan.redacted)  # stored with the turn, so a content owner sees the gap
+            log.info("unanswered question", extra={"question": scan.redacted[:300]})
             return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, sources=list(answer.sources))], "abstain"
         topic = self.content.topic(answer.topic) if answer.topic else None
         choices = [Choice(self.strings.get("choices.start_walkthrough"), "decide")] if (
@@ -210,25 +245,15 @@ class Assistant:
             await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
         return False
 
-    async def _log_unanswered(self, redacted_question: str) -> None:
-        normalised = " ".join(redacted_question.lower().split())[:500]
-        try:
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(unanswered_questions).values(
-                    question=redacted_question[:2000], normalised=normalised, created_at=self.clock()))
-        except DATABASE_ERRORS as exc:
-            log.warning("could not log unanswered question", extra={"reason": type(exc).__name__})
-        log.info("unanswered question", extra={"question": redacted_question[:300]})
-
-    async def _log_transcript(self, ctx: TurnContext, replies: list[Reply]) -> None:
-        """Keep a redacted transcript line for each turn (purged by retention); best effort."""
+    async def _log_turn(self, conn: AsyncConnection, ctx: TurnContext, replies: list[Reply]) -> None:
+        """A redacted transcript line for each message (purged by retention) and the unanswered questions."""
         now = self.clock()
         rows = [dict(user_id=ctx.user_id, conversation_id=ctx.conversation_id, direction="in",
                      text=ctx.redacted_text[:4000], created_at=now)]
         rows += [dict(user_id=ctx.user_id, conversation_id=ctx.conversation_id, direction="out",
                       text=r.text[:4000], created_at=now) for r in replies if not r.private]
-        try:
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(transcripts), rows)
-        except DATABASE_ERRORS as exc:
-            log.warning("could not write transcript", extra={"reason": type(exc).__name__})
+        await conn.execute(insert(transcripts), rows)
+        if ctx.unanswered:
+            await conn.execute(insert(unanswered_questions), [
+                dict(question=q[:2000], normalised=" ".join(q.lower().split())[:500], created_at=now)
+                for q in ctx.unanswered])
