@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -29,14 +28,13 @@ from bot.dialog_runner import DialogRunner
 from bot.identity import Addresses
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
-from bot.storage.db import claim_once, insert_ignore, utcnow
-from bot.storage.tables import transcripts, unanswered_questions, users
+from bot.storage import turns
+from bot.storage.db import claim_once, utcnow
 
 log = logging.getLogger(__name__)
 
 # What a database outage looks like from here: driver errors, refused connections, timeouts.
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
-LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
 
@@ -228,32 +226,13 @@ class Assistant:
         return [Choice(self.strings.get(f"choices.{name}"), name)
                 for name in ("decide", "records") if name in self.commands]
 
-    # ------------------------------------------------------------------ storage helpers
-    async def _touch_user(self, conn, user_id: str) -> bool:
-        """Remember the user; True the first time we meet them (so the disclaimer shows once).
-
-        ``last_seen`` (which retention uses) is refreshed at most hourly, sparing a write per turn.
-        """
-        now = self.clock()
-        row = (await conn.execute(select(users.c.last_seen).where(users.c.user_id == user_id))).first()
-        if row is None:
-            created = await conn.execute(
-                insert_ignore(conn, users).values(user_id=user_id, first_seen=now, last_seen=now))
-            return created.rowcount == 1  # a concurrent first turn may have won the race
-        last_seen = row.last_seen if row.last_seen.tzinfo else row.last_seen.replace(tzinfo=UTC)
-        if now - last_seen > LAST_SEEN_RESOLUTION:
-            await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
-        return False
+    # ------------------------------------------------------------------ what a turn leaves behind
+    async def _touch_user(self, conn: AsyncConnection, user_id: str) -> bool:
+        return await turns.touch_user(conn, user_id, self.clock())
 
     async def _log_turn(self, conn: AsyncConnection, ctx: TurnContext, replies: list[Reply]) -> None:
         """A redacted transcript line for each message (purged by retention) and the unanswered questions."""
         now = self.clock()
-        rows = [dict(user_id=ctx.user_id, conversation_id=ctx.conversation_id, direction="in",
-                     text=ctx.redacted_text[:4000], created_at=now)]
-        rows += [dict(user_id=ctx.user_id, conversation_id=ctx.conversation_id, direction="out",
-                      text=r.text[:4000], created_at=now) for r in replies if not r.private]
-        await conn.execute(insert(transcripts), rows)
-        if ctx.unanswered:
-            await conn.execute(insert(unanswered_questions), [
-                dict(question=q[:2000], normalised=" ".join(q.lower().split())[:500], created_at=now)
-                for q in ctx.unanswered])
+        await turns.add_transcript(conn, ctx.user_id, ctx.conversation_id, ctx.redacted_text,
+                                   [r.text for r in replies if not r.private], now)
+        await turns.add_unanswered(conn, ctx.unanswered, now)

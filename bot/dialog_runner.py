@@ -16,11 +16,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.messages import Reply
-from bot.storage.tables import conversation_state
+from bot.storage.dialog_states import DialogStates
 from dialogs.base import Dialog, DialogState, Inbound, Status
 from dialogs.engine import ReviewAction
 
@@ -40,6 +39,7 @@ Completion = Callable[[DialogState, "TurnContext"], Awaitable[list[Reply]]]
 class DialogRunner:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
+        self.states = DialogStates(assistant.engine)
         self.dialogs: dict[str, Dialog] = {}
         self.completions: dict[str, Completion] = {}
 
@@ -140,31 +140,13 @@ class DialogRunner:
         return None if ctx.dialog_state is None else dict(ctx.dialog_state)
 
     async def load(self, user_id: str, conversation_id: str) -> DialogState | None:
-        async with self.assistant.engine.connect() as conn:
-            row = (await conn.execute(select(conversation_state.c.state).where(
-                conversation_state.c.user_id == user_id,
-                conversation_state.c.conversation_id == conversation_id))).first()
-        return dict(row.state) if row else None
+        return await self.states.load(user_id, conversation_id)
 
     async def save(self, user_id: str, conversation_id: str, state: DialogState) -> None:
-        now = self.assistant.clock()
-        where = (conversation_state.c.user_id == user_id, conversation_state.c.conversation_id == conversation_id)
-        for _attempt in range(2):
-            try:
-                async with self.assistant.engine.begin() as conn:
-                    result = await conn.execute(update(conversation_state).where(*where)
-                                                .values(state=state, updated_at=now))
-                    if result.rowcount == 0:
-                        await conn.execute(insert(conversation_state).values(
-                            user_id=user_id, conversation_id=conversation_id, state=state, updated_at=now))
-                return
-            except IntegrityError:  # a concurrent first save won; update it instead
-                continue
+        await self.states.save(user_id, conversation_id, state, self.assistant.clock())
 
     async def clear(self, user_id: str, conversation_id: str) -> None:
-        async with self.assistant.engine.begin() as conn:
-            await conn.execute(delete(conversation_state).where(
-                conversation_state.c.user_id == user_id, conversation_state.c.conversation_id == conversation_id))
+        await self.states.clear(user_id, conversation_id)
 
 
 def _private(replies: list[Reply]) -> list[Reply]:

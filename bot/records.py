@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -47,10 +47,9 @@ class DecisionRecord:
 
 
 def _record(row: Any) -> DecisionRecord:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return DecisionRecord(id=row.id, user_id=row.user_id, reference=row.reference, decision=row.decision,
                           summary=dict(row.summary), content_version=row.content_version,
-                          amends_id=row.amends_id, created_at=created)
+                          amends_id=row.amends_id, created_at=row.created_at)
 
 
 # ---------------------------------------------------------------------------------------- storage

@@ -17,30 +17,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Column, Table, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.metrics import metrics
 from bot.storage.db import claim_once, utcnow
-from bot.storage.tables import (
-    audit_log,
-    conversation_state,
-    decision_records,
-    isa_snoozes,
-    isas,
-    local_outbox,
-    metadata,
-    processed_events,
-    reminder_subscriptions,
-    teams_dialog_routes,
-    transcripts,
-    unanswered_questions,
-    users,
-)
+from bot.storage.tables import DELETE, PSEUDONYMISE, WORKING, audit_log, decision_records, metadata
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +34,14 @@ ACTOR = "system:retention"
 PURGE_ACTION = "retention.purge"
 DELETE_CHUNK = 500
 
+# Every table's rules are declared on the table (bot/storage/tables.py ``policy``); these read them.
 # Short-lived working data: (table, the column that says how old a row is).
-SHORT_LIVED = (
-    (conversation_state, conversation_state.c.updated_at),
-    (transcripts, transcripts.c.created_at),
-    (processed_events, processed_events.c.created_at),
-    (unanswered_questions, unanswered_questions.c.created_at),
-    (local_outbox, local_outbox.c.created_at),
-    (users, users.c.last_seen),
-    (teams_dialog_routes, teams_dialog_routes.c.updated_at),
-)
+SHORT_LIVED = tuple((t, t.c[t.info["age"]]) for t in metadata.sorted_tables if t.info["retention"] == WORKING)
 
-# Columns that hold a user id (or a conversation id, which for a personal chat is the user's own);
-# any column named ``*_by`` (created_by, snoozed_by ...) counts too, so new tables are covered.
-USER_COLUMNS = ("user_id", "owner", "actor", "subject", "conversation_id")
+
+def subject_columns(table: Table) -> list[Column]:
+    """The columns of ``table`` that name a user (or a conversation that is theirs): what a SAR returns."""
+    return [table.c[name] for name in table.info["subject"]]
 
 
 @dataclass
@@ -132,17 +112,12 @@ async def _expired_record_ids(conn, cutoff: datetime) -> list[int]:
     parent = {row.id: row.amends_id for row in rows}
     keep: set[int] = set()
     for row in rows:
-        if _aware(row.created_at) >= cutoff:
+        if row.created_at >= cutoff:
             node: int | None = row.id
             while node is not None and node not in keep:
                 keep.add(node)
                 node = parent.get(node)
     return sorted((row.id for row in rows if row.id not in keep), reverse=True)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def run_daily_retention(engine: AsyncEngine, settings: Settings) -> RetentionReport | None:
@@ -186,7 +161,7 @@ async def export_user(engine: AsyncEngine, user_id: str, legacy_keys: tuple[str,
 async def _rows_naming(conn, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in metadata.sorted_tables:
-        columns = [c for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by")]
+        columns = subject_columns(table)
         if not columns:
             continue
         rows = (await conn.execute(select(table).where(or_(*(c.in_(keys) for c in columns))))).mappings().all()
@@ -201,24 +176,13 @@ def _plain(value: Any) -> Any:
 
 # ---------------------------------------------------------------------- erasure
 ERASE_ACTION = "retention.erase_user"
-# Working data about a user that an erasure request removes; decision records only on instruction,
-# because they are case records the organisation may be obliged to keep.
-ERASABLE = (
-    (users, users.c.user_id),
-    (conversation_state, conversation_state.c.user_id),
-    (transcripts, transcripts.c.user_id),
-    (local_outbox, local_outbox.c.conversation_id),
-    (teams_dialog_routes, teams_dialog_routes.c.user_id),
-)
-# Accountability data that names a user: kept, but the name becomes the erasure's pseudonym, so the
-# register's history still shows that one person made those changes, and no longer who.
-PSEUDONYMISED = (
-    (isas, isas.c.owner),
-    (audit_log, audit_log.c.actor),
-    (audit_log, audit_log.c.subject),
-    (isa_snoozes, isa_snoozes.c.snoozed_by),
-    (reminder_subscriptions, reminder_subscriptions.c.created_by),
-)
+# What an erasure does to each table is declared on it: working data about the user is deleted;
+# accountability data (the register, the audit log) keeps its rows with the user's id replaced by the
+# erasure's pseudonym, so the history still shows that one person made those changes, and no longer who;
+# decision records go only on instruction, because they are case records the organisation may have to keep.
+ERASABLE = tuple((t, t.c[t.info["erase_by"]]) for t in metadata.sorted_tables if t.info["erase"] == DELETE)
+PSEUDONYMISED = tuple((t, column) for t in metadata.sorted_tables if t.info["erase"] == PSEUDONYMISE
+                      for column in subject_columns(t))
 
 
 async def erase_user(engine: AsyncEngine, user_id: str, *, include_records: bool = False,

@@ -19,6 +19,7 @@ async def list_unanswered(args: argparse.Namespace) -> int:
 
     from bot.config import load_settings
     from bot.storage.db import create_engine, migrate
+    from bot.storage.turns import unanswered_counts
 
     settings = load_settings()
     engine = create_engine(settings.database_url)
@@ -34,17 +35,3 @@ async def list_unanswered(args: argparse.Namespace) -> int:
     for count, last, question in rows:
         print(f"{count:>5}  {last:%Y-%m-%d %H:%M}  {question}")
     return 0
-
-
-async def unanswered_counts(engine, limit: int) -> list[tuple[int, object, str]]:
-    """(count, last asked, normalised question) grouped by normalised text, most frequent first."""
-    from sqlalchemy import func, select
-
-    from bot.storage.tables import unanswered_questions as table
-
-    count = func.count().label("count")
-    last = func.max(table.c.created_at).label("last")
-    query = (select(count, last, table.c.normalised).group_by(table.c.normalised)
-             .order_by(count.desc(), last.desc()).limit(limit))
-    async with engine.connect() as conn:
-        return [(row.count, row.last, row.normalised) for row in await conn.execute(query)]

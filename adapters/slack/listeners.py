@@ -39,8 +39,8 @@ from adapters.slack.work import WorkQueue
 from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.messages import IncomingTurn, Reply
-from bot.storage.db import claim_once, insert_ignore, utcnow
-from bot.storage.tables import conversation_refs
+from bot.storage.conversations import ConversationRefs
+from bot.storage.db import claim_once
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SlackListeners:
         self.replay = replay
         self.renderer = BlockRenderer(assistant.strings)
         self.writer = SurfaceWriter(api, self.renderer)
-        self._known: set[str] = set()  # conversations already in conversation_refs
+        self.conversations = ConversationRefs(assistant.engine, CHANNEL)  # where reminders can go
 
     @property
     def strings(self):
@@ -208,17 +208,14 @@ class SlackListeners:
 
     async def _claim(self, keys: list[str], surface: Surface) -> bool:
         """Claim the delivery's idempotency keys; in the same transaction, remember a channel the bot is
-        in (``conversation_refs``, once per process) so proactive messages can be addressed to it."""
-        remember = surface.bot_can_post and surface.channel and surface.conversation_id not in self._known
+        in (once per process) so proactive messages can be addressed to it."""
         async with self.assistant.engine.begin() as conn:
             fresh = [await claim_once(conn, k[:300]) for k in keys]
-            if remember:
-                await conn.execute(insert_ignore(conn, conversation_refs).values(
-                    channel=CHANNEL, conversation_id=surface.conversation_id, team_id=surface.team,
-                    reference={"team": surface.team, "channel": surface.channel,
-                               "address": f"slack:{surface.team}:{surface.channel}"}, updated_at=utcnow()))
-        if remember:
-            self._known.add(surface.conversation_id)
+            if surface.bot_can_post and surface.channel:
+                await self.conversations.remember(
+                    surface.conversation_id, {"team": surface.team, "channel": surface.channel,
+                                              "address": f"slack:{surface.team}:{surface.channel}"},
+                    surface.team, conn)
         return all(fresh)
 
     # ------------------------------------------------------------------ other work

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,7 +27,7 @@ from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.messages import IncomingTurn, Reply
 from bot.storage.db import utcnow
-from bot.storage.tables import local_outbox
+from bot.storage.outbox import LocalOutbox
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +57,13 @@ class LocalSender:
     """Proactive delivery for the local chat: store the replies; the page polls for them."""
 
     def __init__(self, engine: AsyncEngine):
-        self.engine = engine
+        self.outbox = LocalOutbox(engine, BROADCAST)
 
     async def send(self, address: str, replies: list[Reply]) -> None:
         if address != BROADCAST and not USER_ID.fullmatch(address):
             raise DeliveryError(f"not a local chat address: {address!r}", permanent=True)
-        now = utcnow()
         try:
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(local_outbox), [
-                    {"conversation_id": address, "reply": reply.to_dict(), "created_at": now} for reply in replies])
+            await self.outbox.add(address, [reply.to_dict() for reply in replies], utcnow())
         except SQLAlchemyError as exc:
             raise DeliveryError(f"could not store local message ({type(exc).__name__})") from exc
 
@@ -77,6 +73,7 @@ class WebChat:
 
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
+        self.local_outbox = LocalOutbox(assistant.engine, BROADCAST)
         self.page = render_page((STATIC_DIR / "index.html").read_text(encoding="utf-8"), assistant)
 
     def error(self, status: int, key: str, reason: str) -> web.Response:
@@ -105,7 +102,7 @@ class WebChat:
         if after_raw is not None and not (after_raw.isascii() and after_raw.isdigit() and len(after_raw) < 19):
             return self.error(400, "after", "bad outbox cursor")
         try:
-            body = await read_outbox(self.assistant.engine, user, None if after_raw is None else int(after_raw))
+            body = await read_outbox(self.local_outbox, user, None if after_raw is None else int(after_raw))
         except SQLAlchemyError as exc:
             log.warning("could not read local outbox", extra={"reason": type(exc).__name__})
             return self.error(503, "unavailable", "outbox read failed")
@@ -135,18 +132,12 @@ def parse_chat_request(body: bytes) -> IncomingTurn:
                         message_id=f"{user}:{message_id}" if message_id else None)
 
 
-async def read_outbox(engine: AsyncEngine, user: str, after: int | None) -> dict[str, Any]:
+async def read_outbox(outbox: LocalOutbox, user: str, after: int | None) -> dict[str, Any]:
     """Messages for ``user`` (and broadcasts) after the cursor; without one, just the current cursor."""
-    async with engine.connect() as conn:
-        if after is None:
-            latest = (await conn.execute(select(func.max(local_outbox.c.id)))).scalar()
-            return {"replies": [], "last_id": latest or 0}
-        rows = (await conn.execute(
-            select(local_outbox.c.id, local_outbox.c.reply)
-            .where(or_(local_outbox.c.conversation_id == user, local_outbox.c.conversation_id == BROADCAST))
-            .where(local_outbox.c.id > after)
-            .order_by(local_outbox.c.id).limit(OUTBOX_BATCH))).all()
-    return {"replies": [row.reply for row in rows], "last_id": rows[-1].id if rows else after}
+    if after is None:
+        return {"replies": [], "last_id": await outbox.latest_id()}
+    rows = await outbox.after(user, after, OUTBOX_BATCH)
+    return {"replies": [reply for _, reply in rows], "last_id": rows[-1][0] if rows else after}
 
 
 def render_page(template: str, assistant: Assistant) -> str:

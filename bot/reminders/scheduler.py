@@ -259,7 +259,7 @@ class ReminderScheduler:
             log.error("reminder sent after its lease was lost", extra={"key": row.key})
         log.info("reminder sent", extra={"key": row.key, "channel": row.channel})
         if row.kind != ReminderKind.OWNER_NOTICE:
-            due_local = aware(row.due_at).astimezone(self.calendar.tz).isoformat()
+            due_local = row.due_at.astimezone(self.calendar.tz).isoformat()
             report.sent.append(SentReminder(row.kind, (row.payload or {}).get("title"), row.channel, due_local))
 
     async def _failed(self, row: Any, now: datetime, reason: str, *, permanent: bool, about: str) -> None:
@@ -350,7 +350,7 @@ class ReminderScheduler:
         async with self.engine.connect() as conn:
             stored = (await conn.execute(select(occ).where(self._claimable(now)))).all()
         due = [(r["kind"], r["payload"].get("title"), r["channel"], r["due_at"]) for r in rows]
-        due += [(r.kind, (r.payload or {}).get("title"), r.channel, aware(r.due_at)) for r in stored
+        due += [(r.kind, (r.payload or {}).get("title"), r.channel, r.due_at) for r in stored
                 if r.kind != ReminderKind.OWNER_NOTICE]
         due = [d for d in due if d[0] != ReminderKind.OWNER_NOTICE]
         return [SentReminder(kind, title, channel, at.astimezone(self.calendar.tz).isoformat())
@@ -386,11 +386,6 @@ class ReminderScheduler:
 
 class _NoLongerDue(Exception):
     """The reminder's agreement or subscription changed since it was scheduled."""
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands stored UTC times back without their zone; PostgreSQL keeps it."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- app wiring

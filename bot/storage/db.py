@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.storage.tables import processed_events
@@ -122,13 +123,27 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-def insert_ignore(conn: AsyncConnection, table):
-    """An INSERT that silently skips rows whose unique key exists (SQLite and PostgreSQL alike)."""
+def _dialect_insert(conn: AsyncConnection, table: Table):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing()
+    return dialect_insert(table)
+
+
+def insert_ignore(conn: AsyncConnection, table: Table):
+    """An INSERT that silently skips rows whose unique key exists (SQLite and PostgreSQL alike)."""
+    return _dialect_insert(conn, table).on_conflict_do_nothing()
+
+
+async def upsert(conn: AsyncConnection, table: Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
+    """Insert the row, or update ``values`` on the row with these ``keys`` (its primary or unique key).
+
+    One statement (``ON CONFLICT DO UPDATE``) on SQLite and PostgreSQL alike, so two concurrent first
+    writes of the same key cannot fail or lose either write: the later one wins.
+    """
+    statement = _dialect_insert(conn, table).values(**keys, **values)
+    await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
 
 async def claim_once(conn: AsyncConnection, key: str) -> bool:

@@ -3,16 +3,21 @@
 Nothing here holds a child's or family's name: users are channel ids, cases are case references,
 and free text is redacted by the privacy guard before it reaches a table. Migrations in
 ``migrations/versions`` create exactly these tables.
+
+Each table declares its data protection rules in ``info`` (see :func:`policy`): how long its rows are
+kept, which columns name a user (what a subject access request returns) and what erasing a user does
+to it. bot/retention.py reads only these declarations, so a new table cannot be forgotten.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -23,15 +28,38 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bot.storage.types import UTCDateTime
+
 metadata = MetaData()
+
+# How long rows are kept.
+WORKING = "working"  # RETENTION_DAYS after the ``age`` column (default 30 days)
+RECORDS = "records"  # RECORD_RETENTION_DAYS (default about seven years): decision records, the audit log
+REGISTER = "register"  # as long as the agreement is in the register (edited or ended by admins, not purged)
+INSTALLED = "installed"  # while the bot is installed there (removed on uninstall)
+SCHEDULE = "schedule"  # the reminders' exactly-once ledger: one small row per reminder sent, kept
+# What erasing a user does to the rows that name them.
+DELETE = "delete"  # the rows go
+PSEUDONYMISE = "pseudonymise"  # the rows stay; the user's id becomes the erasure's pseudonym
+ON_INSTRUCTION = "on instruction"  # deleted only with --include-records (case records the organisation keeps)
+KEEP = "keep"  # nothing names a user
+
+
+def policy(retention: str, *, age: str | None = None, subject: tuple[str, ...] = (), erase: str = KEEP,
+           erase_by: str | None = None) -> dict[str, Any]:
+    """A table's data protection rules: ``subject`` columns name a user; ``erase_by`` is the column an
+    erasure deletes by (default: the first subject column)."""
+    return {"retention": retention, "age": age, "subject": subject, "erase": erase,
+            "erase_by": erase_by or (subject[0] if subject else None)}
 
 # A user the bot has met: only whether the one-time disclaimer has been shown.
 users = Table(
     "users",
     metadata,
     Column("user_id", String(200), primary_key=True),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    info=policy(WORKING, age="last_seen", subject=("user_id",), erase=DELETE),
 )
 
 # The serialised dialog state of one user in one conversation (walkthroughs, ISA edits).
@@ -41,7 +69,8 @@ conversation_state = Table(
     Column("user_id", String(200), primary_key=True),
     Column("conversation_id", String(300), primary_key=True),
     Column("state", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+    info=policy(WORKING, age="updated_at", subject=("user_id", "conversation_id"), erase=DELETE),
 )
 
 # Idempotency keys: a retried or replayed delivery finds its key here and does nothing twice.
@@ -49,7 +78,8 @@ processed_events = Table(
     "processed_events",
     metadata,
     Column("key", String(300), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    info=policy(WORKING, age="created_at"),
 )
 
 # Confirmed decision records: append-only; an amendment is a new row pointing at the original.
@@ -64,7 +94,8 @@ decision_records = Table(
     Column("content_version", String(40), nullable=False),
     Column("amends_id", Integer, ForeignKey("decision_records.id"), nullable=True),
     Column("idempotency_key", String(300), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    info=policy(RECORDS, age="created_at", subject=("user_id",), erase=ON_INSTRUCTION),
 )
 
 # Questions the bot could not answer (redacted), so a content owner can see what is missing.
@@ -74,7 +105,8 @@ unanswered_questions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("question", Text, nullable=False),
     Column("normalised", String(500), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    info=policy(WORKING, age="created_at"),
 )
 
 # Redacted transcript lines, purged after the retention period.
@@ -86,7 +118,8 @@ transcripts = Table(
     Column("conversation_id", String(300), nullable=False),
     Column("direction", String(3), nullable=False),  # "in" or "out"
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    info=policy(WORKING, age="created_at", subject=("user_id", "conversation_id"), erase=DELETE),
 )
 
 # Where the bot can post proactively (Teams conversation references, Slack channels, local).
@@ -97,7 +130,8 @@ conversation_refs = Table(
     Column("conversation_id", String(300), primary_key=True),
     Column("team_id", String(300), nullable=True),
     Column("reference", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    info=policy(INSTALLED, subject=("conversation_id",)),
 )
 
 # Information Sharing Agreements.
@@ -117,8 +151,9 @@ isas = Table(
     Column("status", String(20), nullable=False),
     Column("document_url", String(1000), nullable=True),
     Column("channels", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    info=policy(REGISTER, subject=("owner",), erase=PSEUDONYMISE),
 )
 
 # Who changed what and when: ISA edits, record purges, retention runs.
@@ -126,11 +161,12 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
     Column("actor", String(200), nullable=False),
     Column("action", String(60), nullable=False),
     Column("subject", String(200), nullable=True),
     Column("details", JSON, nullable=False),
+    info=policy(RECORDS, age="at", subject=("actor", "subject"), erase=PSEUDONYMISE),
 )
 
 # Recurring channel reminders ("every Monday 09:00").
@@ -145,7 +181,8 @@ reminder_subscriptions = Table(
     Column("active", Integer, nullable=False, default=1),
     Column("paused_reason", Text, nullable=True),
     Column("created_by", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    info=policy(REGISTER, subject=("created_by", "channel"), erase=PSEUDONYMISE, erase_by="created_by"),
 )
 
 # One row per (reminder, occurrence): claimed with a lease, marked sent; the key is unique.
@@ -157,17 +194,18 @@ reminder_occurrences = Table(
     Column("kind", String(30), nullable=False),
     Column("isa_id", Integer, nullable=True),
     Column("channel", String(320), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False),  # pending, claimed, sent, failed, skipped
     Column("lease_owner", String(100), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("payload", JSON, nullable=True),
     UniqueConstraint("key", name="uq_reminder_occurrence_key"),
     Index("ix_reminder_occurrences_status_due", "status", "due_at"),
+    info=policy(SCHEDULE, subject=("channel",)),
 )
 
 # Messages for the local channel (web chat, terminal) that arrive without a user turn.
@@ -177,7 +215,8 @@ local_outbox = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("conversation_id", String(300), nullable=False, index=True),
     Column("reply", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    info=policy(WORKING, age="created_at", subject=("conversation_id",), erase=DELETE),
 )
 
 # A snoozed ISA review: reminders for that review date are held until ``snoozed_until``.
@@ -188,7 +227,8 @@ isa_snoozes = Table(
     Column("review_date", Date, nullable=False),
     Column("snoozed_until", Date, nullable=False),
     Column("snoozed_by", String(200), nullable=False),
-    Column("snoozed_at", DateTime(timezone=True), nullable=False),
+    Column("snoozed_at", UTCDateTime, nullable=False),
+    info=policy(REGISTER, subject=("snoozed_by",), erase=PSEUDONYMISE),
 )
 
 # Teams has no private messages inside a channel: a dialog started there continues in the user's personal
@@ -200,7 +240,8 @@ teams_dialog_routes = Table(
     Column("user_id", String(200), primary_key=True),
     Column("personal_conversation_id", String(300), nullable=False),
     Column("dialog_conversation_id", String(300), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+    info=policy(WORKING, age="updated_at", subject=("user_id",), erase=DELETE),
 )
 
 

@@ -1,0 +1,57 @@
+"""What a turn leaves behind: the "met this user" row, redacted transcript lines, unanswered questions.
+
+Each function runs inside the caller's transaction, so the core writes a question turn in one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.storage.db import insert_ignore
+from bot.storage.tables import transcripts, unanswered_questions, users
+
+LAST_SEEN_RESOLUTION = timedelta(hours=1)  # ``last_seen`` (which retention reads) is refreshed at most hourly
+TRANSCRIPT_CHARS = 4000
+
+
+async def touch_user(conn: AsyncConnection, user_id: str, now: datetime) -> bool:
+    """Remember the user; True the first time we meet them (so the disclaimer shows once)."""
+    row = (await conn.execute(select(users.c.last_seen).where(users.c.user_id == user_id))).first()
+    if row is None:
+        created = await conn.execute(insert_ignore(conn, users).values(user_id=user_id, first_seen=now, last_seen=now))
+        return created.rowcount == 1  # a concurrent first turn may have won the race
+    if now - row.last_seen > LAST_SEEN_RESOLUTION:
+        await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
+    return False
+
+
+async def add_transcript(conn: AsyncConnection, user_id: str, conversation_id: str, incoming: str,
+                         outgoing: list[str], now: datetime) -> None:
+    """One line for what the user typed (already redacted) and one per reply shown in the conversation."""
+    line = {"user_id": user_id, "conversation_id": conversation_id, "created_at": now}
+    rows = [{**line, "direction": "in", "text": incoming[:TRANSCRIPT_CHARS]}]
+    rows += [{**line, "direction": "out", "text": text[:TRANSCRIPT_CHARS]} for text in outgoing]
+    await conn.execute(insert(transcripts), rows)
+
+
+async def add_unanswered(conn: AsyncConnection, redacted_questions: list[str], now: datetime) -> None:
+    """Questions the guidance could not answer, grouped later by their normalised text."""
+    if redacted_questions:
+        await conn.execute(insert(unanswered_questions), [
+            {"question": q[:2000], "normalised": " ".join(q.lower().split())[:500], "created_at": now}
+            for q in redacted_questions])
+
+
+async def unanswered_counts(engine: AsyncEngine, limit: int | None = None) -> list[tuple[int, Any, str]]:
+    """(count, last asked, normalised question), most frequent first."""
+    table = unanswered_questions
+    count, last = func.count().label("count"), func.max(table.c.created_at).label("last")
+    query = select(count, last, table.c.normalised).group_by(table.c.normalised).order_by(count.desc(), last.desc())
+    if limit:
+        query = query.limit(limit)
+    async with engine.connect() as conn:
+        return [(row.count, row.last, row.normalised) for row in await conn.execute(query)]
