@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages import IncomingTurn
 from bot.privacy import PrivacyScan
@@ -22,6 +26,17 @@ class TurnContext:
     dialog_state_loaded: bool = False
     # Questions the guidance could not answer this turn (redacted); stored with the turn's transcript.
     unanswered: list[str] = field(default_factory=list)
+    # The turn's own connection while a question is answered inside its transaction (see bot/core.py).
+    conn: AsyncConnection | None = None
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read with: the turn's own, if it holds one (SQLite has one), else a fresh one."""
+        if self.conn is not None:
+            yield self.conn
+            return
+        async with self.assistant.engine.connect() as conn:
+            yield conn
 
     @property
     def user_id(self) -> str:

@@ -109,17 +109,22 @@ class Assistant:
         ctx = TurnContext(turn, privacy.scan(turn.text), self)
         key = f"turn:{turn.channel}:{turn.message_id}" if turn.message_id else None
         try:
-            if await self._changes_nothing(ctx):
-                replies, outcome = await self._route(ctx)
-                async with self.engine.begin() as conn:  # the turn's one transaction
+            async with self.engine.begin() as conn:  # the turn's one transaction (two, if it changes something)
+                ctx.dialog_state, last_seen = await turns.begin_turn(conn, turn.user_id, turn.conversation_id)
+                ctx.dialog_state_loaded = True
+                if self._changes_nothing(ctx):  # answer on this connection, then write everything at once
+                    ctx.conn = conn
+                    replies, outcome = await self._route(ctx)
+                    ctx.conn = None
                     if key and not await claim_once(conn, key):
                         return self._duplicate(turn)
-                    replies = await self._record_turn(conn, ctx, replies)
-                return replies, outcome
-            async with self.engine.begin() as conn:  # claimed before the work, so it runs at most once
-                if key and not await claim_once(conn, key):
+                    first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), last_seen)
+                    replies = self._with_notices(ctx, replies, first_contact)
+                    await self._log_turn(conn, ctx, replies)
+                    return replies, outcome
+                if key and not await claim_once(conn, key):  # claimed before the work: it runs at most once
                     return self._duplicate(turn)
-                first_contact = await self._touch_user(conn, turn.user_id)
+                first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), last_seen)
             replies, outcome = await self._route(ctx)
         except DATABASE_ERRORS as exc:
             log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})
@@ -132,9 +137,9 @@ class Assistant:
             log.warning("could not write transcript", extra={"reason": type(exc).__name__})
         return replies, outcome
 
-    async def _changes_nothing(self, ctx: TurnContext) -> bool:
+    def _changes_nothing(self, ctx: TurnContext) -> bool:
         """A question or a read-only command, outside any dialog: nothing happens but the answer."""
-        if await self.dialogs.is_active(ctx):
+        if self.dialogs.is_active_in(ctx):
             return False
         command, _ = self.parse_command(ctx.turn.input)
         return command is None or self.commands[command].changes_nothing
@@ -142,13 +147,6 @@ class Assistant:
     def _duplicate(self, turn: IncomingTurn) -> tuple[list[Reply], str]:
         log.info("duplicate turn dropped", extra={"message_id": turn.message_id})
         return [], "duplicate"
-
-    async def _record_turn(self, conn: AsyncConnection, ctx: TurnContext, replies: list[Reply]) -> list[Reply]:
-        """Within the turn's transaction: meet the user, add the notices, keep the transcript."""
-        first_contact = await self._touch_user(conn, ctx.user_id)
-        replies = self._with_notices(ctx, replies, first_contact)
-        await self._log_turn(conn, ctx, replies)
-        return replies
 
     def _with_notices(self, ctx: TurnContext, replies: list[Reply], first_contact: bool) -> list[Reply]:
         """The one-time disclaimer and the privacy guard's warning go before the answer."""
@@ -227,9 +225,6 @@ class Assistant:
                 for name in ("decide", "records") if name in self.commands]
 
     # ------------------------------------------------------------------ what a turn leaves behind
-    async def _touch_user(self, conn: AsyncConnection, user_id: str) -> bool:
-        return await turns.touch_user(conn, user_id, self.clock())
-
     async def _log_turn(self, conn: AsyncConnection, ctx: TurnContext, replies: list[Reply]) -> None:
         """A redacted transcript line for each message (purged by retention) and the unanswered questions."""
         now = self.clock()

@@ -50,9 +50,12 @@ class DialogRunner:
 
     # ------------------------------------------------------------------ the DialogDriver protocol
     async def is_active(self, ctx: TurnContext) -> bool:
-        if await self.state_for(ctx) is not None:
-            return True
-        return ctx.turn.choice in STALE_BUTTON_VALUES
+        await self.state_for(ctx)
+        return self.is_active_in(ctx)
+
+    def is_active_in(self, ctx: TurnContext) -> bool:
+        """Whether this turn goes to the runner, from the state already read for it."""
+        return ctx.dialog_state is not None or ctx.turn.choice in STALE_BUTTON_VALUES
 
     async def handle(self, ctx: TurnContext) -> list[Reply]:
         s = self.assistant.strings

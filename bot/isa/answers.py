@@ -37,7 +37,7 @@ async def answer_from_register(ctx: TurnContext, question: str) -> list[Reply] |
     if not is_register_question:
         return None
     s = ctx.assistant.strings
-    async with ctx.assistant.engine.connect() as conn:
+    async with ctx.reading() as conn:
         agreements = [isa for isa in await list_isas(conn) if isa.status != ISAStatus.ENDED]
     found = search(agreements, subject) if subject else [a for a in agreements if a.status == ISAStatus.ACTIVE]
     if subject and not found:

@@ -1,6 +1,6 @@
 """What a turn leaves behind: the "met this user" row, redacted transcript lines, unanswered questions.
 
-Each function runs inside the caller's transaction, so the core writes a question turn in one.
+Each function runs inside the caller's transaction, so the core reads and writes a question turn in one.
 """
 
 from __future__ import annotations
@@ -12,19 +12,32 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.db import insert_ignore
-from bot.storage.tables import transcripts, unanswered_questions, users
+from bot.storage.tables import conversation_state, transcripts, unanswered_questions, users
 
 LAST_SEEN_RESOLUTION = timedelta(hours=1)  # ``last_seen`` (which retention reads) is refreshed at most hourly
 TRANSCRIPT_CHARS = 4000
 
 
-async def touch_user(conn: AsyncConnection, user_id: str, now: datetime) -> bool:
-    """Remember the user; True the first time we meet them (so the disclaimer shows once)."""
-    row = (await conn.execute(select(users.c.last_seen).where(users.c.user_id == user_id))).first()
-    if row is None:
+async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str
+                     ) -> tuple[dict[str, Any] | None, datetime | None]:
+    """(the dialog state of this user and conversation, when we last saw the user), in one query."""
+    state = select(conversation_state.c.state).where(
+        conversation_state.c.user_id == user_id,
+        conversation_state.c.conversation_id == conversation_id).scalar_subquery()
+    seen = select(users.c.last_seen).where(users.c.user_id == user_id).scalar_subquery()
+    row = (await conn.execute(select(state.label("state"), seen.label("last_seen")))).one()
+    return (dict(row.state) if row.state is not None else None), row.last_seen
+
+
+async def touch_user(conn: AsyncConnection, user_id: str, now: datetime, last_seen: datetime | None) -> bool:
+    """Remember the user; True the first time we meet them (so the disclaimer shows once).
+
+    ``last_seen`` is what :func:`begin_turn` read; it is refreshed at most hourly, sparing a write per turn.
+    """
+    if last_seen is None:
         created = await conn.execute(insert_ignore(conn, users).values(user_id=user_id, first_seen=now, last_seen=now))
         return created.rowcount == 1  # a concurrent first turn may have won the race
-    if now - row.last_seen > LAST_SEEN_RESOLUTION:
+    if now - last_seen > LAST_SEEN_RESOLUTION:
         await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
     return False
 
