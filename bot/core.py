@@ -29,7 +29,7 @@ from bot.identity import Addresses
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage import turns
-from bot.storage.db import claim_once, utcnow
+from bot.storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -110,21 +110,19 @@ class Assistant:
         key = f"turn:{turn.channel}:{turn.message_id}" if turn.message_id else None
         try:
             async with self.engine.begin() as conn:  # the turn's one transaction (two, if it changes something)
-                ctx.dialog_state, last_seen = await turns.begin_turn(conn, turn.user_id, turn.conversation_id)
-                ctx.dialog_state_loaded = True
-                if self._changes_nothing(ctx):  # answer on this connection, then write everything at once
+                start = await turns.begin_turn(conn, turn.user_id, turn.conversation_id, key, self.clock())
+                if not start.claimed:
+                    return self._duplicate(turn)
+                ctx.dialog_state, ctx.dialog_state_loaded = start.dialog_state, True
+                first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), start.last_seen)
+                if self._changes_nothing(ctx):  # answer on this connection and write it in this transaction
                     ctx.conn = conn
                     replies, outcome = await self._route(ctx)
                     ctx.conn = None
-                    if key and not await claim_once(conn, key):
-                        return self._duplicate(turn)
-                    first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), last_seen)
                     replies = self._with_notices(ctx, replies, first_contact)
                     await self._log_turn(conn, ctx, replies)
                     return replies, outcome
-                if key and not await claim_once(conn, key):  # claimed before the work: it runs at most once
-                    return self._duplicate(turn)
-                first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), last_seen)
+                # A dialog step or a command commits its key first, so it runs at most once.
             replies, outcome = await self._route(ctx)
         except DATABASE_ERRORS as exc:
             log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})

@@ -5,6 +5,7 @@ Each function runs inside the caller's transaction, so the core reads and writes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,21 +13,38 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.db import insert_ignore
-from bot.storage.tables import conversation_state, transcripts, unanswered_questions, users
+from bot.storage.tables import conversation_state, processed_events, transcripts, unanswered_questions, users
 
 LAST_SEEN_RESOLUTION = timedelta(hours=1)  # ``last_seen`` (which retention reads) is refreshed at most hourly
 TRANSCRIPT_CHARS = 4000
 
 
-async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str
-                     ) -> tuple[dict[str, Any] | None, datetime | None]:
-    """(the dialog state of this user and conversation, when we last saw the user), in one query."""
+@dataclass(frozen=True, slots=True)
+class TurnStart:
+    claimed: bool  # False: a turn with this key was already handled (a retried delivery)
+    dialog_state: dict[str, Any] | None  # the user's dialog in this conversation, if one is running
+    last_seen: datetime | None  # None: we have never met this user
+
+
+async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str, key: str | None,
+                     now: datetime) -> TurnStart:
+    """Claim the turn's idempotency key and read what the turn needs, in one statement.
+
+    The claim commits with the rest of the caller's transaction, so a failed turn leaves no key
+    behind and a retry is handled; a concurrent duplicate finds the key and does nothing.
+    """
     state = select(conversation_state.c.state).where(
         conversation_state.c.user_id == user_id,
-        conversation_state.c.conversation_id == conversation_id).scalar_subquery()
-    seen = select(users.c.last_seen).where(users.c.user_id == user_id).scalar_subquery()
-    row = (await conn.execute(select(state.label("state"), seen.label("last_seen")))).one()
-    return (dict(row.state) if row.state is not None else None), row.last_seen
+        conversation_state.c.conversation_id == conversation_id).scalar_subquery().label("state")
+    seen = select(users.c.last_seen).where(users.c.user_id == user_id).scalar_subquery().label("last_seen")
+    if key is None:
+        row = (await conn.execute(select(state, seen))).one()
+    else:
+        claim = insert_ignore(conn, processed_events).values(key=key[:300], created_at=now).returning(state, seen)
+        row = (await conn.execute(claim)).first()
+        if row is None:
+            return TurnStart(False, None, None)
+    return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen)
 
 
 async def touch_user(conn: AsyncConnection, user_id: str, now: datetime, last_seen: datetime | None) -> bool:
