@@ -53,3 +53,40 @@ async def test_unreachable_database_is_reported_not_raised():
         assert not await ping(engine, timeout=2)
     finally:
         await engine.dispose()
+
+
+async def test_the_frozen_migrations_build_exactly_the_tables_the_code_declares(db_url):
+    """Migrations no longer read the live tables, so a table changed without a new revision shows here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+        assert differences == []
+    finally:
+        await engine.dispose()
+
+
+async def test_times_come_back_aware_and_in_utc_on_both_databases(db_url):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import insert, select
+
+    from bot.storage.tables import processed_events
+
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        summer = datetime(2027, 7, 1, 10, 0, tzinfo=timezone(timedelta(hours=1)))  # 09:00 UTC
+        async with engine.begin() as conn:
+            await conn.execute(insert(processed_events).values(key="k", created_at=summer))
+            stored = (await conn.execute(select(processed_events.c.created_at))).scalar_one()
+        assert stored == summer and stored.utcoffset() == timedelta(0) and stored.hour == 9
+        with pytest.raises(Exception, match="naive datetime"):
+            async with engine.begin() as conn:
+                await conn.execute(insert(processed_events).values(key="n", created_at=datetime(2027, 7, 1)))
+    finally:
+        await engine.dispose()

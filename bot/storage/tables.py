@@ -243,14 +243,3 @@ teams_dialog_routes = Table(
     Column("updated_at", UTCDateTime, nullable=False, index=True),
     info=policy(WORKING, age="updated_at", subject=("user_id",), erase=DELETE),
 )
-
-
-def create_tables(bind, names: list[str]) -> None:
-    """Create the named tables (a migration's upgrade): each migration names only the tables it adds."""
-    for name in names:
-        metadata.tables[name].create(bind, checkfirst=True)
-
-
-def drop_tables(bind, names: list[str]) -> None:
-    for name in reversed(names):
-        metadata.tables[name].drop(bind, checkfirst=True)
