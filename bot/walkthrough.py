@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot import records
 from bot.context import TurnContext
 from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.storage import records as record_store
 from bot.strings import Strings
 from bot.summary import summary_fields, summary_text
 from dialogs.base import DialogState
@@ -40,7 +41,7 @@ def install_walkthrough(assistant: Assistant) -> None:
     content = assistant.content
 
     async def store_decision(state: DialogState, ctx: TurnContext) -> list[Reply]:
-        record, created = await records.store(assistant.engine, ctx.user_id, walkthrough.summary(state),
+        record, created = await record_store.store(assistant.engine, ctx.user_id, walkthrough.summary(state),
                                               f"decision:{state['id']}", assistant.clock())
         log.info("decision recorded", extra={"record": record.id, "decision": record.decision, "new": created})
         key = "walkthrough.recorded" if created else "walkthrough.already_recorded"
@@ -48,7 +49,7 @@ def install_walkthrough(assistant: Assistant) -> None:
             Choice(assistant.strings.get("choices.records"), "records")])]
 
     async def store_amendment(state: DialogState, ctx: TurnContext) -> list[Reply]:
-        record = await records.amend(assistant.engine, ctx.user_id, state["record_id"], state["changes"],
+        record = await record_store.amend(assistant.engine, ctx.user_id, state["record_id"], state["changes"],
                                      state["note"], assistant.clock(), idempotency_key=f"amend:{state['id']}")
         return [Reply(assistant.strings.get("records.amended", id=record.id, original=state["record_id"]))]
 
@@ -61,7 +62,7 @@ def install_walkthrough(assistant: Assistant) -> None:
         if words and words[0] == "list":
             words = words[1:]
         if not words:
-            found = await records.list_records(assistant.engine, ctx.user_id, RECENT_RECORDS)
+            found = await record_store.list_records(assistant.engine, ctx.user_id, RECENT_RECORDS)
             if not found:
                 return [Reply(s.get("records.none"), kind=ReplyKind.LIST, private=True,
                               choices=[Choice(s.get("choices.decide"), "decide")])]
@@ -73,7 +74,7 @@ def install_walkthrough(assistant: Assistant) -> None:
             return [Reply(s.get("records.usage"), private=True)]
         record_id = int(number[0])
         try:
-            record = await records.get_record(assistant.engine, ctx.user_id, record_id)
+            record = await record_store.get_record(assistant.engine, ctx.user_id, record_id)
         except records.RecordNotFound:
             return [Reply(s.get("records.not_found", id=record_id), private=True)]
         if action == "show":

@@ -37,6 +37,7 @@ async def run(args: argparse.Namespace) -> int:
 
     from bot import records
     from bot.config import load_settings
+    from bot.storage import records as record_store
     from bot.storage.db import create_engine, migrate
     from bot.strings import load_strings
 
@@ -50,16 +51,16 @@ async def run(args: argparse.Namespace) -> int:
     try:
         await migrate(engine)
         if args.records_command == "list":
-            found = await records.list_records(engine, user, args.limit or None)
+            found = await record_store.list_records(engine, user, args.limit or None)
         elif args.records_command == "show" or args.id is not None:
             record_id = args.id
             try:
-                found = [await records.get_record(engine, user, record_id)]
+                found = [await record_store.get_record(engine, user, record_id)]
             except records.RecordNotFound:
                 print(strings.get("records.not_found", id=record_id), file=sys.stderr)
                 return 1
         else:
-            found = list(reversed(await records.list_records(engine, user, None)))
+            found = list(reversed(await record_store.list_records(engine, user, None)))
     except (SQLAlchemyError, OSError) as exc:
         print(f"Cannot read the records database: {type(exc).__name__}. Check DATABASE_URL.", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import records
+from bot.storage import records as record_store
 from bot.storage.db import create_engine, migrate
 from bot.storage.tables import decision_records
 from cli import main as cli_main
@@ -33,14 +34,15 @@ async def test_store_is_idempotent_and_reading_is_owner_only(db_url):
     engine = create_engine(db_url)
     try:
         await migrate(engine)
-        first, created = await records.store(engine, "local:alice", summary(), "decision:abc", NOW)
-        again, created_again = await records.store(engine, "local:alice", summary(), "decision:abc", NOW)
+        first, created = await record_store.store(engine, "local:alice", summary(), "decision:abc", NOW)
+        again, created_again = await record_store.store(engine, "local:alice", summary(), "decision:abc", NOW)
         assert created and not created_again and again.id == first.id
-        await records.store(engine, "local:bob", summary("CR-2"), "decision:def", NOW)
-        assert [r.reference for r in await records.list_records(engine, "local:alice")] == ["CR-1"]
-        assert (await records.get_record(engine, "local:alice", first.id)).summary["information"] == "address history"
+        await record_store.store(engine, "local:bob", summary("CR-2"), "decision:def", NOW)
+        assert [r.reference for r in await record_store.list_records(engine, "local:alice")] == ["CR-1"]
+        alices = await record_store.get_record(engine, "local:alice", first.id)
+        assert alices.summary["information"] == "address history"
         with pytest.raises(records.RecordNotFound):
-            await records.get_record(engine, "local:bob", first.id)
+            await record_store.get_record(engine, "local:bob", first.id)
         async with engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 2
     finally:
@@ -51,18 +53,18 @@ async def test_an_amendment_is_a_new_linked_record_and_the_original_is_unchanged
     engine = create_engine(db_url)
     try:
         await migrate(engine)
-        original, _ = await records.store(engine, "local:alice", summary(), "decision:one", NOW)
-        amended = await records.amend(engine, "local:alice", original.id, {"information": "previous addresses"},
+        original, _ = await record_store.store(engine, "local:alice", summary(), "decision:one", NOW)
+        amended = await record_store.amend(engine, "local:alice", original.id, {"information": "previous addresses"},
                                       "typo in the first version", NOW, idempotency_key="amend:x")
         assert amended.id != original.id and amended.amends_id == original.id
         assert amended.summary["information"] == "previous addresses"
         assert amended.summary["amendment_note"] == "typo in the first version"
-        kept = await records.get_record(engine, "local:alice", original.id)
+        kept = await record_store.get_record(engine, "local:alice", original.id)
         assert kept.summary["information"] == "address history"
         with pytest.raises(records.RecordNotFound):
-            await records.amend(engine, "local:bob", original.id, {"information": "x"}, "not mine", NOW)
+            await record_store.amend(engine, "local:bob", original.id, {"information": "x"}, "not mine", NOW)
         with pytest.raises(ValueError):
-            await records.amend(engine, "local:alice", original.id, {"decision": "share"}, "no", NOW)
+            await record_store.amend(engine, "local:alice", original.id, {"decision": "share"}, "no", NOW)
     finally:
         await engine.dispose()
 
@@ -122,8 +124,8 @@ def test_records_command_line_exports_only_the_users_records(tmp_path, monkeypat
     async def seed() -> None:
         engine = create_engine(settings.database_url)
         await migrate(engine)
-        await records.store(engine, "local:alice", summary("CR-31"), "decision:31", NOW)
-        await records.store(engine, "local:bob", summary("CR-32", "share"), "decision:32", NOW)
+        await record_store.store(engine, "local:alice", summary("CR-31"), "decision:31", NOW)
+        await record_store.store(engine, "local:bob", summary("CR-32", "share"), "decision:32", NOW)
         await engine.dispose()
 
     asyncio.run(seed())

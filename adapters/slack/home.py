@@ -8,6 +8,7 @@ from adapters.slack.blocks import MAX_BLOCKS_VIEW, BlockRenderer, mrkdwn, shorte
 from bot import records
 from bot.core import Assistant
 from bot.isa.register import due_isas
+from bot.storage import records as record_store
 
 HOME_RECORDS = 5
 HOME_ISAS = 10
@@ -28,7 +29,7 @@ async def home_blocks(assistant: Assistant, renderer: BlockRenderer, user_id: st
     blocks: list[dict[str, Any]] = renderer.render_view_blocks([assistant.help_reply()], dm_channel)
 
     blocks.append(_header(s.get("slack.home.records_title")))
-    mine = await records.list_records(assistant.engine, user_id, limit=HOME_RECORDS)
+    mine = await record_store.list_records(assistant.engine, user_id, limit=HOME_RECORDS)
     lines = [mrkdwn(records.list_line(record, s)) for record in mine]
     blocks += [_section(chunk) for chunk in split_text("\n".join(lines))] if lines else \
         [_section(s.get("slack.home.no_records"))]
