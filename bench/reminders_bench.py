@@ -29,10 +29,10 @@ from bot.config import load_settings
 from bot.content import load_content
 from bot.core import Assistant
 from bot.isa.model import ISA
-from bot.isa.register import save_isa
 from bot.qa import QuestionEngine
 from bot.reminders.scheduler import ReminderScheduler
 from bot.storage.db import create_engine, migrate
+from bot.storage.register import save_isa
 from bot.storage.tables import reminder_occurrences
 
 NOW = datetime(2027, 3, 29, 8, 0, tzinfo=UTC)

@@ -57,8 +57,8 @@ async def test_metrics_count_turns_answers_and_latency(tmp_path):
 async def test_records_and_walkthroughs_are_counted_from_the_writes(tmp_path):
     from bot.http import ASSISTANT
     from bot.metrics import metrics
-    from bot.storage.records import store
     from bot.storage.db import utcnow
+    from bot.storage.records import store
 
     client = await _client(make_settings(tmp_path))
     try:

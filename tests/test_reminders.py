@@ -249,7 +249,7 @@ async def test_marking_reviewed_stops_the_old_reminders(replicas):
     from tests.conftest import turn
 
     async with first.engine.connect() as conn:
-        from bot.isa.register import list_isas
+        from bot.storage.register import list_isas
 
         health = next(i for i in await list_isas(conn) if i.title.startswith("Health visiting"))
     replies = await first.handle(turn("", user=health.owner, choice=f"isa reviewed {health.id} 2028-03-29"))

@@ -7,8 +7,8 @@ from typing import Any
 from adapters.slack.blocks import MAX_BLOCKS_VIEW, BlockRenderer, mrkdwn, shorten, split_text
 from bot import records
 from bot.core import Assistant
-from bot.isa.register import due_isas
 from bot.storage import records as record_store
+from bot.storage.register import due_isas
 
 HOME_RECORDS = 5
 HOME_ISAS = 10

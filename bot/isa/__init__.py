@@ -18,8 +18,8 @@ def install_isa(assistant: Assistant) -> None:
     from bot.isa.answers import answer_from_register
     from bot.isa.commands import ISACommand, save_from_form
     from bot.isa.model import ISAValidationError
-    from bot.isa.register import ISANotFound
     from bot.messages import Reply
+    from bot.storage.register import ISANotFound
     from dialogs.base import DialogState
     from dialogs.isa_form import ISADialog
 

@@ -8,8 +8,9 @@ import re
 
 from bot.context import TurnContext
 from bot.isa.model import ISAStatus
-from bot.isa.register import list_isas, search
+from bot.isa.search import search
 from bot.messages import Choice, Link, Reply, ReplyKind, Source
+from bot.storage.register import list_isas
 
 _ABOUT_AGREEMENTS = re.compile(r"\b(isas?|(?:data |information )?sharing agreements?|agreements?|dsas?)\b", re.I)
 _ASKS_WHICH = re.compile(r"\b(which|what|any|is there|are there|do we have|have we got|have we|list|show)\b", re.I)

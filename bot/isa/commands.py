@@ -15,13 +15,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import TurnContext
-from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa
-from bot.isa.register import ISANotFound, audit, can_edit, due_isas, get_isa, history, list_isas, save_isa, search
-from bot.isa.register import snooze as snooze_isa
+from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa, can_edit
+from bot.isa.search import search
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
 from bot.reminders.message import SNOOZE_DAYS, one_year_after
 from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.storage.db import insert_ignore
+from bot.storage.register import ISANotFound, audit, due_isas, get_isa, history, list_isas, save_isa
+from bot.storage.register import snooze as snooze_isa
 from bot.storage.tables import reminder_subscriptions as subs
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.identity import Addresses
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
-from bot.isa.register import list_isas, upsert_by_title
+from bot.storage.register import list_isas, upsert_by_title
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,14 @@ class ISA:
                    channels=list(m["channels"]))
 
 
+def can_edit(admins: frozenset[str], user_id: str, isa: ISA | None) -> bool:
+    """Configured admins may change any ISA; an owner may change their own. Everyone may read.
+
+    Canonical keys compare exactly, so a user in another Slack workspace never passes for an admin.
+    """
+    return user_id in admins or (isa is not None and user_id == isa.owner)
+
+
 def is_special_category(categories: list[str]) -> bool:
     return any(word in c.lower() for c in categories for word in SPECIAL_CATEGORY_WORDS)
 

@@ -32,7 +32,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.background import add_background_task, sleep_or_stop
 from bot.delivery import DeliveryError
 from bot.isa.model import ISA, REVIEWABLE, ISAStatus
-from bot.isa.register import ISANotFound, get_isa, list_isas, snoozes
 from bot.messages import Reply
 from bot.reminders import message
 from bot.reminders.schedule import (
@@ -44,6 +43,7 @@ from bot.reminders.schedule import (
     weekly_occurrences,
 )
 from bot.storage.db import insert_ignore, utcnow
+from bot.storage.register import ISANotFound, get_isa, list_isas, snoozes
 from bot.storage.tables import isas
 from bot.storage.tables import reminder_occurrences as occ
 from bot.storage.tables import reminder_subscriptions as subs
