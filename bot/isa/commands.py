@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import TurnContext
@@ -20,10 +19,9 @@ from bot.isa.search import search
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
 from bot.reminders.message import SNOOZE_DAYS, one_year_after
 from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
-from bot.storage.db import insert_ignore
+from bot.storage import subscriptions
 from bot.storage.register import ISANotFound, audit, due_isas, get_isa, history, list_isas, save_isa
 from bot.storage.register import snooze as snooze_isa
-from bot.storage.tables import reminder_subscriptions as subs
 
 log = logging.getLogger(__name__)
 
@@ -224,11 +222,11 @@ class ISACommand:
         now = ctx.assistant.clock()
         actor = ctx.user_id
         async with ctx.assistant.engine.begin() as conn:
-            current = (await conn.execute(select(subs).where(subs.c.channel == channel))).first()
+            current = await subscriptions.for_channel(conn, channel)
             if words == ["off"]:
                 if current is None or not current.active:
                     return [Reply(s.get("isa.remind_none"))]
-                await conn.execute(update(subs).where(subs.c.id == current.id).values(active=0, paused_reason="off"))
+                await subscriptions.turn_off(conn, current.id, "off")
                 await audit(conn, actor, "reminder.off", channel, {}, now)
                 return [Reply(s.get("isa.remind_off"))]
             if not words:
@@ -242,17 +240,11 @@ class ISACommand:
                 weekday, at = parse_weekday(words[1]), parse_time_of_day(words[2])
             except ValueError:
                 raise CommandError("isa.remind_usage") from None
-            values = dict(weekday=weekday, time_of_day=at.strftime("%H:%M"), timezone=ctx.assistant.settings.timezone,
-                          active=1, paused_reason=None)
-            if current is None:
-                await conn.execute(insert_ignore(conn, subs).values(channel=channel, created_by=actor, created_at=now,
-                                                                    **values))
-            else:
-                await conn.execute(update(subs).where(subs.c.id == current.id).values(created_by=actor, **values))
-            await audit(conn, actor, "reminder.set", channel, {"weekday": WEEKDAYS[weekday],
-                                                               "time": values["time_of_day"]}, now)
-        return [Reply(s.get("isa.remind_set", day=WEEKDAYS[weekday], time=values["time_of_day"],
-                            timezone=values["timezone"]))]
+            time_of_day, timezone = at.strftime("%H:%M"), ctx.assistant.settings.timezone
+            await subscriptions.subscribe(conn, channel, actor, now, weekday=weekday, time_of_day=time_of_day,
+                                          timezone=timezone)
+            await audit(conn, actor, "reminder.set", channel, {"weekday": WEEKDAYS[weekday], "time": time_of_day}, now)
+        return [Reply(s.get("isa.remind_set", day=WEEKDAYS[weekday], time=time_of_day, timezone=timezone))]
 
 
 def not_allowed(ctx: TurnContext) -> Reply:

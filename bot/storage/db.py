@@ -136,13 +136,15 @@ def insert_ignore(conn: AsyncConnection, table: Table):
     return _dialect_insert(conn, table).on_conflict_do_nothing()
 
 
-async def upsert(conn: AsyncConnection, table: Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
-    """Insert the row, or update ``values`` on the row with these ``keys`` (its primary or unique key).
+async def upsert(conn: AsyncConnection, table: Table, keys: dict[str, Any], values: dict[str, Any],
+                 new_only: dict[str, Any] | None = None) -> None:
+    """Insert the row, or update ``values`` on the row with these ``keys`` (its primary or unique key);
+    ``new_only`` values (a creation time) are written only when the row is new.
 
     One statement (``ON CONFLICT DO UPDATE``) on SQLite and PostgreSQL alike, so two concurrent first
     writes of the same key cannot fail or lose either write: the later one wins.
     """
-    statement = _dialect_insert(conn, table).values(**keys, **values)
+    statement = _dialect_insert(conn, table).values(**keys, **values, **(new_only or {}))
     await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
 
