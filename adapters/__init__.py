@@ -24,7 +24,10 @@ Close = Callable[[], Awaitable[None]]
 
 class Channel(Protocol):
     name: str  # the address prefix: ``slack``, ``teams``, ``local``
-    addresses: AddressParser
+
+    @property
+    def addresses(self) -> AddressParser:
+        """How this channel reads typed addresses (registered with the core by app.py)."""
 
     def mount(self, app: web.Application, assistant: Assistant) -> str | None:
         """Serve the channel on ``app`` and register its sender; what to log, or None if it stays off."""
