@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-TaskFactory = Callable[[asyncio.Event], Awaitable[None]]
+TaskFactory = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 BACKGROUND = web.AppKey("background_tasks", dict)
 
 

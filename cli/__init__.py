@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         result = args.func(args)
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
             import asyncio  # only async commands pay for it (start-up time of `ask`)
 
             result = asyncio.run(result)

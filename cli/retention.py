@@ -50,6 +50,8 @@ async def _run(args) -> int:
         report = await run_retention(engine, settings, dry_run=args.dry_run)
     finally:
         await engine.dispose()
+    if report is None:  # only a run with a once-only key can be skipped, and this one has none
+        return 1
     if args.json:
         print(json.dumps(report.to_dict()))
         return 0

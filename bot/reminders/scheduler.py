@@ -125,6 +125,8 @@ class ReminderScheduler:
             existing = set((await conn.execute(select(occ.c.key).where(occ.c.due_at > start))).scalars())
         lead_days = self.assistant.settings.reminder_lead_days
         for isa in agreements:
+            if isa.id is None:  # read from the register, so always saved
+                continue
             snooze = snoozed.get(isa.id)
             until = snooze[1] if snooze and snooze[0] == isa.review_date else None
             for o in review_occurrences(isa.review_date, lead_days, self.calendar, start, now, until):

@@ -33,26 +33,27 @@ async def _by_key(conn: AsyncConnection, key: str) -> DecisionRecord | None:
 async def store(engine: AsyncEngine, user_id: str, summary: dict[str, Any], idempotency_key: str,
                 now: datetime, amends_id: int | None = None) -> tuple[DecisionRecord, bool]:
     """Store a confirmed summary once; (record, True) if new, (the earlier record, False) on a retry."""
-    values = dict(user_id=user_id, reference=str(summary.get("reference", ""))[:100],
-                  decision=str(summary["decision"]), summary=summary,
-                  content_version=str(summary.get("content_version", ""))[:40], amends_id=amends_id,
-                  idempotency_key=idempotency_key, created_at=now)
+    reference = str(summary.get("reference", ""))[:100]
+    decision = str(summary["decision"])
+    content_version = str(summary.get("content_version", ""))[:40]
+    values = dict(user_id=user_id, reference=reference, decision=decision, summary=summary,
+                  content_version=content_version, amends_id=amends_id, idempotency_key=idempotency_key,
+                  created_at=now)
     try:
         async with durable_transaction(engine) as conn:
             existing = await _by_key(conn, idempotency_key)
             if existing is not None:
                 return existing, False
-            result = await conn.execute(insert(decision_records).values(**values))
-            record_id = result.inserted_primary_key[0]
+            record_id = (await conn.execute(insert(decision_records).values(**values)
+                                            .returning(decision_records.c.id))).scalar_one()
     except IntegrityError:  # a concurrent retry won the race on the unique key
         async with engine.connect() as conn:
             existing = await _by_key(conn, idempotency_key)
         if existing is None:
             raise
         return existing, False
-    return DecisionRecord(id=record_id, user_id=user_id, reference=values["reference"], decision=values["decision"],
-                          summary=summary, content_version=values["content_version"], amends_id=amends_id,
-                          created_at=now), True
+    return DecisionRecord(id=record_id, user_id=user_id, reference=reference, decision=decision, summary=summary,
+                          content_version=content_version, amends_id=amends_id, created_at=now), True
 
 
 async def list_records(engine: AsyncEngine, user_id: str, limit: int | None = 10) -> list[DecisionRecord]:

@@ -34,8 +34,8 @@ async def audit(conn: AsyncConnection, actor: str, action: str, subject_: str | 
 async def save_isa(conn: AsyncConnection, isa: ISA, actor: str, now: datetime, action: str | None = None) -> ISA:
     """Insert (``isa.id is None``) or update an ISA and audit the change; returns it with its id."""
     if isa.id is None:
-        result = await conn.execute(insert(isas).values(**isa.values(), created_at=now, updated_at=now))
-        isa.id = result.inserted_primary_key[0]
+        isa.id = (await conn.execute(insert(isas).values(**isa.values(), created_at=now, updated_at=now)
+                                     .returning(isas.c.id))).scalar_one()
         await audit(conn, actor, action or "isa.create", subject(isa.id), {"changes": diff(None, isa)}, now)
         return isa
     before = await get_isa(conn, isa.id)
@@ -98,6 +98,8 @@ async def history(conn: AsyncConnection, isa_id: int) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- snoozes
 async def snooze(conn: AsyncConnection, isa: ISA, until: date, actor: str, now: datetime) -> None:
     """Hold the review reminders of the current review cycle until ``until`` (then one reminder)."""
+    if isa.id is None:
+        raise ValueError("an agreement must be saved before its review can be snoozed")
     await conn.execute(delete(isa_snoozes).where(isa_snoozes.c.isa_id == isa.id))
     await conn.execute(insert(isa_snoozes).values(isa_id=isa.id, review_date=isa.review_date, snoozed_until=until,
                                                   snoozed_by=actor, snoozed_at=now))

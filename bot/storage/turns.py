@@ -41,9 +41,10 @@ async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str, 
         row = (await conn.execute(select(state, seen))).one()
     else:
         claim = insert_ignore(conn, processed_events).values(key=key[:300], created_at=now).returning(state, seen)
-        row = (await conn.execute(claim)).first()
-        if row is None:
+        claimed = (await conn.execute(claim)).first()
+        if claimed is None:
             return TurnStart(False, None, None)
+        row = claimed
     return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen)
 
 
@@ -85,4 +86,4 @@ async def unanswered_counts(engine: AsyncEngine, limit: int | None = None) -> li
     if limit:
         query = query.limit(limit)
     async with engine.connect() as conn:
-        return [(row.count, row.last, row.normalised) for row in await conn.execute(query)]
+        return [(times, last_asked, question) for times, last_asked, question in await conn.execute(query)]
