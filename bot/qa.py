@@ -144,7 +144,7 @@ class _Decision:
 class QuestionEngine:
     """Answers a question from the topics, offers the likely topics, abstains, or recognises small talk."""
 
-    def __init__(self, content: Content, cache_dir: Path = CACHE_DIR):
+    def __init__(self, content: Content, cache_dir: Path = CACHE_DIR, router: routing.Router | None = None):
         from rapidfuzz import fuzz, process
 
         self._fuzz = fuzz
@@ -158,8 +158,8 @@ class QuestionEngine:
             for phrase in phrases:
                 self._smalltalk_phrases.append(_plain(phrase))
                 self._smalltalk_kinds.append(kind)
-        self.router = routing.cached_router(training_set(content), self.prepare, _vocabulary_digest(content.vocabulary),
-                                            cache_dir)
+        self.router = router or routing.cached_router(training_set(content), self.prepare,
+                                                      _vocabulary_digest(content.vocabulary), cache_dir)
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
         self._topic_columns = np.flatnonzero(self._topic_of_label >= 0)

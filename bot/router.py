@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 OUTSIDE = "_outside"  # the class of out-of-scope questions
 ROUTER_FORMAT = "1"  # bump when training or the analyzers change: old caches are then ignored
 FOLDS = 5
-REGULARISATION_C = 20.0  # inverse regularisation strength; compared in bench/qa_calibrate.py
+MODEL = "logistic"  # or "svm" (a linear SVM, calibrated the same way); compared in bench/qa_calibrate.py
+REGULARISATION_C = {"logistic": 20.0, "svm": 1.0}  # inverse regularisation strength of each model
 WRONG_RATE_TARGET = 0.02  # held-out share of questions we may answer with the wrong topic (issue target: 5%)
 SEED = 12
 CACHES_KEPT = 4  # other content versions (a test's edited copy) keep theirs for a while
@@ -126,28 +127,30 @@ class TrainingSet:
         return hashlib.sha256(json.dumps([self.texts, self.labels]).encode()).hexdigest()
 
 
-def fit_pipeline(words: Sequence[Sequence[str]], labels: Sequence[str], c: float = REGULARISATION_C):
-    """The scikit-learn pipeline (two TF-IDF blocks and a logistic regression), fitted."""
+def fit_pipeline(words: Sequence[Sequence[str]], labels: Sequence[str], model: str = MODEL):
+    """The scikit-learn pipeline (two TF-IDF blocks and a linear classifier), fitted."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
 
     union = make_union(*(TfidfVectorizer(analyzer=analyzer, sublinear_tf=True) for analyzer in ANALYZERS))
-    pipeline = make_pipeline(union, LogisticRegression(C=c, max_iter=3000))
-    return pipeline.fit(list(words), list(labels))
+    c = REGULARISATION_C[model]
+    classifier = LogisticRegression(C=c, max_iter=3000) if model == "logistic" else LinearSVC(C=c)
+    return make_pipeline(union, classifier).fit(list(words), list(labels))
 
 
 def out_of_fold_scores(words: Sequence[Sequence[str]], labels: Sequence[str], classes: Sequence[str],
-                       fit: Callable = fit_pipeline) -> np.ndarray:
+                       model: str = MODEL) -> np.ndarray:
     """Decision scores of each example from a model that never saw it (k-fold), columns in ``classes``."""
     from sklearn.model_selection import KFold
 
     scores = np.full((len(words), len(classes)), -1e3)
     position = {label: i for i, label in enumerate(classes)}
     for train, held in KFold(FOLDS, shuffle=True, random_state=SEED).split(words):
-        model = fit([words[i] for i in train], [labels[i] for i in train])
-        fold = model.decision_function([words[i] for i in held])
-        for column, label in enumerate(model.classes_):
+        fitted = fit_pipeline([words[i] for i in train], [labels[i] for i in train], model)
+        fold = fitted.decision_function([words[i] for i in held])
+        for column, label in enumerate(fitted.classes_):
             scores[held, position[label]] = fold[:, column]
     return scores
 
@@ -180,14 +183,14 @@ def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, outside: int)
     return 0.95
 
 
-def train(training: TrainingSet, prepare: Prepare) -> Router:
+def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router:
     """Fit, calibrate and export a router (imports scikit-learn: seconds, so results are cached)."""
     words = [prepare(text) for text in training.texts]
     labels = list(training.labels)
-    pipeline = fit_pipeline(words, labels)
+    pipeline = fit_pipeline(words, labels, model)
     classes = [str(c) for c in pipeline.classes_]
     truth = np.array([classes.index(label) for label in labels])
-    held_out = out_of_fold_scores(words, labels, classes)
+    held_out = out_of_fold_scores(words, labels, classes, model)
     temperature = fit_temperature(held_out, truth)
     threshold = choose_threshold(softmax(held_out * temperature), truth, classes.index(OUTSIDE))
     union, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
@@ -213,7 +216,7 @@ def _version(name: str) -> str:
 
 
 def cache_key(training: TrainingSet, prepare_digest: str) -> str:
-    material = f"{ROUTER_FORMAT}|{REGULARISATION_C}|{WRONG_RATE_TARGET}|{_library_versions()}|{prepare_digest}|"
+    material = f"{ROUTER_FORMAT}|{MODEL}|{REGULARISATION_C[MODEL]}|{WRONG_RATE_TARGET}|{_library_versions()}|{prepare_digest}|"
     return hashlib.sha256((material + training.digest()).encode()).hexdigest()[:24]
 
 

@@ -82,7 +82,15 @@ def load_topics(root: Path) -> list[Topic]:
                 offer_walkthrough=bool(item.get("offer_walkthrough", False)),
                 danger_phrases=tuple(item.get("danger_phrases", ())),
             ))
+    first_topic: dict[str, str] = {}
     for topic in topics:
+        for example in topic.examples:
+            key = " ".join(example.lower().split())
+            other = first_topic.setdefault(key, topic.id)
+            if other != topic.id:  # one phrasing, two topics: the router cannot learn both
+                display, line = where[topic.id]
+                problems.append(ContentProblem(display, line, f"topic {topic.id!r}: example {example!r} is also "
+                                               f"an example of topic {other!r}"))
         for related in topic.related:
             if related not in where:
                 display, line = where[topic.id]
