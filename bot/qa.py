@@ -264,11 +264,13 @@ class QuestionEngine:
 
 
 def training_set(content: Content) -> routing.TrainingSet:
-    """The router's training data: each topic's examples and title, and the out-of-scope examples."""
+    """The router's training data: each topic's examples, title and keywords (as one text), and the
+    out-of-scope examples."""
     texts: list[str] = []
     labels: list[str] = []
     for topic in content.topics:
-        for text in (*topic.examples, topic.title):
+        keywords = (" ".join(topic.keywords),) if topic.keywords else ()
+        for text in (*topic.examples, topic.title, *keywords):
             texts.append(text)
             labels.append(topic.id)
     for examples in content.out_of_scope.values():

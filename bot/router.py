@@ -37,9 +37,9 @@ log = logging.getLogger(__name__)
 OUTSIDE = "_outside"  # the class of out-of-scope questions
 ROUTER_FORMAT = "1"  # bump when training or the analyzers change: old caches are then ignored
 FOLDS = 5
-MODEL = "logistic"  # or "svm" (a linear SVM, calibrated the same way); compared in bench/qa_calibrate.py
+MODEL = "svm"  # or "svm" (a linear SVM, calibrated the same way); compared in bench/qa_calibrate.py
 REGULARISATION_C = {"logistic": 20.0, "svm": 1.0}  # inverse regularisation strength of each model
-WRONG_RATE_TARGET = 0.02  # held-out share of questions we may answer with the wrong topic (issue target: 5%)
+WRONG_RATE_TARGET = 0.05  # held-out share of questions we may answer with the wrong topic (the issue's limit)
 SEED = 12
 CACHES_KEPT = 4  # other content versions (a test's edited copy) keep theirs for a while
 
