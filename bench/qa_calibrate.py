@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_SETS = [ROOT.parent / "shared" / "eval" / "qa-dev.yaml", *sorted((ROOT / "tests" / "data").glob("qa-blind-*.yaml"))]
+DEFAULT_SETS = [ROOT.parent / "shared" / "eval" / "qa-dev.yaml",
+                *sorted((ROOT / "tests" / "data").glob("qa-blind-*.yaml"))]
 
 
 def main(argv: list[str]) -> int:
@@ -49,8 +50,9 @@ def main(argv: list[str]) -> int:
             grades = grade_file(engine, path)
             inside = [g for g in grades if g.answerable]
             outside = [g for g in grades if not g.answerable]
-            cells.append(f"in {sum(g.passed for g in inside):>2}/{len(inside):<2} out {sum(g.passed for g in outside):>2}/"
-                         f"{len(outside):<2} opt {sum(g.options for g in inside):>2} wrong "
+            cells.append(f"in {sum(g.passed for g in inside):>2}/{len(inside):<2} "
+                         f"out {sum(g.passed for g in outside):>2}/{len(outside):<2} "
+                         f"opt {sum(g.options for g in inside):>2} wrong "
                          f"{sum(g.confidently_wrong for g in grades):>2}")
         print(f"{name:<24}{engine.router.threshold:>5.2f}{engine.router.temperature:>6.2f}{seconds:>8.1f}  "
               + "  ".join(f"{c:>34}" for c in cells))

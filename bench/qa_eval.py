@@ -88,7 +88,8 @@ def summarise(path: Path, grades: list[Grade], totals_only: bool = False) -> str
 
     wrong = sum(g.confidently_wrong for g in grades)
     options = sum(g.options for g in in_scope)
-    lines = [f"== {path}", f"{'in-scope correct':<22}{pct(in_scope)}", f"{'out-of-scope abstained':<22}{pct(out_scope)}",
+    lines = [f"== {path}", f"{'in-scope correct':<22}{pct(in_scope)}",
+             f"{'out-of-scope abstained':<22}{pct(out_scope)}",
              f"{'in-scope offered options':<22} {options}/{len(in_scope)}",
              f"{'confidently wrong':<22}{wrong}/{len(grades)} ({100 * wrong / max(len(grades), 1):.1f}%)"]
     failures = [g for g in grades if not g.passed]

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def char_grams(words: Sequence[str]) -> list[str]:
 
 def word_grams(words: Sequence[str]) -> list[str]:
     """Words and adjacent word pairs."""
-    return [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
 
 
 ANALYZERS: tuple[Callable[[Sequence[str]], list[str]], ...] = (char_grams, word_grams)
@@ -216,7 +217,8 @@ def _version(name: str) -> str:
 
 
 def cache_key(training: TrainingSet, prepare_digest: str) -> str:
-    material = f"{ROUTER_FORMAT}|{MODEL}|{REGULARISATION_C[MODEL]}|{WRONG_RATE_TARGET}|{_library_versions()}|{prepare_digest}|"
+    material = (f"{ROUTER_FORMAT}|{MODEL}|{REGULARISATION_C[MODEL]}|{WRONG_RATE_TARGET}|{_library_versions()}|"
+                f"{prepare_digest}|")
     return hashlib.sha256((material + training.digest()).encode()).hexdigest()[:24]
 
 
