@@ -91,6 +91,10 @@ class Router:
         self._prepare = prepare
         self.outside_index = self.labels.index(OUTSIDE)
 
+    def known_words(self) -> frozenset[str]:
+        """Every word the router was trained on (the single words of its word block)."""
+        return frozenset(term for term in self._blocks[-1].vocabulary if " " not in term)
+
     def scores(self, words: Sequence[str]) -> np.ndarray:
         """The classifier's raw decision scores (before calibration) for normalised words."""
         columns: list[int] = []
