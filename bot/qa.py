@@ -199,9 +199,12 @@ class QuestionEngine:
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
         self._topic_columns = np.flatnonzero(self._topic_of_label >= 0)
-        self._danger: list[tuple[int, tuple[str, ...]]] = [
-            (index, tuple(_plain(phrase).split())) for index, topic in enumerate(self.topics)
-            for phrase in topic.danger_phrases]
+        self._danger: dict[str, list[tuple[int, tuple[str, ...]]]] = {}  # first word -> (topic, whole phrase)
+        for index, topic in enumerate(self.topics):
+            for phrase in topic.danger_phrases:
+                words = tuple(_plain(phrase).split())
+                if words:
+                    self._danger.setdefault(words[0], []).append((index, words))
 
     @lru_cache(maxsize=4096)  # noqa: B019 - the engine lives as long as the process; bounded
     def prepare(self, text: str) -> list[str]:
@@ -217,8 +220,7 @@ class QuestionEngine:
         order = np.argsort(-probabilities)[:limit]
         return [(float(probabilities[i]), int(self._topic_of_label[self._topic_columns[i]])) for i in order]
 
-    def _decide(self, text: str) -> _Decision:
-        ranked = self.rank(text)
+    def _decide(self, ranked: list[tuple[float, int]]) -> _Decision:
         threshold = self.router.threshold
         if ranked and ranked[0][0] >= threshold:
             return _Decision("answer", (ranked[0][1],), ranked[0][0])
@@ -231,18 +233,20 @@ class QuestionEngine:
         """What to do with a question: one decision, or one per part of a question in two clear parts."""
         parts = [p for p in _PART_BREAK.split(question) if len(_WORD.findall(p.lower())) >= PART_MIN_WORDS]
         if len(parts) > 1:
-            answered = [d for d in map(self._decide, parts) if d.kind == "answer"]
+            answered = [d for d in (self._decide(self.rank(p)) for p in parts) if d.kind == "answer"]
             distinct = list({d.topics[0]: d for d in answered}.values())
             if len(distinct) > 1:
                 return distinct
-        whole = self._decide(question)
+        ranked = self.rank(question)
+        whole = self._decide(ranked)
         if whole.kind == "answer" or len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
             return [whole]
         # The ending may only choose among what the whole story already points to: "can you tell me?" at the
         # end of a question about court fees must not become a confident answer about telling families.
-        likely = {t for _, t in self.rank(question)}
+        likely = {t for _, t in ranked}
         clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
-        endings = [self._decide(" ".join(clauses[-k:])) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
+        endings = [self._decide(self.rank(" ".join(clauses[-k:])))
+                   for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
         confident = [d for d in endings if d.kind == "answer" and d.topics[0] in likely]
         return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
 
@@ -250,10 +254,10 @@ class QuestionEngine:
         """The emergency topic, when the question mentions a child in immediate danger (its words as typed:
         the phrases are listed with their variants, so a content owner sees exactly what triggers it)."""
         words = _plain(question).split()
-        for index, phrase in self._danger:
-            size = len(phrase)
-            if size and any(tuple(words[i:i + size]) == phrase for i in range(len(words) - size + 1)):
-                return index
+        for start, word in enumerate(words):
+            for index, phrase in self._danger.get(word, ()):
+                if tuple(words[start:start + len(phrase)]) == phrase:
+                    return index
         return None
 
     # ------------------------------------------------------------------ answering

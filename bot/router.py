@@ -27,6 +27,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
@@ -49,15 +50,15 @@ Prepare = Callable[[str], list[str]]  # text -> normalised words
 
 def char_grams(words: Sequence[str]) -> list[str]:
     """Character 2-5-grams inside each word, padded with a space at both ends (like ``char_wb``)."""
-    grams: list[str] = []
-    for word in words:
-        padded = f" {word} "
-        size = len(padded)
-        for n in range(2, 6):
-            if size < n:
-                break
-            grams.extend(padded[i:i + n] for i in range(size - n + 1))
-    return grams
+    return [gram for word in words for gram in word_char_grams(word)]
+
+
+@lru_cache(maxsize=16384)
+def word_char_grams(word: str) -> tuple[str, ...]:
+    """One word's character 2-5-grams (words recur, so answering reuses them)."""
+    padded = f" {word} "
+    size = len(padded)
+    return tuple(padded[i:i + n] for n in range(2, 6) if size >= n for i in range(size - n + 1))
 
 
 def word_grams(words: Sequence[str]) -> list[str]:
@@ -90,6 +91,12 @@ class Router:
         self.threshold = threshold
         self._prepare = prepare
         self.outside_index = self.labels.index(OUTSIDE)
+        # Per word, the columns of its known n-grams in each block whose analyzer works word by word.
+        self._word_columns = lru_cache(maxsize=16384)(self._columns_of_word)
+
+    def _columns_of_word(self, word: str) -> tuple[int, ...]:
+        column_of = self._blocks[0].vocabulary.get
+        return tuple(c for c in map(column_of, word_char_grams(word)) if c is not None)
 
     def known_words(self) -> frozenset[str]:
         """Every word the router was trained on (the single words of its word block)."""
@@ -99,18 +106,23 @@ class Router:
         """The classifier's raw decision scores (before calibration) for normalised words."""
         columns: list[int] = []
         values: list[float] = []
-        for analyzer, block in zip(ANALYZERS, self._blocks, strict=True):
-            counts = Counter(g for g in analyzer(words) if g in block.vocabulary)
-            if not counts:
+        for number, (analyzer, block) in enumerate(zip(ANALYZERS, self._blocks, strict=True)):
+            if number == 0:  # character n-grams: word by word, from the per-word cache
+                counts = Counter(c for word in words for c in self._word_columns(word))
+            else:
+                column_of = block.vocabulary.get
+                counts = Counter(c for c in map(column_of, analyzer(words)) if c is not None)
+            index = list(counts)
+            frequency = list(counts.values())
+            if not index:
                 continue
-            index = [block.vocabulary[g] for g in counts]
-            weights = (1.0 + np.log(np.fromiter(counts.values(), float, len(counts)))) * block.idf[index]
+            weights = (1.0 + np.log(np.asarray(frequency, dtype=float))) * block.idf[index]
             weights /= math.sqrt(float(weights @ weights))
             columns.extend(block.offset + i for i in index)
             values.extend(weights.tolist())
         if not columns:
             return self._intercept.astype(float)
-        return np.asarray(values) @ self._coef[columns] + self._intercept
+        return np.asarray(values, dtype=np.float32) @ self._coef[columns] + self._intercept
 
     def probabilities(self, text: str) -> np.ndarray:
         """Calibrated probability of each label (``self.labels``) for a question."""

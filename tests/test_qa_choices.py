@@ -21,7 +21,11 @@ from tests.test_slack import running_slack
 from tests.test_teams import connector, msal, rig  # noqa: F401 - fixtures
 from tests.test_terminal import run_chat
 
-VAGUE = "what about the family"  # in scope, but which question about the family?
+# Vague but in-scope questions: which one the trained router is unsure about depends on the content, so the
+# tests take the first that gets "one of these" (and fail if none does: the reply must stay reachable).
+VAGUE_CANDIDATES = ("what about the family", "consent", "the parents", "is it ok to tell someone", "sharing",
+                    "what about health", "confidential", "can I tell them", "who can I tell", "records",
+                    "asking permission", "information about a child", "telling people", "the law", "school")
 
 
 @pytest.fixture(scope="module")
@@ -30,23 +34,30 @@ def engine() -> QuestionEngine:
 
 
 @pytest.fixture(scope="module")
-def offered(engine) -> list[tuple[str, str]]:
+def vague(engine) -> str:
+    found = next((q for q in VAGUE_CANDIDATES if engine.answer(q).options), None)
+    assert found is not None, "no vague question gets the 'one of these' reply"
+    return found
+
+
+@pytest.fixture(scope="module")
+def offered(engine, vague) -> list[tuple[str, str]]:
     """(title, answer) of the topics the engine offers for the vague question, in order."""
-    answer = engine.answer(VAGUE)
+    answer = engine.answer(vague)
     assert not answer.answered and len(answer.options) == 3, answer
     topics = {t.id: t for t in engine.topics}
     return [(topics[i].title, topics[i].answer) for i in answer.options]
 
 
-def test_the_engine_offers_three_topics_and_says_so(engine, offered):
-    answer = engine.answer(VAGUE)
+def test_the_engine_offers_three_topics_and_says_so(engine, vague, offered):
+    answer = engine.answer(vague)
     assert "one of these" in answer.answer and answer.sources == ()
     assert all(title in answer.answer for title, _ in offered)
     assert "designated safeguarding lead" in answer.answer  # and where to go if none fits
 
 
-async def test_core_reply_carries_topic_buttons_and_a_press_answers(assistant, offered):
-    reply = (await assistant.handle(turn(VAGUE)))[-1]
+async def test_core_reply_carries_topic_buttons_and_a_press_answers(assistant, vague, offered):
+    reply = (await assistant.handle(turn(vague)))[-1]
     assert reply.kind == ReplyKind.ABSTAIN
     assert [c.label for c in reply.choices] == [title for title, _ in offered]
     assert all(c.value.startswith(TOPIC_CHOICE) for c in reply.choices)
@@ -60,7 +71,7 @@ async def test_typed_topic_word_that_is_no_topic_is_read_as_a_question(assistant
     assert reply.kind == ReplyKind.ABSTAIN and not reply.choices
 
 
-async def test_web_chat(tmp_path, offered):
+async def test_web_chat(tmp_path, vague, offered):
     app = await build_app(make_settings(tmp_path))
     async with TestClient(TestServer(app)) as client:
         async def chat(**payload) -> list[dict]:
@@ -68,18 +79,18 @@ async def test_web_chat(tmp_path, offered):
             assert response.status == 200
             return (await response.json())["replies"]
 
-        choices = (await chat(text=VAGUE))[-1]["choices"]
+        choices = (await chat(text=vague))[-1]["choices"]
         assert [c["label"] for c in choices] == [title for title, _ in offered]
         answered = (await chat(choice=choices[0]["value"]))[-1]
         assert answered["kind"] == "answer" and answered["text"] == offered[0][1] and answered["sources"]
 
 
-def test_terminal_numbers_the_topics_and_a_number_presses_one(tmp_path, offered):
-    typed = run_chat(tmp_path, f"{VAGUE}\n3\n", "--user", "choices")
+def test_terminal_numbers_the_topics_and_a_number_presses_one(tmp_path, vague, offered):
+    typed = run_chat(tmp_path, f"{vague}\n3\n", "--user", "choices")
     assert typed.returncode == 0, typed.stderr
     assert all(f") {title}" in typed.stdout for title, _ in offered)
     assert offered[2][1][:80] in " ".join(typed.stdout.split())
-    lines = [json.dumps({"text": VAGUE})]
+    lines = [json.dumps({"text": vague})]
     result = run_chat(tmp_path, "\n".join(lines) + "\n", "--json", "--user", "choices-json")
     choices = json.loads(result.stdout.splitlines()[0])["replies"][-1]["choices"]
     assert [c["label"] for c in choices] == [title for title, _ in offered]
@@ -87,9 +98,9 @@ def test_terminal_numbers_the_topics_and_a_number_presses_one(tmp_path, offered)
     assert json.loads(pressed.stdout)["replies"][-1]["text"] == offered[1][1]
 
 
-async def test_slack_buttons(tmp_path, offered):
+async def test_slack_buttons(tmp_path, vague, offered):
     async with running_slack(tmp_path) as slack:
-        await slack.client.event(dm_event(VAGUE))
+        await slack.client.event(dm_event(vague))
         await slack.idle()
         message = slack.posts()[-1]
         buttons = [b for b in message.buttons() if b["action_id"].startswith("choice_")]
@@ -100,8 +111,8 @@ async def test_slack_buttons(tmp_path, offered):
         assert any(offered[0][1][:60] in " ".join(text.split()) for text in replies)
 
 
-async def test_teams_card_actions(rig, connector, offered):  # noqa: F811 - fixtures
-    await rig.post(rig.message(VAGUE))
+async def test_teams_card_actions(rig, connector, vague, offered):  # noqa: F811 - fixtures
+    await rig.post(rig.message(vague))
     card = connector.of_kind("reply")[-1].cards[-1]
     actions = card["actions"]
     assert [a["title"] for a in actions] == [title for title, _ in offered]
