@@ -76,12 +76,10 @@ _PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+als
 
 
 class Normaliser:
-    """Text -> stemmed terms, the same way for topic text and for questions."""
+    """Text -> normalised words, the same way for training text and for questions: abbreviations expanded,
+    synonyms mapped to one word, stopwords dropped (bench/qa_calibrate.py measures that this helps)."""
 
     def __init__(self, vocabulary: Vocabulary):
-        import snowballstemmer
-
-        self._stem = lru_cache(maxsize=8192)(snowballstemmer.stemmer("english").stemWord)
         self.stopwords = vocabulary.stopwords
         self.abbreviations = {k: v.lower() for k, v in vocabulary.abbreviations.items()}
         capitals = vocabulary.capital_abbreviations  # "IT" means information technology; "it" is a stopword
@@ -129,9 +127,6 @@ class Normaliser:
             if word not in self.stopwords:
                 out.append(word)
         return out
-
-    def stem(self, word: str) -> str:
-        return self._stem(word.replace("'", ""))
 
 
 class Speller:

@@ -34,7 +34,6 @@ class Vocabulary:
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
     smalltalk: dict[str, tuple[str, ...]]
-    weak_words: frozenset[str] = frozenset()
     capital_abbreviations: dict[str, str] = field(default_factory=dict)
 
 
@@ -123,7 +122,6 @@ def load_vocabulary(root: Path) -> Vocabulary:
         synonyms={key: tuple(values) for key, values in document["synonyms"].items()},
         stopwords=frozenset(document["stopwords"]),
         smalltalk={key: tuple(str(p) for p in phrases) for key, phrases in document["smalltalk"].items()},
-        weak_words=frozenset(document.get("weak_words", ())),
         capital_abbreviations={key: str(value) for key, value in document.get("capital_abbreviations", {}).items()},
     )
 
