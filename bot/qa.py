@@ -232,17 +232,17 @@ class QuestionEngine:
             distinct = list({d.topics[0]: d for d in answered}.values())
             if len(distinct) > 1:
                 return distinct
-        ranked = self.rank(question)
-        whole = self._decide(ranked)
+        whole = self._decide(self.rank(question))
         if whole.kind == "answer" or len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
             return [whole]
-        # The ending may only choose among what the whole story already points to: "can you tell me?" at the
+        # Only a story that is more likely in scope than not is read by its ending: "can you tell me?" at the
         # end of a question about court fees must not become a confident answer about telling families.
-        likely = {t for _, t in ranked}
+        if self.router.probabilities(question)[self.router.outside_index] >= 0.5:
+            return [whole]
         clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
         endings = [self._decide(self.rank(" ".join(clauses[-k:])))
                    for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
-        confident = [d for d in endings if d.kind == "answer" and d.topics[0] in likely]
+        confident = [d for d in endings if d.kind == "answer"]
         return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
 
     def danger_topic(self, question: str) -> int | None:
