@@ -6,8 +6,9 @@ stopwords dropped) and routed by the trained router (bot/router.py), which gives
 for every topic and for "out of scope". With one threshold ``T`` chosen by the router on held-out data:
 
 - the best topic has probability >= T: answer it;
-- else the best three topics together have >= T: "I think you are asking about one of these", with their
-  titles as buttons (the question is in scope, but which topic is not clear enough to bet on);
+- else the question is in scope with probability >= T (1 - P(out of scope)): "I think you are asking about
+  one of these", with the three likeliest topics' titles as buttons (in scope, but which topic is not clear
+  enough to bet on);
 - else abstain and signpost a person.
 
 Around that: a question that mentions a child in immediate danger (the phrases are content: the
@@ -168,6 +169,7 @@ class _Decision:
     kind: str  # "answer", "options" or "abstain"
     topics: tuple[int, ...]  # topic indices: the answer, or the options offered
     confidence: float
+    outside: float  # probability that the question is out of scope
 
 
 class QuestionEngine:
@@ -211,37 +213,44 @@ class QuestionEngine:
     # ------------------------------------------------------------------ routing
     def rank(self, question: str, limit: int = OPTIONS_OFFERED) -> list[tuple[float, int]]:
         """(probability, topic index) of the most likely topics, best first."""
-        probabilities = self.router.probabilities(question)[self._topic_columns]
-        order = np.argsort(-probabilities)[:limit]
-        return [(float(probabilities[i]), int(self._topic_of_label[self._topic_columns[i]])) for i in order]
+        return self._route(question, limit)[0]
 
-    def _decide(self, ranked: list[tuple[float, int]]) -> _Decision:
+    def _route(self, text: str, limit: int = OPTIONS_OFFERED) -> tuple[list[tuple[float, int]], float]:
+        """The most likely topics, and the probability that the text is out of scope."""
+        probabilities = self.router.probabilities(text)
+        topics = probabilities[self._topic_columns]
+        order = np.argsort(-topics)[:limit]
+        ranked = [(float(topics[i]), int(self._topic_of_label[self._topic_columns[i]])) for i in order]
+        return ranked, float(probabilities[self.router.outside_index])
+
+    def _decide(self, text: str) -> _Decision:
+        """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure the question
+        is in scope but not of which topic; otherwise abstain."""
+        ranked, outside = self._route(text)
         threshold = self.router.threshold
         if ranked and ranked[0][0] >= threshold:
-            return _Decision("answer", (ranked[0][1],), ranked[0][0])
-        mass = sum(p for p, _ in ranked)
-        if mass >= threshold:
-            return _Decision("options", tuple(t for _, t in ranked), ranked[0][0])
-        return _Decision("abstain", (), ranked[0][0] if ranked else 0.0)
+            return _Decision("answer", (ranked[0][1],), ranked[0][0], outside)
+        if 1.0 - outside >= threshold:
+            return _Decision("options", tuple(t for _, t in ranked), ranked[0][0], outside)
+        return _Decision("abstain", (), ranked[0][0] if ranked else 0.0, outside)
 
     def decide(self, question: str) -> list[_Decision]:
         """What to do with a question: one decision, or one per part of a question in two clear parts."""
         parts = [p for p in _PART_BREAK.split(question) if len(_WORD.findall(p.lower())) >= PART_MIN_WORDS]
         if len(parts) > 1:
-            answered = [d for d in (self._decide(self.rank(p)) for p in parts) if d.kind == "answer"]
+            answered = [d for d in map(self._decide, parts) if d.kind == "answer"]
             distinct = list({d.topics[0]: d for d in answered}.values())
             if len(distinct) > 1:
                 return distinct
-        whole = self._decide(self.rank(question))
+        whole = self._decide(question)
         if whole.kind == "answer" or len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
             return [whole]
         # Only a story that is more likely in scope than not is read by its ending: "can you tell me?" at the
         # end of a question about court fees must not become a confident answer about telling families.
-        if self.router.probabilities(question)[self.router.outside_index] >= 0.5:
+        if whole.outside >= 0.5:
             return [whole]
         clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
-        endings = [self._decide(self.rank(" ".join(clauses[-k:])))
-                   for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
+        endings = [self._decide(" ".join(clauses[-k:])) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
         confident = [d for d in endings if d.kind == "answer"]
         return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
 
