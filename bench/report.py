@@ -148,7 +148,8 @@ bare aiohttp handler, and against one that also makes the minimum durable write 
 insert into the same kind of database); the walkthrough row adds clients that walk through decisions and
 record them, and every confirmed record must be stored exactly once. Slack rows measure the acknowledgement
 (the answer follows in the background); Teams rows are whole turns against a stock botbuilder echo bot.
-How well questions are answered (the sealed blind set) is in [content-editing.md](content-editing.md#how-well-it-answers).
+How well questions are answered (the sealed blind set):
+[content-editing.md](content-editing.md#how-well-it-answers).
 """
 
 
