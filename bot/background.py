@@ -49,7 +49,7 @@ def every(seconds: float, job: Callable[[], Awaitable[object]], *, name: str,
         while not stop.is_set():
             try:
                 await job()
-            except Exception as exc:  # a failed run must not end the schedule
+            except Exception as exc:  # noqa: BLE001 - a failed run must not end the schedule
                 log.error("background job failed", extra={"job": name, "reason": f"{type(exc).__name__}: {exc}"})
             if await sleep_or_stop(stop, seconds):
                 return
@@ -85,7 +85,7 @@ async def _stop_all(app: web.Application) -> None:
                 await task
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; shutdown goes on for the other tasks
             log.error("background task ended with an error", extra={"task": name, "reason": type(exc).__name__})
         log.info("background task stopped", extra={"task": name})
     tasks.clear()

@@ -199,17 +199,21 @@ class Assistant:
         if answer.options:  # in scope, but which topic is not clear: offer the likely ones as buttons
             choices = [Choice(topic.title, TOPIC_CHOICE + topic.id)
                        for topic in map(self.content.topic, answer.options) if topic is not None]
-            await self._log_unanswered(scan.redacted)
+            self._not_answered(ctx, scan.redacted)
             return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, choices=choices)], "options"
         if not answer.answered:
-            ctx.unanswered.append(scan.redacted)  # stored with the turn, so a content owner sees the gap
-            log.info("unanswered question", extra={"question": scan.redacted[:300]})
+            self._not_answered(ctx, scan.redacted)
             return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, sources=list(answer.sources))], "abstain"
         topic = self.content.topic(answer.topic) if answer.topic else None
         choices = [Choice(self.strings.get("choices.start_walkthrough"), "decide")] if (
             topic and topic.offer_walkthrough and "decide" in self.commands) else []
         return [Reply(answer.answer, kind=ReplyKind.ANSWER, title=topic.title if topic else None,
                       sources=list(answer.sources), choices=choices)], "answer"
+
+    def _not_answered(self, ctx: TurnContext, redacted_question: str) -> None:
+        """Stored with the turn's transcript, so a content owner sees what the guidance is missing."""
+        ctx.unanswered.append(redacted_question)
+        log.info("unanswered question", extra={"question": redacted_question[:300]})
 
     async def _ask_command(self, ctx: TurnContext, args: str) -> list[Reply]:
         if not args.strip():

@@ -106,7 +106,7 @@ class Metrics:
                 status = str(rows[0].get("status", "")) if rows else ""
                 if status in REMINDER_STATUS_METRICS:
                     self.inc(REMINDER_STATUS_METRICS[status], result.rowcount)
-        except Exception as exc:  # counting must never break a write
+        except Exception as exc:  # noqa: BLE001 - counting must never break a write
             log.warning("write not counted", extra={"reason": type(exc).__name__})
 
     def value(self, name: str, **labels: str) -> float:

@@ -87,9 +87,9 @@ def load_topics(root: Path) -> list[Topic]:
             key = " ".join(example.lower().split())
             other = first_topic.setdefault(key, topic.id)
             if other != topic.id:  # one phrasing, two topics: the router cannot learn both
-                display, line = where[topic.id]
-                problems.append(ContentProblem(display, line, f"topic {topic.id!r}: example {example!r} is also "
-                                               f"an example of topic {other!r}"))
+                topic_file, topic_line = where[topic.id]
+                problems.append(ContentProblem(topic_file, topic_line, f"topic {topic.id!r}: example {example!r} "
+                                               f"is also an example of topic {other!r}"))
         for related in topic.related:
             if related not in where:
                 display, line = where[topic.id]

@@ -159,7 +159,8 @@ async def test_buttons_cards_and_copy(server, browser):
         await card.get_by_role("button", name="Copy as text").click()
         await expect(page.locator("#status")).to_have_text(app[ASSISTANT].strings.get("web.script.copied"))
         copied = await page.evaluate("navigator.clipboard.readText()")
-        assert copied.startswith("Your pick") and "Colour: blue" in copied
+        assert copied.startswith("Your pick")
+        assert "Colour: blue" in copied
         assert errors == []
     finally:
         await context.close()
@@ -204,7 +205,8 @@ async def test_phone_width_and_keyboard_only_use(server, browser):
         assert await page.get_attribute("#log", "role") == "log"
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         send_box = await page.locator("#send").bounding_box()
-        assert send_box and send_box["x"] + send_box["width"] <= PHONE["width"]
+        assert send_box
+        assert send_box["x"] + send_box["width"] <= PHONE["width"]
         assert send_box["y"] + send_box["height"] <= PHONE["height"]
         assert await page.locator("#log img").count() == 0
         assert errors == []

@@ -14,7 +14,8 @@ def settings_from(env: dict[str, str], tmp_path: Path):
 def test_defaults_serve_loopback_on_3978_with_sqlite(tmp_path):
     settings = settings_from({}, tmp_path)
     assert (settings.host, settings.port) == ("127.0.0.1", 3978)
-    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("data/infoshare.db")
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("data/infoshare.db")
     assert not settings.slack_enabled
 
 

@@ -60,7 +60,8 @@ def test_yaml_syntax_error_is_reported_at_its_line(content_copy, capsys):
     path.write_text("topics:\n  - id: broken\n    title: [unclosed\n", encoding="utf-8")
     code, output = check(content_copy, capsys)
     assert code == 1
-    assert "topics/broken.yaml:" in output and "YAML syntax error" in output
+    assert "topics/broken.yaml:" in output
+    assert "YAML syntax error" in output
 
 
 def test_missing_field_is_reported_at_the_topic(content_copy, capsys):
@@ -119,7 +120,8 @@ def test_vocabulary_errors_are_reported(content_copy, capsys):
                     encoding="utf-8")
     code, output = check(content_copy, capsys)
     assert code == 1
-    assert "vocabulary.yaml:" in output and "EH" in output
+    assert "vocabulary.yaml:" in output
+    assert "EH" in output
 
 
 def test_content_owner_can_change_wording_without_python(content_copy):

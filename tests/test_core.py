@@ -23,7 +23,8 @@ async def test_disclaimer_shown_once_per_user(assistant):
 async def test_duplicate_delivery_is_answered_once(assistant):
     first = await assistant.handle(turn("what is an ISA?", message_id="m-1"))
     again = await assistant.handle(turn("what is an ISA?", message_id="m-1"))
-    assert first and again == []
+    assert first
+    assert again == []
 
 
 async def test_privacy_guard_warns_and_keeps_details_out_of_storage(assistant):
@@ -31,14 +32,16 @@ async def test_privacy_guard_warns_and_keeps_details_out_of_storage(assistant):
     assert any("NHS number" in r.text and "case reference" in r.text for r in replies)
     async with assistant.engine.connect() as conn:
         stored = [row.text for row in await conn.execute(select(transcripts.c.text))]
-    assert stored and all("943" not in text for text in stored)
+    assert stored
+    assert all("943" not in text for text in stored)
     assert any("[nhs_number]" in text for text in stored)
 
 
 async def test_help_lists_commands_with_buttons(assistant):
     replies = await assistant.handle(turn("help"))
     help_reply = replies[-1]
-    assert "`ask`" in help_reply.text and "`help`" in help_reply.text
+    assert "`ask`" in help_reply.text
+    assert "`help`" in help_reply.text
     assert help_reply.kind == ReplyKind.SMALLTALK
 
 
@@ -54,7 +57,8 @@ async def test_unanswerable_question_abstains_and_is_logged_redacted(assistant):
 
 async def test_oversized_message_gets_a_clear_reply(assistant):
     replies = await assistant.handle(turn("x" * (assistant.settings.max_message_chars + 1)))
-    assert len(replies) == 1 and "too long" in replies[0].text
+    assert len(replies) == 1
+    assert "too long" in replies[0].text
 
 
 async def test_database_down_gives_a_clear_message_not_a_crash(assistant):
@@ -62,7 +66,8 @@ async def test_database_down_gives_a_clear_message_not_a_crash(assistant):
     assistant.engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         replies = await assistant.handle(turn("do I need consent?"))
-        assert len(replies) == 1 and "can't reach my records" in replies[0].text
+        assert len(replies) == 1
+        assert "can't reach my records" in replies[0].text
     finally:
         await assistant.engine.dispose()
         assistant.engine = working

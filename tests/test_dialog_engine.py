@@ -45,10 +45,12 @@ def run(tree, *inputs: str, topics=None):
 def test_state_is_small_json_and_names_its_nodes(tree):
     state, replies = run(tree, "CR-1", "safeguard", "identifiable")
     assert json.loads(json.dumps(state)) == state
-    assert state["node"] == "risk" and state["phase"] == engine.Phase.ASK
+    assert state["node"] == "risk"
+    assert state["phase"] == engine.Phase.ASK
     assert state["answers"] == [["reference", "CR-1"], ["purpose", "safeguard"], ["identifiable", "identifiable"]]
     assert len(json.dumps(state)) < 1000
-    assert replies[-1].kind == ReplyKind.STEP and replies[-1].private
+    assert replies[-1].kind == ReplyKind.STEP
+    assert replies[-1].private
 
 
 def test_step_does_not_mutate_the_state_it_was_given(tree):
@@ -78,15 +80,18 @@ def test_ambiguous_or_unknown_input_reprompts_with_the_same_choices(tree):
 def test_back_restart_cancel_work_at_every_step(tree):
     state, _ = run(tree, "CR-1", "safeguard", "identifiable")
     back, replies = engine.step(tree, state, said("back"))
-    assert back["node"] == "identifiable" and len(back["answers"]) == 2
+    assert back["node"] == "identifiable"
+    assert len(back["answers"]) == 2
     assert "identified" in replies[-1].text
     _, replies = run(tree, "back")
     assert "first question" in replies[0].text
     restarted, replies = engine.step(tree, state, said("start again"))
-    assert restarted["answers"] == [] and "case reference" in replies[-1].text
+    assert restarted["answers"] == []
+    assert "case reference" in replies[-1].text
     assert restarted["id"] != state["id"]  # a new decision gets a new record key
     cancelled, replies = engine.step(tree, state, said("cancel"))
-    assert cancelled["status"] == Status.ENDED and "Nothing was recorded" in replies[0].text
+    assert cancelled["status"] == Status.ENDED
+    assert "Nothing was recorded" in replies[0].text
 
 
 def test_help_and_why_explain_then_repeat_the_step(tree, content):
@@ -94,11 +99,13 @@ def test_help_and_why_explain_then_repeat_the_step(tree, content):
     state, _ = run(tree, "CR-1", "safeguard", "identifiable")
     same, replies = engine.step(tree, state, said("why"), topics=topics)
     assert same["answers"] == state["answers"]
-    assert "significant harm" in replies[0].text and replies[0].sources
+    assert "significant harm" in replies[0].text
+    assert replies[0].sources
     assert any("2024" in s.title for s in replies[0].sources)
     assert replies[-1].text.startswith("Is a child or adult at risk")
     _, replies = engine.step(tree, state, said("help"))
-    assert "`back`" in replies[0].text and replies[-1].text.startswith("Is a child or adult at risk")
+    assert "`back`" in replies[0].text
+    assert replies[-1].text.startswith("Is a child or adult at risk")
 
 
 def test_a_question_mid_way_is_flagged_for_the_runner_and_the_step_repeats(tree):
@@ -127,23 +134,27 @@ def test_free_text_with_identifying_details_is_refused(tree):
                    "no_special")
     assert state["node"] == "information"
     again, replies = engine.step(tree, state, said("school file, NHS 943 476 5919", findings=("nhs_number",)))
-    assert again["answers"] == state["answers"] and "NHS number" in replies[0].text
+    assert again["answers"] == state["answers"]
+    assert "NHS number" in replies[0].text
 
 
 def test_an_outcome_shows_a_private_summary_with_record_edit_cancel(tree):
     state, replies = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
     summary = replies[-1]
     assert state["phase"] == engine.Phase.REVIEW
-    assert summary.kind == ReplyKind.SUMMARY and summary.private
+    assert summary.kind == ReplyKind.SUMMARY
+    assert summary.private
     assert [c.label for c in summary.choices] == ["Record this", "Edit", "Cancel"]
     data = summary.summary
-    assert data["decision"] == "do_not_share" and data["reference"] == "CR-7"
+    assert data["decision"] == "do_not_share"
+    assert data["reference"] == "CR-7"
     for key in ("reasons", "lawful_basis", "recipient", "purpose", "information", "consent", "family_informed",
                 "content_version", "article9_condition", "identity_protection", "method", "advice_sought",
                 "emergency", "decided_at", "decided_by"):
         assert key in data, key
     assert any("no clear and legitimate purpose" in r for r in data["reasons"])
-    assert "Decision: Do not share" in summary.text and "Reasons:" in summary.text
+    assert "Decision: Do not share" in summary.text
+    assert "Reasons:" in summary.text
     assert {f.label for f in summary.fields} >= {"Case reference", "Decision", "Purpose"}
 
 
@@ -157,20 +168,23 @@ def test_edit_changes_a_typed_answer_and_keeps_the_decision(tree):
     assert replies[-1].summary["information"] == "previous addresses"
     assert replies[-1].summary["decision"] == "do_not_share"
     done, replies = engine.step(tree, state, said("Record this"))
-    assert done["status"] == Status.COMPLETE and replies == []
+    assert done["status"] == Status.COMPLETE
+    assert replies == []
 
 
 def test_back_from_the_summary_returns_to_the_last_question(tree):
     state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
     back, _ = engine.step(tree, state, said("back"))
-    assert back["phase"] == engine.Phase.ASK and back["node"] == "tail_recipient"
+    assert back["phase"] == engine.Phase.ASK
+    assert back["node"] == "tail_recipient"
 
 
 def test_a_changed_tree_restarts_with_a_note(tree):
     state, _ = run(tree, "CR-1", "safeguard")
     state["answers"][1] = ["purpose", "no_longer_an_option"]
     fresh, replies = engine.step(tree, state, said("identifiable"))
-    assert fresh["answers"] == [] and "updated" in replies[0].text
+    assert fresh["answers"] == []
+    assert "updated" in replies[0].text
 
 
 def _path_to(tree, decision: Decision) -> list[str]:
@@ -259,7 +273,8 @@ def test_content_check_reports_malformed_nodes_and_yes_no_booleans(tmp_path, con
              "    outcome: share\n"
              "  done: {outcome: share, prompt: Share it now}\n")
     text = "\n".join(_check(content, tmp_path, nodes))
-    assert "trees/t.yaml:11:" in text and "False is not of type 'string'" in text
+    assert "trees/t.yaml:11:" in text
+    assert "False is not of type 'string'" in text
     nodes = nodes.replace("label: no", 'label: "No"')
     text = "\n".join(_check(content, tmp_path, nodes))
     assert "trees/t.yaml:12: node 'second' must have exactly one of choices, text or outcome" in text

@@ -109,8 +109,8 @@ async def test_database_outage_gives_a_clear_message_then_recovers_without_loss(
                 async with session.get(f"{server.url}/healthz") as live:
                     assert live.status == 200  # alive, just not ready: the orchestrator must not kill it
                 await asyncio.sleep(1)
-            assert seen_during_outage and all(text == database_message for text in seen_during_outage), \
-                seen_during_outage
+            assert seen_during_outage
+            assert all(text == database_message for text in seen_during_outage), seen_during_outage
 
             await proxy.restore()
             restored = time.monotonic()

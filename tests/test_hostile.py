@@ -111,7 +111,8 @@ def live_app(tmp_path, fake_slack: bool = False, **overrides: Any) -> Iterator[L
 def _check_replies(replies: list[Reply]) -> None:
     assert isinstance(replies, list)
     for reply in replies:
-        assert isinstance(reply, Reply) and isinstance(reply.text, str)
+        assert isinstance(reply, Reply)
+        assert isinstance(reply.text, str)
         assert not any(marker in reply.text for marker in TRACE_MARKERS[:2]), reply.text
 
 

@@ -59,7 +59,9 @@ async def test_subject_access_and_erasure_of_a_slack_user_cover_the_register_and
     erased = _cli(db_url, "retention", "erase-user", BOSS)
     assert erased.returncode == 0, erased.stderr
     counts = json.loads(erased.stdout)["erased"]
-    assert counts["isas.owner"] == 1 and counts["audit_log.actor"] >= 2 and counts["users"] == 1
+    assert counts["isas.owner"] == 1
+    assert counts["audit_log.actor"] >= 2
+    assert counts["users"] == 1
     after = _cli(db_url, "sar", BOSS)
     assert json.loads(after.stdout)["tables"] == {}, "erasure left rows that still name the user"
     assert BOSS not in _cli(db_url, "isa", "export").stdout
@@ -131,7 +133,8 @@ async def test_migration_gives_legacy_slack_ids_the_workspace_the_database_knows
             actors = (await conn.execute(select(audit_log.c.actor, audit_log.c.subject).order_by(audit_log.c.id))).all()
             sub = (await conn.execute(select(reminder_subscriptions))).one()
             occurrence = (await conn.execute(select(reminder_occurrences))).one()
-        assert isa.owner == "slack:T1:U1" and isa.channels == ["slack:T1:C1", "teams:19:abc@thread.tacv2"]
+        assert isa.owner == "slack:T1:U1"
+        assert isa.channels == ["slack:T1:C1", "teams:19:abc@thread.tacv2"]
         # U9 was never seen, but T1 is the only workspace this database knows: a single-workspace install.
         assert [tuple(a) for a in actors] == [("slack:T1:U1", "isa:1"), ("slack:T1:U9", "slack:T1:C1")]
         assert (sub.channel, sub.created_by) == ("slack:T1:C1", "slack:T1:U9")

@@ -56,7 +56,8 @@ def test_example_file_is_valid_and_round_trips():
     assert read_csv(write_csv(agreements), ADDRESSES) == agreements
     assert read_yaml(write_yaml(agreements), ADDRESSES) == agreements
     police = next(a for a in agreements if "Encompass" in a.title)
-    assert police.article9_condition and police.channels == ["slack:T0COUNCIL:C0SCHOOLS"]
+    assert police.article9_condition
+    assert police.channels == ["slack:T0COUNCIL:C0SCHOOLS"]
 
 
 def test_bad_rows_report_line_field_and_reason():
@@ -121,13 +122,17 @@ async def test_yaml_export_imports_back(isa_assistant):
 # ---------------------------------------------------------------- reading in chat
 async def test_everyone_can_list_show_and_see_due_reviews(isa_assistant):
     listing = (await ask(isa_assistant, "isa list"))[-1]
-    assert "MASH partnership agreement" in listing.text and listing.choices
+    assert "MASH partnership agreement" in listing.text
+    assert listing.choices
     found = (await ask(isa_assistant, "isa list police"))[-1]
-    assert "Encompass" in found.text and "Health visiting" not in found.text
+    assert "Encompass" in found.text
+    assert "Health visiting" not in found.text
     shown = (await ask(isa_assistant, "isa show 1"))[-1]
-    assert shown.title and any(f.label == "Review date" for f in shown.fields)
+    assert shown.title
+    assert any(f.label == "Review date" for f in shown.fields)
     due = (await ask(isa_assistant, "isa due"))[-1]  # 1 March 2027: reviews on 29 March and 5 April within 30 days
-    assert "Health visiting" in due.text and "Encompass" not in due.text
+    assert "Health visiting" in due.text
+    assert "Encompass" not in due.text
     missing = (await ask(isa_assistant, "isa show 99"))[-1]
     assert "no agreement #99" in missing.text
 
@@ -137,7 +142,8 @@ async def test_register_questions_are_answered_citing_the_agreement(isa_assistan
     assert "Health visiting and children's centres" in health.text
     assert any(s.title == "Health visiting and children's centres" for s in health.sources)
     police = (await ask(isa_assistant, "is there an agreement with the police?"))[-1]
-    assert "Operation Encompass" in police.text and "MASH" in police.text
+    assert "Operation Encompass" in police.text
+    assert "MASH" in police.text
     nobody = (await ask(isa_assistant, "is there an agreement with the fire service?"))[-1]
     assert "can't find an agreement" in nobody.text
     general = (await ask(isa_assistant, "what should an information sharing agreement contain?"))[-1]
@@ -169,7 +175,9 @@ async def test_admin_and_owner_edits_are_audited_with_a_diff(isa_assistant):
     slack_admin = await ask(isa_assistant, "isa reviewed 1 2029-01-31", user="slack:T1:U0BOSS")
     assert "next review is due on 2029-01-31" in slack_admin[-1].text
     history = (await ask(isa_assistant, "isa history 1"))[-1]
-    assert "local:admin" in history.text and "review_date" in history.text and "slack:T1:U0BOSS" in history.text
+    assert "local:admin" in history.text
+    assert "review_date" in history.text
+    assert "slack:T1:U0BOSS" in history.text
     async with isa_assistant.engine.connect() as conn:
         entry = (await conn.execute(select(audit_log).where(audit_log.c.action == "isa.update",
                                                             audit_log.c.subject == "isa:1"))).one()
@@ -181,7 +189,9 @@ async def test_admin_and_owner_edits_are_audited_with_a_diff(isa_assistant):
 
 async def test_add_with_the_one_line_form_validates_every_field(isa_assistant):
     bad = (await ask(isa_assistant, "isa add title=Fire ISA | parties=Fire service | review_date=soon", user=ADMIN))
-    assert "couldn't save" in bad[-1].text and "Review date" in bad[-1].text and "Purpose" in bad[-1].text
+    assert "couldn't save" in bad[-1].text
+    assert "Review date" in bad[-1].text
+    assert "Purpose" in bad[-1].text
     good = await ask(isa_assistant, "isa add title=Fire ISA | parties=Fire service; Children's services | "
                      "purpose=Home fire safety visits | data_categories=Address | lawful_basis=Article 6(1)(e) | "
                      "start_date=2027-01-01 | review_date=2028-01-01", user=ADMIN)
@@ -208,7 +218,9 @@ async def test_channel_reminder_can_be_set_and_turned_off(isa_assistant):
     assert "off" in off.text
     async with isa_assistant.engine.connect() as conn:
         row = (await conn.execute(select(reminder_subscriptions))).one()
-    assert row.channel == conversation and row.active == 0 and row.weekday == 0
+    assert row.channel == conversation
+    assert row.active == 0
+    assert row.weekday == 0
 
 
 async def test_status_values_are_named():
@@ -228,7 +240,9 @@ async def test_add_and_edit_through_the_dialog(isa_assistant):
     assert "Added agreement" in saved[0].text
     async with isa_assistant.engine.connect() as conn:
         fire = next(i for i in await list_isas(conn) if i.title == "Fire safety ISA")
-    assert fire.owner == ADMIN and fire.channels == ["slack:T1:C0FIRE"] and fire.review_date == date(2028, 1, 1)
+    assert fire.owner == ADMIN
+    assert fire.channels == ["slack:T1:C0FIRE"]
+    assert fire.review_date == date(2028, 1, 1)
 
     await ask(isa_assistant, f"isa edit {fire.id}", user=ADMIN)
     await ask(isa_assistant, "", user=ADMIN, choice="field:review_date")

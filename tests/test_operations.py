@@ -108,7 +108,8 @@ async def test_health_and_readiness(tmp_path):
     try:
         assert (await client.get("/healthz")).status == 200
         ready = await client.get("/readyz")
-        assert ready.status == 200 and (await ready.json())["database"] is True
+        assert ready.status == 200
+        assert (await ready.json())["database"] is True
     finally:
         await client.close()
 
@@ -208,7 +209,8 @@ def test_container_files_are_production_shaped():
     assert {".env", ".venv", "data", ".git"} <= set(ignored)
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     db, bot = compose["services"]["db"], compose["services"]["bot"]
-    assert db["image"] == "postgres:16" and "healthcheck" in db
+    assert db["image"] == "postgres:16"
+    assert "healthcheck" in db
     assert bot["depends_on"]["db"]["condition"] == "service_healthy"
     assert bot["environment"]["DATABASE_URL"].startswith("postgresql://")
     assert not any("password" in str(v).lower() and "${" not in str(v)

@@ -51,7 +51,8 @@ def test_most_examples_come_back_to_their_own_topic(engine):
 
 def test_answer_carries_topic_sources_and_confidence(engine):
     answer = engine.answer("Do I need consent to refer to children's social care?")
-    assert answer.answered and answer.topic == "referral_to_social_care"
+    assert answer.answered
+    assert answer.topic == "referral_to_social_care"
     assert answer.answer == engine.topics[[t.id for t in engine.topics].index(answer.topic)].answer
     assert {s.title for s in answer.sources} >= {"Working Together to Safeguard Children (2023)"}
     assert 0.0 < answer.confidence <= 1.0
@@ -103,7 +104,8 @@ def test_the_real_question_at_the_end_of_a_long_story_is_answered(engine):
         "so I've been working with a family for a few months and mum told me in confidence that her new partner "
         "has been shouting at the kids and once pushed the eldest, she begged me not to tell anyone because she's "
         "scared, I don't want to lose her trust, do I need her consent to share this?")
-    assert answer.answered and "consent" in answer.answer.lower()
+    assert answer.answered
+    assert "consent" in answer.answer.lower()
 
 
 @pytest.mark.parametrize("intro", ["As a teacher, ", "I'm a health visitor - ", "Youth worker here: ",
@@ -120,14 +122,16 @@ def test_a_worry_is_not_mistaken_for_out_of_scope(engine):
 
 def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     answer = engine.answer("a pupil says she is scared to go home tonight, do I need to tell her mum I'm sharing?")
-    assert answer.answered and answer.topic == "emergency_sharing"
+    assert answer.answered
+    assert answer.topic == "emergency_sharing"
     assert answer.answer.startswith(engine.topic_answer("emergency_sharing").answer)
     assert "999" in answer.answer.split("\n\n")[0]
 
 
 def test_a_question_in_two_clear_parts_gets_both_answers(engine):
     answer = engine.answer("What is an ISA? And what is Operation Encompass?")
-    assert answer.answered and answer.topic == "what_is_an_isa"
+    assert answer.answered
+    assert answer.topic == "what_is_an_isa"
     assert "Operation Encompass police notifications:" in answer.answer
     assert {s.title for s in engine.topic_answer("operation_encompass").sources} <= {s.title for s in answer.sources}
 
@@ -190,7 +194,8 @@ OUT_OF_SCOPE = [
 def test_abstains_out_of_scope_and_signposts_a_human(engine, question):
     answer = engine.answer(question)
     assert not answer.answered, f"{question!r} answered with {answer.topic}"
-    assert answer.topic is None and answer.sources == ()
+    assert answer.topic is None
+    assert answer.sources == ()
     assert "don't know" in answer.answer
     assert all(place in answer.answer for place in SIGNPOSTS)
 
@@ -203,7 +208,8 @@ def test_empty_question_is_not_answered(engine):
 @given(text=st.text(max_size=300))
 def test_any_text_gets_a_well_formed_answer(engine, text):
     answer = engine.answer(text)
-    assert isinstance(answer.answered, bool) and answer.answer
+    assert isinstance(answer.answered, bool)
+    assert answer.answer
     assert 0.0 <= answer.confidence <= 1.0
     assert answer.topic is None or answer.answered
 
@@ -216,13 +222,15 @@ def test_any_text_gets_a_well_formed_answer(engine, text):
 ])
 def test_small_talk_gets_a_short_friendly_reply(engine, message, expected):
     answer = engine.answer(message)
-    assert answer.smalltalk and answer.topic is None
+    assert answer.smalltalk
+    assert answer.topic is None
     assert expected in answer.answer
 
 
 def test_greeting_with_a_question_is_answered_not_small_talk(engine):
     answer = engine.answer("hi, do I need consent to put information on EHM?")
-    assert not answer.smalltalk and answer.topic == "early_help_no_consent_to_assess"
+    assert not answer.smalltalk
+    assert answer.topic == "early_help_no_consent_to_assess"
 
 
 # ---------------------------------------------------------------------------------------------- evaluation sets
@@ -237,7 +245,8 @@ def test_development_set_is_fully_answered(engine):
                          ids=["paraphrases", "heldout-2", "heldout-3", "heldout-4"])
 def test_held_out_paraphrases_generalise(engine, path, required):
     grades = grade_file(engine, path)
-    assert len(grades) >= 60 and sum(not g.answerable for g in grades) >= 15
+    assert len(grades) >= 60
+    assert sum(not g.answerable for g in grades) >= 15
     accuracy = sum(g.passed for g in grades) / len(grades)
     assert accuracy >= required, [g for g in grades if not g.passed]
 
@@ -246,7 +255,8 @@ def test_gap_topics_held_out_set(engine):
     """Operation Encompass, images of injuries, voluntary groups, the public interest, good reasons: answered,
     and their near misses (a sports centre's opening times) still abstain."""
     grades = grade_file(engine, HELD_OUT_5)
-    assert len(grades) >= 25 and sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
+    assert len(grades) >= 25
+    assert sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
 
 
 # ---------------------------------------------------------------------------------------------- CLI contract
@@ -257,7 +267,8 @@ def _ask(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 def _assert_contract(payload: dict) -> None:
     assert set(payload) == {"answered", "answer", "sources", "confidence", "topic"}
-    assert isinstance(payload["answered"], bool) and isinstance(payload["answer"], str)
+    assert isinstance(payload["answered"], bool)
+    assert isinstance(payload["answer"], str)
     assert isinstance(payload["confidence"], float)
     assert payload["topic"] is None or isinstance(payload["topic"], str)
     assert all(set(s) == {"title", "ref"} for s in payload["sources"])
@@ -270,7 +281,9 @@ def test_ask_json_single_question():
     assert len(lines) == 1
     payload = json.loads(lines[0])
     _assert_contract(payload)
-    assert payload["answered"] and payload["topic"] == "referral_to_social_care" and payload["sources"]
+    assert payload["answered"]
+    assert payload["topic"] == "referral_to_social_care"
+    assert payload["sources"]
 
 
 def test_ask_json_streams_stdin_one_line_per_question_flushing_each():
@@ -298,7 +311,8 @@ def test_ask_prints_answer_and_sources_for_people():
     result = _ask("what", "is", "an", "ISA?")
     assert result.returncode == 0, result.stderr
     assert "Information Sharing Agreement" in result.stdout
-    assert "Sources:" in result.stdout and "One Minute Guide" in result.stdout
+    assert "Sources:" in result.stdout
+    assert "One Minute Guide" in result.stdout
 
 
 # ---------------------------------------------------------------------------------------------- through the assistant
@@ -306,7 +320,8 @@ async def test_assistant_answers_small_talk_and_abstains(assistant):
     replies = await assistant.handle(turn("hi"))
     assert replies[-1].kind == ReplyKind.SMALLTALK
     replies = await assistant.handle(turn("what is an ISA?"))
-    assert replies[-1].kind == ReplyKind.ANSWER and replies[-1].sources
+    assert replies[-1].kind == ReplyKind.ANSWER
+    assert replies[-1].sources
     replies = await assistant.handle(turn("what's the wifi password?"))
     assert replies[-1].kind == ReplyKind.ABSTAIN
     assert "designated safeguarding lead" in replies[-1].text
@@ -348,5 +363,7 @@ def test_unanswered_command_prints_counts(tmp_path: Path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[1].split()[0] == "2" and lines[1].endswith("wifi?")
-    assert lines[2].split()[0] == "1" and lines[2].endswith("poem")
+    assert lines[1].split()[0] == "2"
+    assert lines[1].endswith("wifi?")
+    assert lines[2].split()[0] == "1"
+    assert lines[2].endswith("poem")

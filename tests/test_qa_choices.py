@@ -44,14 +44,16 @@ def vague(engine) -> str:
 def offered(engine, vague) -> list[tuple[str, str]]:
     """(title, answer) of the topics the engine offers for the vague question, in order."""
     answer = engine.answer(vague)
-    assert not answer.answered and len(answer.options) == 3, answer
+    assert not answer.answered, answer
+    assert len(answer.options) == 3, answer
     topics = {t.id: t for t in engine.topics}
     return [(topics[i].title, topics[i].answer) for i in answer.options]
 
 
 def test_the_engine_offers_three_topics_and_says_so(engine, vague, offered):
     answer = engine.answer(vague)
-    assert "one of these" in answer.answer and answer.sources == ()
+    assert "one of these" in answer.answer
+    assert answer.sources == ()
     assert all(title in answer.answer for title, _ in offered)
     assert "designated safeguarding lead" in answer.answer  # and where to go if none fits
 
@@ -62,13 +64,16 @@ async def test_core_reply_carries_topic_buttons_and_a_press_answers(assistant, v
     assert [c.label for c in reply.choices] == [title for title, _ in offered]
     assert all(c.value.startswith(TOPIC_CHOICE) for c in reply.choices)
     answer = (await assistant.handle(turn(choice=reply.choices[1].value)))[-1]
-    assert answer.kind == ReplyKind.ANSWER and answer.text == offered[1][1] and answer.sources
+    assert answer.kind == ReplyKind.ANSWER
+    assert answer.text == offered[1][1]
+    assert answer.sources
     assert answer.title == offered[1][0]
 
 
 async def test_typed_topic_word_that_is_no_topic_is_read_as_a_question(assistant):
     reply = (await assistant.handle(turn("topic of the weather tomorrow")))[-1]
-    assert reply.kind == ReplyKind.ABSTAIN and not reply.choices
+    assert reply.kind == ReplyKind.ABSTAIN
+    assert not reply.choices
 
 
 async def test_web_chat(tmp_path, vague, offered):
@@ -82,7 +87,9 @@ async def test_web_chat(tmp_path, vague, offered):
         choices = (await chat(text=vague))[-1]["choices"]
         assert [c["label"] for c in choices] == [title for title, _ in offered]
         answered = (await chat(choice=choices[0]["value"]))[-1]
-        assert answered["kind"] == "answer" and answered["text"] == offered[0][1] and answered["sources"]
+        assert answered["kind"] == "answer"
+        assert answered["text"] == offered[0][1]
+        assert answered["sources"]
 
 
 def test_terminal_numbers_the_topics_and_a_number_presses_one(tmp_path, vague, offered):

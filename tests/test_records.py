@@ -36,7 +36,9 @@ async def test_store_is_idempotent_and_reading_is_owner_only(db_url):
         await migrate(engine)
         first, created = await record_store.store(engine, "local:alice", summary(), "decision:abc", NOW)
         again, created_again = await record_store.store(engine, "local:alice", summary(), "decision:abc", NOW)
-        assert created and not created_again and again.id == first.id
+        assert created
+        assert not created_again
+        assert again.id == first.id
         await record_store.store(engine, "local:bob", summary("CR-2"), "decision:def", NOW)
         assert [r.reference for r in await record_store.list_records(engine, "local:alice")] == ["CR-1"]
         alices = await record_store.get_record(engine, "local:alice", first.id)
@@ -56,14 +58,15 @@ async def test_an_amendment_is_a_new_linked_record_and_the_original_is_unchanged
         original, _ = await record_store.store(engine, "local:alice", summary(), "decision:one", NOW)
         amended = await record_store.amend(engine, "local:alice", original.id, {"information": "previous addresses"},
                                       "typo in the first version", NOW, idempotency_key="amend:x")
-        assert amended.id != original.id and amended.amends_id == original.id
+        assert amended.id != original.id
+        assert amended.amends_id == original.id
         assert amended.summary["information"] == "previous addresses"
         assert amended.summary["amendment_note"] == "typo in the first version"
         kept = await record_store.get_record(engine, "local:alice", original.id)
         assert kept.summary["information"] == "address history"
         with pytest.raises(records.RecordNotFound):
             await record_store.amend(engine, "local:bob", original.id, {"information": "x"}, "not mine", NOW)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="can be amended, not decision"):
             await record_store.amend(engine, "local:alice", original.id, {"decision": "share"}, "no", NOW)
     finally:
         await engine.dispose()
@@ -76,10 +79,12 @@ def test_exports_are_copy_ready(tmp_path):
     strings = load_strings(PROJECT_ROOT / "content")
     record = records.DecisionRecord(1, "local:alice", "CR-1", "do_not_share", summary(), "2026.11.1", None, NOW)
     text = records.export_text([record], strings)
-    assert "case reference CR-1 (record #1)" in text and "Decision: Do not share" in text
+    assert "case reference CR-1 (record #1)" in text
+    assert "Decision: Do not share" in text
     assert "Reasons:\n- There is no purpose." in text
     rows = list(csv.DictReader(io.StringIO(records.export_csv([record]))))
-    assert rows[0]["reference"] == "CR-1" and rows[0]["decision"] == "do_not_share"
+    assert rows[0]["reference"] == "CR-1"
+    assert rows[0]["decision"] == "do_not_share"
     assert json.loads(records.export_json([record]))[0]["summary"]["recipient"] == "a neighbour"
     assert records.export_pdf([record], strings).startswith(b"%PDF")
 
@@ -89,10 +94,14 @@ async def test_records_in_chat_list_show_and_hide_other_users_records(assistant)
         await assistant.handle(turn(text))
     await assistant.handle(turn(choice="record_decision"))
     listing = (await assistant.handle(turn("records")))[-1]
-    assert "#1" in listing.text and "CR-21" in listing.text and "Do not share" in listing.text
-    assert listing.private and listing.choices[0].value == "records show 1"
+    assert "#1" in listing.text
+    assert "CR-21" in listing.text
+    assert "Do not share" in listing.text
+    assert listing.private
+    assert listing.choices[0].value == "records show 1"
     shown = (await assistant.handle(turn(choice="records show 1")))[-1]
-    assert shown.summary["reference"] == "CR-21" and "Information: address history" in shown.text
+    assert shown.summary["reference"] == "CR-21"
+    assert "Information: address history" in shown.text
     other = await assistant.handle(turn("records show 1", user="local:mallory", conversation="local:mallory"))
     assert "can't find decision record #1" in other[-1].text
     assert "no decision records" in (await assistant.handle(
@@ -110,7 +119,8 @@ async def test_records_amend_in_chat_stores_a_linked_record(assistant):
     await assistant.handle(turn("previous addresses"))
     await assistant.handle(turn("done"))
     review = (await assistant.handle(turn("wrong description first time")))[-1]
-    assert "amends #1" in review.text and "previous addresses" in review.text
+    assert "amends #1" in review.text
+    assert "previous addresses" in review.text
     done = (await assistant.handle(turn("Record this")))[-1]
     assert "decision record #2, amending #1" in done.text
     listing = (await assistant.handle(turn("records")))[-1]
@@ -131,7 +141,8 @@ def test_records_command_line_exports_only_the_users_records(tmp_path, monkeypat
     asyncio.run(seed())
     assert cli_main(["records", "list", "--user", "alice"]) == 0
     out = capsys.readouterr().out
-    assert "CR-31" in out and "CR-32" not in out
+    assert "CR-31" in out
+    assert "CR-32" not in out
     assert cli_main(["records", "show", "1", "--user", "alice", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["reference"] == "CR-31"
     assert cli_main(["records", "show", "2", "--user", "alice"]) == 1

@@ -137,7 +137,8 @@ async def test_two_replicas_at_the_same_moment_send_each_reminder_once(replicas)
     assert Counter((address, replies[0].title) for address, replies, _ in sender.sent).most_common(1)[0][1] == 1
     assert {s.kind for s in sent} == {"review_due", "channel_reminder"}
     again = await a.run_due(now)
-    assert again.sent == [] and len(sender.sent) == len(sent)
+    assert again.sent == []
+    assert len(sender.sent) == len(sent)
 
 
 async def test_crash_between_claim_and_send_is_retried_after_the_lease_expires(replicas):
@@ -150,13 +151,16 @@ async def test_crash_between_claim_and_send_is_retried_after_the_lease_expires(r
     assert await crashed.claim(pending[0].id, now.astimezone(UTC))  # ... and the replica dies here
     before_expiry = await survivor.run_due(now + timedelta(minutes=4))
     held = next(r for r in await occurrence_rows(first) if r.id == pending[0].id)
-    assert held.status == "claimed" and held.lease_owner == crashed.worker_id
+    assert held.status == "claimed"
+    assert held.lease_owner == crashed.worker_id
     assert len(sender.sent) == len(before_expiry.sent) == len(pending) - 1
     after_expiry = await survivor.run_due(now + timedelta(minutes=6))
     assert [(s.kind, s.channel) for s in after_expiry.sent] == [(pending[0].kind, pending[0].channel)]
     assert len(sender.sent) == len(pending)
     row = next(r for r in await occurrence_rows(first) if r.id == pending[0].id)
-    assert row.status == "sent" and row.attempts == 2 and row.lease_owner is None
+    assert row.status == "sent"
+    assert row.attempts == 2
+    assert row.lease_owner is None
 
 
 async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_url):
@@ -167,7 +171,8 @@ async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_ur
         scheduler = ReminderScheduler(assistant, SchedulerPolicy(backoff_base=timedelta(minutes=1)))
         start = london(2027, 3, 22, 9, 0)  # the Monday channel reminder
         first = await scheduler.run_due(start)
-        assert [f.reason for f in first.failed] == ["Slack is down"] and MASH not in {
+        assert [f.reason for f in first.failed] == ["Slack is down"]
+        assert MASH not in {
             s.channel for s in first.sent}
         assert (await scheduler.run_due(start + timedelta(seconds=30))).failed == []  # not yet: backoff
         second = await scheduler.run_due(start + timedelta(minutes=1))
@@ -177,7 +182,8 @@ async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_ur
         assert [s.channel for s in third.sent] == [MASH]
         row = next(r for r in await occurrence_rows(assistant) if r.channel == MASH
                    and r.kind == "channel_reminder" and r.payload["nominal"] == "2027-03-22")
-        assert row.status == "sent" and row.attempts == 3
+        assert row.status == "sent"
+        assert row.attempts == 3
     finally:
         await assistant.engine.dispose()
 
@@ -194,10 +200,12 @@ async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
             failures += len((await scheduler.run_due(start + timedelta(minutes=minute))).failed)
         assert failures == 6  # at 0, 1, 3, 7, 15 and 31 minutes: exponential backoff
         notices = [replies[0].text for address, replies, _ in sender.sent if address == "local:team-lead"]
-        assert len(notices) == 1 and "Slack is down" in notices[0]
+        assert len(notices) == 1
+        assert "Slack is down" in notices[0]
         row = next(r for r in await occurrence_rows(assistant) if r.kind == "channel_reminder"
                    and r.payload["nominal"] == "2027-03-22")
-        assert row.status == "failed" and row.next_attempt_at is not None  # still being retried
+        assert row.status == "failed"
+        assert row.next_attempt_at is not None
     finally:
         await assistant.engine.dispose()
 
@@ -217,7 +225,8 @@ async def test_a_channel_the_bot_left_is_reported_to_the_owner_and_paused(tmp_pa
         assert "paused" in notices[0][0].text
         async with assistant.engine.connect() as conn:
             sub = (await conn.execute(select(reminder_subscriptions))).one()
-        assert sub.active == 0 and "removed" in sub.paused_reason
+        assert sub.active == 0
+        assert "removed" in sub.paused_reason
         next_week = await scheduler.run_due(london(2027, 3, 29, 9, 0))
         assert "slack:T0COUNCIL:C0GONE" not in {s.channel for s in next_week.sent + next_week.failed}
     finally:
@@ -266,12 +275,14 @@ async def test_reminders_say_what_is_due_with_buttons_and_a_tip(replicas):
     review = posted[("teams:19:earlyhelp@thread.tacv2", "Health visiting and children's centres")]
     assert review.title == "ISA review due today: Health visiting and children's centres"
     assert [c.label for c in review.choices] == ["Mark reviewed", "Snooze 7 days"]
-    assert review.choices[0].value.startswith("isa reviewed ") and review.choices[1].value.endswith(" 7")
+    assert review.choices[0].value.startswith("isa reviewed ")
+    assert review.choices[1].value.endswith(" 7")
     assert [link.title for link in review.links] == ["Open document"]
     owner_copy = posted[("teams:3f2b8c1e-7d4a-4b7e-9c1a-2d5e6f708192", "Health visiting and children's centres")]
     assert owner_copy.title == review.title
     channel = posted[(MASH, "Information sharing reminder")]
-    assert "MASH partnership agreement" in channel.text and "Practice tip" in channel.text
+    assert "MASH partnership agreement" in channel.text
+    assert "Practice tip" in channel.text
     assert "Health visiting" not in channel.text  # only the agreements linked to this channel
 
 
@@ -368,7 +379,8 @@ async def test_thirty_days_two_replicas_one_killed_every_reminder_exactly_once(t
                                  datetime(2027, 3, 30, 8, tzinfo=UTC),  # Easter Monday -> Tuesday, now BST
                                  datetime(2027, 4, 5, 8, tzinfo=UTC), datetime(2027, 4, 12, 8, tzinfo=UTC)]
         retried = [r for r in rows.values() if r.attempts > 1]
-        assert retried and all(r.status == "sent" for r in retried)
+        assert retried
+        assert all(r.status == "sent" for r in retried)
     finally:
         await first.engine.dispose()
         await second.engine.dispose()
@@ -380,7 +392,8 @@ async def test_run_due_twice_sends_nothing_the_second_time(tmp_path):
     seeded = await make_replica(tmp_path, url, RecordingSender())
     await seed(seeded, subscribe=None)
     preview = await ReminderScheduler(seeded).preview(london(2027, 3, 29, 9, 0))  # --dry-run: nothing recorded
-    assert preview and await occurrence_rows(seeded) == []
+    assert preview
+    assert await occurrence_rows(seeded) == []
     await seeded.engine.dispose()
     env = {"DATABASE_URL": url, "PATH": "/usr/bin"}
     command = [sys.executable, "-m", "bot", "reminders", "run-due", "--now", "2027-03-29T09:00", "--json"]
@@ -392,7 +405,8 @@ async def test_run_due_twice_sends_nothing_the_second_time(tmp_path):
             "occurrence": "2027-03-29T09:00:00+01:00"} in lines
     assert all(set(line) == {"kind", "isa", "channel", "occurrence"} for line in lines)
     assert {(p.kind, p.channel) for p in preview} >= {(line["kind"], line["channel"]) for line in lines}
-    assert second.returncode == 0 and second.stdout == ""
+    assert second.returncode == 0
+    assert second.stdout == ""
     assert "teams:19:earlyhelp@thread.tacv2: failed, will retry" in first.stderr  # Teams not configured here
 
 

@@ -76,11 +76,12 @@ def test_weekly_channel_reminder_on_bank_holiday_monday_moves_to_tuesday():
 
 @pytest.mark.parametrize("text", ["9am", "25:00", "09:60", "9"])
 def test_bad_times_are_refused(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a time"):
         parse_time_of_day(text)
 
 
 def test_weekdays():
-    assert parse_weekday("Monday") == 0 and parse_weekday("sun") == 6
-    with pytest.raises(ValueError):
+    assert parse_weekday("Monday") == 0
+    assert parse_weekday("sun") == 6
+    with pytest.raises(ValueError, match="is not a weekday"):
         parse_weekday("someday")

@@ -88,8 +88,11 @@ async def test_run_purges_expired_rows_keeps_recent_and_audits_counts_only(db_ur
             audits = (await conn.execute(select(audit_log))).mappings().all()
         assert [a["action"] for a in audits] == [PURGE_ACTION]
         details = audits[0]["details"]
-        assert details["purged"]["decision_records"] == 1 and "cutoff" in details and "record_cutoff" in details
-        assert "secret purpose" not in json.dumps(details) and "CASE-1" not in json.dumps(details)
+        assert details["purged"]["decision_records"] == 1
+        assert "cutoff" in details
+        assert "record_cutoff" in details
+        assert "secret purpose" not in json.dumps(details)
+        assert "CASE-1" not in json.dumps(details)
 
         again = await run_retention(engine, settings, now=NOW)
         assert again.total == 0
@@ -131,7 +134,8 @@ async def test_scheduled_run_happens_once_per_key_across_replicas(db_url, tmp_pa
         settings = make_settings(tmp_path, database_url=db_url)
         first = await run_retention(engine, settings, now=NOW, once_key="retention:test-day")
         second = await run_retention(engine, settings, now=NOW, once_key="retention:test-day")
-        assert first is not None and first.total == 8
+        assert first is not None
+        assert first.total == 8
         assert second is None
     finally:
         await engine.dispose()
@@ -178,7 +182,8 @@ async def test_erase_user_removes_working_data_keeps_records_unless_told(db_url)
         assert (await erase_user(engine, "local:old", include_records=True))["decision_records"] == 4
         async with engine.connect() as conn:
             audits = (await conn.execute(select(audit_log).where(audit_log.c.action == ERASE_ACTION))).mappings().all()
-        assert len(audits) == 2 and all("local:old" not in json.dumps(dict(a), default=str) for a in audits)
+        assert len(audits) == 2
+        assert all("local:old" not in json.dumps(dict(a), default=str) for a in audits)
         assert (await export_user(engine, "local:new"))["tables"]["decision_records"]
     finally:
         await engine.dispose()
@@ -201,7 +206,8 @@ def test_every_table_declares_how_long_it_keeps_rows_and_which_columns_name_a_us
     erasures = {tables.DELETE, tables.PSEUDONYMISE, tables.ON_INSTRUCTION, tables.KEEP}
     for table in tables.metadata.sorted_tables:
         rules = table.info
-        assert rules.get("retention") in kinds and rules.get("erase") in erasures, table.name
+        assert rules.get("retention") in kinds, table.name
+        assert rules.get("erase") in erasures, table.name
         assert all(name in table.c for name in rules["subject"]), table.name
         if rules["retention"] in {tables.WORKING, tables.RECORDS}:
             assert rules["age"] in table.c, f"{table.name}: purged by age, but by which column?"

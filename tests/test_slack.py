@@ -117,7 +117,8 @@ async def test_mention_in_channel_is_answered_in_thread(slack):
     assert (await slack.client.event(event))[0] == 200
     await slack.idle()
     posts = slack.posts("C42")
-    assert posts and all(p.args["thread_ts"] == event["ts"] for p in posts)
+    assert posts
+    assert all(p.args["thread_ts"] == event["ts"] for p in posts)
     assert any("Working Together" in p.text() for p in posts)
     transcript = await _transcript(slack)
     assert "<@UBOT>" not in transcript  # the mention is stripped before the core sees the text
@@ -139,7 +140,8 @@ async def _transcript(slack) -> str:
                                                 (f"ask {QUESTION}", "Working Together")])
 async def test_slash_command_answers_privately(slack, text, expected):
     status, body = await slack.client.send(command_body(slack.fake, text, channel="C7"))
-    assert status == 200 and body == ""  # acked at once, the answer follows
+    assert status == 200
+    assert body == ""
     await slack.idle()
     responses = slack.fake.of("response_url")
     assert any(expected in r.text() for r in responses)
@@ -207,7 +209,8 @@ async def test_rate_limited_post_is_retried_and_delivered(slack):
     await slack.client.event(dm_event(QUESTION))
     await slack.idle()
     first, retried, answer = slack.posts()  # the disclaimer was refused with a 429, then retried
-    assert first.text() == retried.text() and "guidance, not legal advice" in first.text()
+    assert first.text() == retried.text()
+    assert "guidance, not legal advice" in first.text()
     assert "Working Together" in answer.text()
 
 
@@ -224,7 +227,9 @@ async def test_app_home_shows_help_records_and_isas(slack):
     (publish,) = slack.fake.of("views.publish")
     assert publish.args["user_id"] == "U1"
     text = publish.text()
-    assert "What I can do" in text and "recent decisions" in text and "due for review" in text
+    assert "What I can do" in text
+    assert "recent decisions" in text
+    assert "due for review" in text
 
 
 async def test_text_answer_modal_round_trip(slack):
@@ -266,7 +271,9 @@ async def test_copy_as_text_posts_plain_text_privately(slack):
     await slack.client.send(action_body(slack.fake, card, copy))
     await slack.idle()
     copied = slack.fake.of("response_url")[-1]
-    assert copied.args["response_type"] == "ephemeral" and "```" in copied.text() and "REF-1" in copied.text()
+    assert copied.args["response_type"] == "ephemeral"
+    assert "```" in copied.text()
+    assert "REF-1" in copied.text()
 
 
 async def test_private_replies_never_reach_a_channel(slack):
@@ -313,7 +320,8 @@ async def test_walkthrough_in_dm_updates_steps_in_place_and_records_once(slack):
     assert slack.fake.of("chat.update"), "steps are updated in place"
     card, record = recorded
     retired = slack.fake.of("chat.update")[-1]  # the answered summary keeps its text and loses its buttons
-    assert retired.args["ts"] == (card.result.get("ts") or card.args.get("ts")) and not retired.buttons()
+    assert retired.args["ts"] == (card.result.get("ts") or card.args.get("ts"))
+    assert not retired.buttons()
     assert f"You chose: *{record['text']['text']}*" in retired.text()
     async with slack.assistant.engine.connect() as conn:
         count = (await conn.execute(select(func.count()).select_from(decision_records))).scalar()
@@ -363,7 +371,8 @@ async def test_walkthrough_started_in_channel_keeps_case_details_out_of_it(slack
         message = cards[-1] if cards else slack.fake.of("response_url")[-1]
         buttons = message.buttons()
         if any(b["action_id"] == COPY_ACTION for b in buttons):
-            assert message.method == "chat.postMessage" and message.args["channel"] == "DU1"
+            assert message.method == "chat.postMessage"
+            assert message.args["channel"] == "DU1"
             record = next(b for b in buttons if b["action_id"] != COPY_ACTION)
             await slack.client.send(action_body(slack.fake, message, record))
             await slack.idle()
@@ -379,7 +388,8 @@ async def test_walkthrough_started_in_channel_keeps_case_details_out_of_it(slack
     else:
         raise AssertionError("no summary after many steps")
     assert any(r.args.get("replace_original") in (True, "true") for r in slack.fake.of("response_url"))
-    assert not slack.posts("C9") and not slack.fake.of("chat.postEphemeral")
+    assert not slack.posts("C9")
+    assert not slack.fake.of("chat.postEphemeral")
     async with slack.assistant.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1
 
@@ -406,7 +416,8 @@ async def test_url_verification_challenge_is_answered(slack):
 
     body = json.dumps({"token": "x", "challenge": "abc123", "type": "url_verification"})
     status, text = await slack.client.send(body, json_body=True)
-    assert status == 200 and "abc123" in text
+    assert status == 200
+    assert "abc123" in text
 
 
 async def test_socket_mode_failure_does_not_stop_the_server(tmp_path):
@@ -438,4 +449,5 @@ async def test_walkthrough_button_on_a_channel_answer_continues_privately(slack)
     await slack.idle()
     assert len(slack.posts("C43")) == before  # the walkthrough's steps are not posted to the channel
     steps = slack.fake.of("response_url", "chat.postEphemeral")
-    assert steps and all(s.args.get("response_type", "ephemeral") == "ephemeral" for s in steps)
+    assert steps
+    assert all(s.args.get("response_type", "ephemeral") == "ephemeral" for s in steps)

@@ -49,7 +49,8 @@ def test_answer_has_header_sections_sources_and_walkthrough_button(renderer):
     assert message.blocks[1]["text"]["text"] == "You *do not* need consent &lt;always&gt;."
     assert "Working Together" in message.blocks[3]["elements"][0]["text"]
     button = message.blocks[4]["elements"][0]
-    assert button["value"] == "decide" and button["action_id"] == "choice_0"
+    assert button["value"] == "decide"
+    assert button["action_id"] == "choice_0"
     assert parse_block_id(message.blocks[4]["block_id"]) == ("answer", "C1")
 
 
@@ -98,5 +99,6 @@ def test_any_reply_renders_within_slack_limits(renderer, text, title, kind, choi
     for can_type in (True, False):
         for message in renderer.render(reply, conversation, can_type_reply=can_type):
             assert validate_blocks(message.blocks, 50) == [], message.blocks
-            assert message.text and len(message.text) <= 40000
+            assert message.text
+            assert len(message.text) <= 40000
     assert validate_blocks(renderer.render_view_blocks([reply] * 3, conversation), 100) == []

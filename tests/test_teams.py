@@ -66,8 +66,10 @@ async def test_personal_chat_question_gets_disclaimer_then_answer_card_with_sour
     assert answer["version"] == "1.5"
     assert answer["body"][0]["text"] == "You do not always need consent"
     assert all(block.get("wrap") for block in answer["body"])
-    assert "Sources: One Minute Guide" in answer["body"][-1]["text"] and answer["body"][-1]["size"] == "Small"
-    assert replies[1].body["from"]["id"] == BOT["id"] and replies[1].body["recipient"]["id"] == USER["id"]
+    assert "Sources: One Minute Guide" in answer["body"][-1]["text"]
+    assert answer["body"][-1]["size"] == "Small"
+    assert replies[1].body["from"]["id"] == BOT["id"]
+    assert replies[1].body["recipient"]["id"] == USER["id"]
     assert all(c.authorization == f"Bearer {OUTGOING_TOKEN}" for c in connector.calls)
     assert validate_cards(connector) == 1
 
@@ -76,7 +78,8 @@ async def test_channel_mention_is_stripped_and_answer_threads_under_the_question
     incoming = rig.message(QUESTION, shared=True, mention=True)
     assert (await rig.post(incoming)).status == 201
     replies = connector.of_kind("reply")
-    assert replies and all(c.conversation_id == f"{CHANNEL_ID};messageid=1700000000000" for c in replies)
+    assert replies
+    assert all(c.conversation_id == f"{CHANNEL_ID};messageid=1700000000000" for c in replies)
     assert all(c.activity_id == incoming["id"] for c in replies)
     assert replies[-1].cards[0]["body"][0]["text"] == "You do not always need consent"
     assert "InfoShare" not in everything_said(connector)
@@ -152,11 +155,14 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     assert [c.conversation_id for c in private] == [f"a:personal-{USER['id']}"]
     summary = private[0].cards[0]
     shown = card_text(summary)
-    assert "REF-123" in shown and "Record this" in shown
+    assert "REF-123" in shown
+    assert "Record this" in shown
     copy = next(a for a in summary["actions"] if a["type"] == "Action.ShowCard")
-    assert copy["title"] == "Copy as text" and "Case reference: REF-123" in copy["card"]["body"][0]["text"]
+    assert copy["title"] == "Copy as text"
+    assert "Case reference: REF-123" in copy["card"]["body"][0]["text"]
     channel = [c for c in connector.calls if c.conversation_id and c.conversation_id.startswith(CHANNEL_ID)]
-    assert channel and all("REF-123" not in (c.text or "") + str(c.cards) for c in channel)
+    assert channel
+    assert all("REF-123" not in (c.text or "") + str(c.cards) for c in channel)
     assert not connector.of_kind("update")  # the channel's step card is not overwritten with case details
     assert any(c.text == "I've sent you a private message." for c in channel)
     assert any(c.text == "Walkthrough finished." for c in channel)

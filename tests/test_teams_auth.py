@@ -78,7 +78,8 @@ async def test_anonymous_only_on_loopback_without_app_id(tmp_path, connector, ca
     try:
         assert any("UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
         assert (await rig.post(rig.message("help"), token=None)).status == 201
-        assert connector.calls and connector.calls[-1].authorization is None
+        assert connector.calls
+        assert connector.calls[-1].authorization is None
         # A token for some other bot is still refused: anonymous mode does not mean anything goes.
         assert (await rig.post(rig.message("help"), token=connector.token(APP_ID))).status == 401
     finally:

@@ -46,8 +46,10 @@ def test_answer_card_shows_title_text_sources_and_buttons():
     card = adaptive_card(reply, STRINGS)
     title, text, sources = card["body"]
     assert title == {"type": "TextBlock", "text": "Consent", "wrap": True, "weight": "Bolder", "size": "Medium"}
-    assert text["text"] == "No, not always." and text["wrap"] is True
-    assert sources["text"] == "Sources: Guide (Myth-busting)" and sources["size"] == "Small"
+    assert text["text"] == "No, not always."
+    assert text["wrap"] is True
+    assert sources["text"] == "Sources: Guide (Myth-busting)"
+    assert sources["size"] == "Small"
     assert card["actions"] == [{"type": "Action.Submit", "title": "Walk me through",
                                 "data": {"choice": "decide", "kind": "answer"}}]
 
@@ -57,8 +59,10 @@ def test_summary_card_has_facts_record_button_and_copy_as_text():
     facts = next(e for e in card["body"] if e["type"] == "FactSet")["facts"]
     assert facts == [{"title": "Case reference", "value": "REF-42"}, {"title": "Decision", "value": "Share"}]
     record, copy = card["actions"]
-    assert record["title"] == "Record this" and record["data"]["choice"] == "record"
-    assert copy["type"] == "Action.ShowCard" and copy["title"] == "Copy as text"
+    assert record["title"] == "Record this"
+    assert record["data"]["choice"] == "record"
+    assert copy["type"] == "Action.ShowCard"
+    assert copy["title"] == "Copy as text"
     assert copy["card"]["body"][0]["text"] == plain_text(SUMMARY, STRINGS)
     assert plain_text(SUMMARY, STRINGS).splitlines() == [
         "Decision summary", "You decided to share with consent.", "Case reference: REF-42", "Decision: Share",

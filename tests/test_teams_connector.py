@@ -83,5 +83,6 @@ async def test_one_client_per_service_url_and_audience(tmp_path):
     first = await factory.create("http://127.0.0.1:1/", None)
     again = await auth.create_connector_factory(claims).create("http://127.0.0.1:1/", None)
     other = await factory.create("http://127.0.0.1:2/", None)
-    assert first is again and first is not other
+    assert first is again
+    assert first is not other
     await auth.pool.close()

@@ -16,7 +16,8 @@ GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 def png_info(data: bytes) -> tuple[int, int, int]:
     """(width, height, colour type) from the PNG header."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
     width, height, _depth, colour_type = struct.unpack(">IIBB", data[16:26])
     return width, height, colour_type
 
@@ -33,11 +34,13 @@ def test_package_has_manifest_and_icons(tmp_path, monkeypatch, capsys):
         assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
         manifest = json.loads(package.read("manifest.json"))
         color, outline = package.read("color.png"), package.read("outline.png")
-    assert manifest["manifestVersion"] == "1.17" and "v1.17/MicrosoftTeams.schema.json" in manifest["$schema"]
+    assert manifest["manifestVersion"] == "1.17"
+    assert "v1.17/MicrosoftTeams.schema.json" in manifest["$schema"]
     assert manifest["id"] == manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
     assert manifest["version"] == "1.2.3"
     assert manifest["developer"]["privacyUrl"] == "https://council.example.org/p"
-    assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
+    assert len(manifest["name"]["short"]) <= 30
+    assert len(manifest["description"]["short"]) <= 80
     assert re.fullmatch(r"#[0-9A-F]{6}", manifest["accentColor"])
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
     assert manifest["validDomains"] == ["bot.example.org"]
@@ -63,7 +66,8 @@ def test_without_app_id_the_placeholder_is_used_with_a_warning(tmp_path, monkeyp
     out = tmp_path / "teams.zip"
     assert main(["teams", "package", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "placeholder" in err and "MicrosoftAppId" in err
+    assert "placeholder" in err
+    assert "MicrosoftAppId" in err
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
     assert GUID.fullmatch(manifest["bots"][0]["botId"])
 

@@ -48,7 +48,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     assert [c.text for c in in_channel][-1] == "I've sent you a private message."
     assert all("Step 1" not in (c.text or "") and not c.cards for c in in_channel)
     card, card_id = latest_card(connector)
-    assert card["body"][0]["text"] == "Step 1" and "case reference" in card_text(card).lower()
+    assert card["body"][0]["text"] == "Step 1"
+    assert "case reference" in card_text(card).lower()
 
     summary = None
     for _ in range(30):
@@ -65,7 +66,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
             await rig.post(rig.message(text, personal_chat=PERSONAL_CHAT))
     assert summary is not None, "the walkthrough never reached its summary"
     assert connector.of_kind("update"), "step cards are replaced in place"
-    assert "REF-123" in card_text(summary) and "Copy as text" in card_text(summary)
+    assert "REF-123" in card_text(summary)
+    assert "Copy as text" in card_text(summary)
     assert all(c.conversation_id != THREAD or "REF-123" not in str(c.body) for c in connector.calls)
 
     record = next(a for a in summary["actions"] if a["title"] == "Record this")

@@ -37,16 +37,19 @@ def test_a_reply_renders_as_plain_text(strings):
     text = render_reply(reply, strings)
     assert text.splitlines()[0] == "== Decision =="
     assert "Share only what is needed.\nUse `secure email`." in text
-    assert "  Decision: Share" in text and "  Lawful basis: Public task" in text
+    assert "  Decision: Share" in text
+    assert "  Lawful basis: Public task" in text
     assert strings.get("terminal.sources") in text
     assert "  - Information sharing: advice for practitioners (May 2024)" in text
-    assert "  1) Confirm" in text and "  2) Change" in text
+    assert "  1) Confirm" in text
+    assert "  2) Change" in text
 
 
 def test_choices_are_numbered_across_the_replies_of_a_turn(strings):
     replies = [Reply("first", choices=[Choice("A", "a")]), Reply("second", choices=[Choice("B", "b")])]
     text, choices = render_replies(replies, strings)
-    assert "  1) A" in text and "  2) B" in text
+    assert "  1) A" in text
+    assert "  2) B" in text
     assert read_input("2\n", choices) == ("", "b")
     assert read_input("3\n", choices) == ("3", None)  # not an option: sent as text
     assert read_input(" can I share? \n", choices) == ("can I share?", None)
@@ -68,7 +71,8 @@ def test_json_mode_follows_the_contract(tmp_path, strings):
     assert out[0]["replies"][0]["text"] == strings.get("disclaimer")
     assert out[0]["done"] is True
     for bad, line_number in zip(out[1:5], range(2, 6), strict=True):
-        assert bad["replies"] == [] and bad["error"].startswith(f"line {line_number}: ")
+        assert bad["replies"] == []
+        assert bad["error"].startswith(f"line {line_number}: ")
     assert "string" in out[3]["error"]
     assert strings.get("help.intro") in out[5]["replies"][-1]["text"]
     assert "error" not in out[6]
@@ -87,7 +91,8 @@ def test_interactive_chat_over_stdin_ends_at_end_of_input(tmp_path, strings):
 def test_a_bad_user_id_is_refused_clearly(tmp_path):
     result = run_chat(tmp_path, "", "--json", "--user", "not allowed!")
     assert result.returncode == 2
-    assert "--user" in result.stderr and "Traceback" not in result.stderr
+    assert "--user" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 async def test_numbers_press_the_offered_buttons_and_quit_ends(assistant):
@@ -123,4 +128,5 @@ def test_a_summary_shows_its_copy_ready_text_once(strings):
     reply = Reply("Case reference: CR-1\nDecision: Share", kind=ReplyKind.SUMMARY,
                   fields=[CardField("Case reference", "CR-1"), CardField("Decision", "Share")])
     text = render_reply(reply, strings)
-    assert text.count("Decision: Share") == 1 and text.count("CR-1") == 1
+    assert text.count("Decision: Share") == 1
+    assert text.count("CR-1") == 1

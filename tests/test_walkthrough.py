@@ -44,7 +44,8 @@ def check_summary(transcript: dict, summary: dict | None, where: str) -> None:
     assert summary["decision"] == transcript["decision"], where
     for field, fragment in transcript.get("summary", {}).items():
         assert fragment.lower() in str(summary[field]).lower(), f"{where}: {field}={summary[field]!r}"
-    assert summary["reasons"] and summary["content_version"]
+    assert summary["reasons"]
+    assert summary["content_version"]
 
 
 async def play(assistant, transcript: dict, user: str) -> dict:
@@ -66,10 +67,12 @@ async def test_golden_conversations_end_in_the_right_recorded_decision(assistant
         user = f"local:{path.stem}"
         await play(assistant, transcript, user)
         replies = await assistant.handle(turn(choice="record_decision", user=user, conversation=user))
-        assert "Recorded as decision record #" in replies[-1].text and replies[-1].private, path.stem
+        assert "Recorded as decision record #" in replies[-1].text, path.stem
+        assert replies[-1].private, path.stem
         async with assistant.engine.connect() as conn:
             rows = (await conn.execute(select(decision_records).where(decision_records.c.user_id == user))).all()
-        assert len(rows) == 1 and rows[0].decision == transcript["decision"], path.stem
+        assert len(rows) == 1, path.stem
+        assert rows[0].decision == transcript["decision"], path.stem
         assert rows[0].summary["reasons"]
 
 
@@ -152,7 +155,8 @@ def test_kill_9_mid_walkthrough_resumes_and_a_confirmed_record_survives(tmp_path
             out = second.send(step)
         assert out["replies"][-1]["summary"]["decision"] == "share"
         confirmed = second.send({"choice": "record_decision"})
-        assert "Recorded as decision record #1" in confirmed["replies"][-1]["text"] and confirmed["done"]
+        assert "Recorded as decision record #1" in confirmed["replies"][-1]["text"]
+        assert confirmed["done"]
     finally:
         second.kill()
     engine = create_sync_engine(f"sqlite:///{db_path}")
@@ -162,7 +166,9 @@ def test_kill_9_mid_walkthrough_resumes_and_a_confirmed_record_survives(tmp_path
             assert conn.execute(select(func.count()).select_from(conversation_state)).scalar() == 0
     finally:
         engine.dispose()
-    assert len(rows) == 1 and rows[0].user_id == "local:survivor" and rows[0].reference == "HL-6006"
+    assert len(rows) == 1
+    assert rows[0].user_id == "local:survivor"
+    assert rows[0].reference == "HL-6006"
     assert "paragraph 18" in rows[0].summary["article9_condition"]
 
 
@@ -200,7 +206,8 @@ async def test_a_question_mid_way_is_answered_then_the_step_repeats(assistant):
     for text in ("decide", "CR-8", "safeguard", "identifiable", "significant_harm"):
         await assistant.handle(turn(text) if text in ("decide", "CR-8") else turn(choice=text))
     replies = await assistant.handle(turn("do I need consent to share?"))
-    assert len(replies) >= 2 and all(r.private for r in replies)
+    assert len(replies) >= 2
+    assert all(r.private for r in replies)
     assert replies[-1].text.startswith("Which lawful basis")
     assert not any(c.value == "decide" for r in replies for c in r.choices)
     replies = await assistant.handle(turn("public task"))
@@ -213,7 +220,8 @@ async def test_a_stale_walkthrough_expires_with_a_friendly_note(assistant):
     later = assistant.clock() + timedelta(minutes=assistant.settings.walkthrough_expiry_minutes + 1)
     assistant.clock = lambda: later
     replies = await assistant.handle(turn("safeguard"))
-    assert "nothing was recorded" in replies[0].text.lower() and "decide" in replies[0].text
+    assert "nothing was recorded" in replies[0].text.lower()
+    assert "decide" in replies[0].text
     replies = await assistant.handle(turn("decide"))
     assert "case reference" in replies[-1].text.lower()
 
@@ -224,7 +232,8 @@ async def test_cancel_ends_without_a_record_and_a_stale_button_is_explained(assi
     replies = await assistant.handle(turn("cancel"))
     assert "Nothing was recorded" in replies[-1].text
     replies = await assistant.handle(turn(choice="record_decision"))
-    assert "already ended" in replies[-1].text and replies[-1].private
+    assert "already ended" in replies[-1].text
+    assert replies[-1].private
     async with assistant.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 0
 
@@ -241,7 +250,8 @@ async def test_a_retried_confirm_does_not_store_twice(assistant):
     ctx = TurnContext(turn(choice="record_decision"), scan(""), assistant)
     first = await complete({**state, "status": "complete"}, ctx)  # stored, then "the server died"
     replies = await assistant.handle(turn(choice="record_decision"))  # the user presses again
-    assert "#1" in first[0].text and "already recorded as decision record #1" in replies[-1].text
+    assert "#1" in first[0].text
+    assert "already recorded as decision record #1" in replies[-1].text
     async with assistant.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1
 
@@ -249,12 +259,14 @@ async def test_a_retried_confirm_does_not_store_twice(assistant):
 async def test_names_are_refused_as_a_case_reference(assistant):
     await assistant.handle(turn("decide"))
     replies = await assistant.handle(turn("Jane Smith"))
-    assert "case reference" in replies[0].text and replies[-1].text.startswith("What is the case reference")
+    assert "case reference" in replies[0].text
+    assert replies[-1].text.startswith("What is the case reference")
     replies = await assistant.handle(turn("jane.smith@example.org"))
     assert any("email address" in r.text for r in replies)
     async with assistant.engine.connect() as conn:
         stored = (await conn.execute(select(conversation_state.c.state))).scalar_one()
-    assert stored["answers"] == [] and "jane" not in json.dumps(stored).lower()
+    assert stored["answers"] == []
+    assert "jane" not in json.dumps(stored).lower()
 
 
 async def test_expiry_setting_is_honoured(tmp_path):
@@ -278,7 +290,8 @@ async def test_decide_with_a_case_reference_skips_that_step_and_decide_again_res
     assert replies[-1].text.startswith("Why do you want to share")
     await assistant.handle(turn(choice="safeguard"))
     replies = await assistant.handle(turn("decide"))
-    assert "Starting again" in replies[0].text and "case reference" in replies[-1].text
+    assert "Starting again" in replies[0].text
+    assert "case reference" in replies[-1].text
     replies = await assistant.handle(turn("decide Jane Smith", user="local:other", conversation="local:other"))
     assert "What is the case reference" in replies[-1].text
 

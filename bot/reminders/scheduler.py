@@ -250,7 +250,7 @@ class ReminderScheduler:
             report.failed.append(FailedSend(row.channel, row.kind, str(exc), exc.permanent))
             await self._failed(row, now, str(exc), permanent=exc.permanent, about=about)
             return
-        except Exception as exc:  # a timeout or an adapter bug must not lose the reminder
+        except Exception as exc:  # noqa: BLE001 - a timeout or an adapter bug must not lose the reminder
             self._sending.discard(row.id)
             reason = f"{type(exc).__name__}: {exc}"
             report.failed.append(FailedSend(row.channel, row.kind, reason, False))
@@ -374,7 +374,7 @@ class ReminderScheduler:
             while not stop.is_set():
                 try:
                     await self.run_due(utcnow(), stop)
-                except Exception as exc:  # a failed pass must not end the schedule; the next pass retries
+                except Exception as exc:  # noqa: BLE001 - a failed pass must not end the schedule; the next pass retries
                     log.error("scheduler pass failed; will retry", extra={"reason": f"{type(exc).__name__}: {exc}"})
                 if await sleep_or_stop(stop, interval):
                     break

@@ -17,6 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.storage.tables import processed_events
@@ -123,12 +124,11 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-def _dialect_insert(conn: AsyncConnection, table: Table):
+def _dialect_insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT (the same SQL on both databases)."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def insert_ignore(conn: AsyncConnection, table: Table):
@@ -157,8 +157,8 @@ async def claim_once(conn: AsyncConnection, key: str) -> bool:
     return result.rowcount == 1
 
 
-async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
-    """True if the database answers a trivial query within ``timeout`` seconds."""
+async def ping(engine: AsyncEngine, within: float = 2.0) -> bool:
+    """True if the database answers a trivial query within ``within`` seconds."""
     from sqlalchemy import text
 
     async def _ping() -> None:
@@ -166,8 +166,8 @@ async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
             await conn.execute(text("SELECT 1"))
 
     try:
-        await asyncio.wait_for(_ping(), timeout)
+        await asyncio.wait_for(_ping(), within)
         return True
-    except Exception as exc:  # any driver error means "not ready"
+    except Exception as exc:  # noqa: BLE001 - any driver error means "not ready"
         log.warning("database ping failed", extra={"reason": type(exc).__name__})
         return False
