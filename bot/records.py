@@ -26,7 +26,7 @@ from bot.storage.tables import decision_records
 # The order a summary is shown in, everywhere (chat card, case-note text, CSV, PDF).
 FIELD_ORDER = (
     "reference", "decided_at", "decided_by", "decision", "emergency", "purpose", "information", "recipient",
-    "verification", "lawful_basis", "article9_condition", "consent", "family_informed", "identity_protection",
+    "verification", "young_person", "views", "lawful_basis", "article9_condition", "consent", "family_informed", "identity_protection",
     "method", "advice_sought",
 )
 LIST_FIELDS = ("reasons", "next_steps")
