@@ -133,6 +133,7 @@ class Tree:
     live_facts: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
     presence_facts: frozenset[str] = field(default=frozenset(), compare=False)  # only whether set matters
     remaining: dict[Any, float] = field(default_factory=dict, repr=False, compare=False)
+    proof: Any = field(default=None, repr=False, compare=False)  # dialogs.proof.Proof: the figures
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -187,7 +188,7 @@ def load_trees(root: Path, topic_ids: set[str], strings: Any) -> dict[str, Tree]
                                     message) for index, message in proof.failures]
             if not found:
                 tree = replace(tree, live_facts=proof.live_facts, presence_facts=proof.presence_facts,
-                               remaining=proof.remaining)
+                               remaining=proof.remaining, proof=proof)
         problems.extend(found)
         trees[tree.name] = tree
     if problems:
