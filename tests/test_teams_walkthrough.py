@@ -61,7 +61,7 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
             assert buttons[0]["data"]["conversation"] == THREAD
             await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:  # typed in the personal chat: routed back to the channel's dialog
-            text = "REF-123" if card["body"][0]["text"] == "Step 1" else "Duty social worker, children's services"
+            text = "REF-123" if card["body"][0]["text"].startswith("Step 1 ") else "Duty social worker, children's services"
             await rig.post(rig.message(text, personal_chat=PERSONAL_CHAT))
     assert summary is not None, "the walkthrough never reached its summary"
     assert connector.of_kind("update"), "step cards are replaced in place"
@@ -73,7 +73,9 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     connector.fail_with = 503  # the Bot Connector is down as the practitioner confirms
     assert (await rig.post(press)).status == 201
     assert await records(rig) == 1  # the confirmed record is stored even though the reply was lost
-    assert validate_cards(connector) > 10  # every step card and the summary are valid Adaptive Card 1.5
+    # every step card and the summary are valid Adaptive Card 1.5 (pressing the first button takes the
+    # emergency route: act-now, then a two-answer record)
+    assert validate_cards(connector) >= 5
     connector.fail_with = None
     connector.clear()
     assert (await rig.post(press)).status == 201  # Teams redelivers the same activity
