@@ -87,6 +87,7 @@ class Proof:
     presence_facts: frozenset[str] = frozenset()
     remaining: dict[StateKey, float] = field(default_factory=dict)
     seconds: float = 0.0
+    outcome_answers: dict[str, tuple[int, int]] = field(default_factory=dict)  # outcome -> (fewest, most) answers
 
     def median_length(self) -> float:
         total, seen = self.paths, 0
@@ -293,6 +294,11 @@ def _measure(tree: Tree, proof: Proof, start: StateKey, edges: dict[StateKey, li
     proof.remaining = {key: value for key, value in remaining.items() if edges[key]}
     proof.longest = _longest_answers(start, edges, labels, longest)
     depth = _deepest(start, edges)
+    fewest = _shallowest(start, edges)
+    for key, out in edges.items():
+        if not out:
+            low, high = proof.outcome_answers.get(key[0], (fewest[key], depth[key]))
+            proof.outcome_answers[key[0]] = (min(low, fewest[key]), max(high, depth[key]))
     for index, invariant in enumerate(tree.invariants):
         if invariant.max_answers is None:
             continue
@@ -325,6 +331,18 @@ def _deepest(start: StateKey, edges: dict[StateKey, list[StateKey]]) -> dict[Sta
         for child in edges[key]:
             depth[child] = max(depth.get(child, 0), depth[key] + 1)
     return depth
+
+
+def _shallowest(start: StateKey, edges: dict[StateKey, list[StateKey]]) -> dict[StateKey, int]:
+    """The fewest answers any path takes from the start to each state (breadth first)."""
+    fewest, queue = {start: 0}, deque([start])
+    while queue:
+        key = queue.popleft()
+        for child in edges[key]:
+            if child not in fewest:
+                fewest[child] = fewest[key] + 1
+                queue.append(child)
+    return fewest
 
 
 def _deepest_path(key: StateKey, depth: dict[StateKey, int], incoming: dict[StateKey, list[StateKey]],
