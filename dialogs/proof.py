@@ -19,8 +19,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialogs.tree import (Conditions, Node, NodeKind, Option, Tree, any_condition_holds, conditions, conditions_hold,
-                          resolve, state_key)
+from dialogs.tree import (
+    Conditions,
+    Node,
+    NodeKind,
+    Option,
+    Tree,
+    any_condition_holds,
+    conditions,
+    conditions_hold,
+    resolve,
+    state_key,
+)
 
 StateKey = tuple[str, frozenset]
 

@@ -62,7 +62,8 @@ def test_step_does_not_mutate_the_state_it_was_given(tree):
     assert json.dumps(state) == before
 
 
-@pytest.mark.parametrize("typed", ["safeguard", "2", "2.", "I'm worried a child or adult is at risk of significant harm",
+@pytest.mark.parametrize("typed", ["safeguard", "2", "2.",
+                                   "I'm worried a child or adult is at risk of significant harm",
                                    "i'm worried a child or adult is at risk of significant harm!",
                                    "worried a chlid is at risk of significant harm", "safeguarding"])
 def test_a_choice_by_value_number_label_typo_or_alias(tree, typed):
@@ -351,7 +352,8 @@ def test_the_tree_states_its_safety_properties_as_data(tree):
      "        reason: *emergency_reason\n        next: em_information\n      - value: safeguard",
      "emergency_act_now_at_once", "reference=(typed) > purpose=emergency"),
     # consent offered again once urgent (the hidden non-urgent organisation choices shown to everyone)
-    ('        aliases: [council, school, academy, public body, local authority, public]\n        unless: {urgent: "yes"}\n',
+    ("        aliases: [council, school, academy, public body, local authority, public]\n"
+     '        unless: {urgent: "yes"}\n',
      '        aliases: [council, school, academy, public body, local authority, public]\n',
      "no_consent_once_urgent", "org=public"),
 ])

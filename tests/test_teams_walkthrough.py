@@ -61,7 +61,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
             assert buttons[0]["data"]["conversation"] == THREAD
             await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:  # typed in the personal chat: routed back to the channel's dialog
-            text = "REF-123" if card["body"][0]["text"].startswith("Step 1 ") else "Duty social worker, children's services"
+            first = card["body"][0]["text"].startswith("Step 1 ")
+            text = "REF-123" if first else "Duty social worker, children's services"
             await rig.post(rig.message(text, personal_chat=PERSONAL_CHAT))
     assert summary is not None, "the walkthrough never reached its summary"
     assert connector.of_kind("update"), "step cards are replaced in place"
