@@ -49,6 +49,10 @@ RISK_ANSWERS = {"emergency", "safeguard", "significant_harm", "treat_as_harm", "
 NONE_NEEDED = "None of the information is necessary"
 
 
+def walkthrough_dialog(content) -> WalkthroughDialog:
+    return WalkthroughDialog(content.trees["walkthrough"], {t.id: t for t in content.topics}, content.version)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -225,7 +229,7 @@ def safety(content_root: Path, walks: int, chat_count: int) -> bool:
           f"({' > '.join(proof.longest)})")
     print(f"emergency: {fewest} to {most} answers from `decide` to the summary (at most 6 unless it came in as a "
           "verified request; invariants emergency_within_six_answers and emergency_request_within_eight_answers)")
-    engine = engine_walks(WalkthroughDialog(load_content(content_root)), walks)
+    engine = engine_walks(walkthrough_dialog(load_content(content_root)), walks)
     print(engine.line("random walks, engine"))
     chat = chat_walks(chat_count) if chat_count else None
     if chat:
@@ -253,7 +257,8 @@ def main() -> int:
     args = parser.parse_args()
     safe = safety(ROOT / "content", args.walks, args.chat_walks)
     print()
-    dialog = WalkthroughDialog(load_content(ROOT / "content"))
+    content = load_content(ROOT / "content")
+    dialog = walkthrough_dialog(content)
     paths = sorted((ROOT / "tests" / "transcripts").glob("*.yaml"))
     transcripts = {p.stem: yaml.safe_load(p.read_text()) for p in paths}
     turn_medians = asyncio.run(full_turns(transcripts))
