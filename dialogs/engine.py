@@ -8,7 +8,10 @@ and the reasons are recomputed by replaying them through the tree (:func:`replay
 ``back`` a pop, an edit a replacement, and a resumed walkthrough exactly what the user saw.
 
 At every step ``back``, ``restart``, ``cancel``, ``help`` and ``why`` work; an option is picked by
-its button value, its number or its words (typos tolerated); input that looks like a question is
+its button value, its number or its words (typos tolerated), among only the options the path's facts
+offer (consent is not offered once there is a risk; a stored answer the path would not offer is a broken
+state and restarts politely); each step's title shows progress ("Step 3 of about 9", from the proof's
+expected answers left); input that looks like a question is
 flagged in ``state["question"]`` for the runner to answer before the step is repeated (keeping this
 module pure); anything else re-prompts with the options.
 """
