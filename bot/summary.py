@@ -12,8 +12,8 @@ from typing import Any
 # The order a summary is shown in, everywhere (chat card, case-note text, CSV, PDF).
 FIELD_ORDER = (
     "reference", "decided_at", "decided_by", "decision", "emergency", "purpose", "information", "recipient",
-    "verification", "lawful_basis", "article9_condition", "consent", "family_informed", "identity_protection",
-    "method", "advice_sought",
+    "verification", "young_person", "views", "lawful_basis", "article9_condition", "consent", "family_informed",
+    "identity_protection", "method", "advice_sought",
 )
 LIST_FIELDS = ("reasons", "next_steps")
 # Free-text fields a user may correct in an amendment; everything else came from the guided answers.

@@ -29,4 +29,9 @@ def check_content(args: argparse.Namespace) -> int:
         return 1
     print(f"content OK: version {content.version}, {len(content.topics)} topics, "
           f"{len(content.trees)} dialog trees")
+    for tree in content.trees.values():
+        proof = tree.proof
+        print(f"{tree.file}: {len(tree.invariants)} invariants proven over {proof.paths:,} paths "
+              f"({proof.states:,} states explored) in {proof.seconds:.2f} s; answers per path: median "
+              f"{proof.median_length():g}, longest {max(proof.lengths, default=0)}")
     return 0

@@ -8,7 +8,10 @@ and the reasons are recomputed by replaying them through the tree (:func:`replay
 ``back`` a pop, an edit a replacement, and a resumed walkthrough exactly what the user saw.
 
 At every step ``back``, ``restart``, ``cancel``, ``help`` and ``why`` work; an option is picked by
-its button value, its number or its words (typos tolerated); input that looks like a question is
+its button value, its number or its words (typos tolerated), among only the options the path's facts
+offer (consent is not offered once there is a risk; a stored answer the path would not offer is a broken
+state and restarts politely); each step's title shows progress ("Step 3 of about 9", from the proof's
+expected answers left); input that looks like a question is
 flagged in ``state["question"]`` for the runner to answer before the step is repeated (keeping this
 module pure); anything else re-prompts with the options.
 """
@@ -104,8 +107,8 @@ def replay(tree: Tree, answers: list[list[str]]) -> Path:
             raise ReplayError(f"answer for {node_id!r} but the path is at {node.id!r}")
         if node.kind is NodeKind.CHOICE:
             option = node.option(value)
-            if option is None:
-                raise ReplayError(f"{node_id!r} has no option {value!r}")
+            if option is None or not option.offered(facts):
+                raise ReplayError(f"{node_id!r} offers no option {value!r} on this path")
             facts.update(option.sets)
             if option.reason:
                 reasons.append(option.reason)
@@ -192,13 +195,18 @@ def _private(text: str, **kwargs: Any) -> Reply:
     return Reply(text, private=True, **kwargs)
 
 
-def prompt_reply(tree: Tree, node: Node, answers_given: int) -> Reply:
+def prompt_reply(tree: Tree, path: Path, answers_given: int) -> Reply:
+    """The step as the user sees it: the prompt, the choices this path offers, and how far along they are."""
     s = tree.strings
-    choices = [Choice(o.label, o.value) for o in node.options]
+    node = path.node
+    choices = [Choice(o.label, o.value) for o in node.offered(path.facts)]
     hint = s.get("walkthrough.text_hint") if node.kind is NodeKind.TEXT else ""
     text = node.prompt + (f"\n{hint}" if hint else "")
-    return _private(text, kind=ReplyKind.STEP, title=s.get("walkthrough.step_title", number=answers_given + 1),
-                    choices=choices)
+    number = answers_given + 1
+    left = tree.answers_left(node.id, path.facts)
+    title = (s.get("walkthrough.step_title_progress", number=number, total=answers_given + max(1, round(left)))
+             if left is not None else s.get("walkthrough.step_title", number=number))
+    return _private(text, kind=ReplyKind.STEP, title=title, choices=choices)
 
 
 def why_reply(tree: Tree, node: Node, topics: Mapping[str, Any] | None) -> Reply:
@@ -258,7 +266,7 @@ def start(tree: Tree, inbound: Inbound, *, dialog: str, content_version: str = "
         "decided_by": inbound.user_id, "content_version": content_version,
     }
     intro = _private(tree.strings.get("walkthrough.intro"), kind=ReplyKind.NOTICE, title=tree.title)
-    return state, [intro, prompt_reply(tree, tree.node(tree.start), 0)]
+    return state, [intro, prompt_reply(tree, replay(tree, []), 0)]
 
 
 def step(tree: Tree, state: DialogState, inbound: Inbound, *,
@@ -288,7 +296,7 @@ def _repeat(tree: Tree, state: DialogState, path: Path) -> Reply:
     """What the user should see again: the current question, or the summary once decided."""
     phase = Phase(state["phase"])
     if phase is Phase.ASK:
-        return prompt_reply(tree, path.node, len(state["answers"]))
+        return prompt_reply(tree, path, len(state["answers"]))
     if phase is Phase.EDIT_PICK:
         return _edit_menu(tree, state)
     if phase is Phase.EDIT_TEXT:
@@ -318,7 +326,7 @@ def _command(tree: Tree, state: DialogState, path: Path, phase: Phase, command: 
     state["answers"].pop()
     previous = replay(tree, state["answers"])
     state.update(phase=str(Phase.ASK), node=previous.node.id, decided_at=None)
-    return state, [prompt_reply(tree, previous.node, len(state["answers"]))]
+    return state, [prompt_reply(tree, previous, len(state["answers"]))]
 
 
 def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
@@ -326,28 +334,28 @@ def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tup
     node = path.node
     raw = inbound.input
     if node.kind is NodeKind.CHOICE:
-        option = match_option(node.options, raw)
+        option = match_option(node.offered(path.facts), raw)
         if option is None:
             if inbound.choice is None and looks_like_question(raw):
                 state["question"] = raw
-                return state, [prompt_reply(tree, node, len(state["answers"]))]
-            return state, [_private(s.get("walkthrough.unknown")), prompt_reply(tree, node, len(state["answers"]))]
+                return state, [prompt_reply(tree, path, len(state["answers"]))]
+            return state, [_private(s.get("walkthrough.unknown")), prompt_reply(tree, path, len(state["answers"]))]
         state["answers"].append([node.id, option.value])
     else:
         text = inbound.text.strip()
         if text.endswith("?") and looks_like_question(text):
             state["question"] = text
-            return state, [prompt_reply(tree, node, len(state["answers"]))]
+            return state, [prompt_reply(tree, path, len(state["answers"]))]
         refusal = check_text(node, text, inbound, s)
         if refusal:
-            return state, [_private(refusal), prompt_reply(tree, node, len(state["answers"]))]
+            return state, [_private(refusal), prompt_reply(tree, path, len(state["answers"]))]
         state["answers"].append([node.id, " ".join(text.split())])
     following = replay(tree, state["answers"])
     state["node"] = following.node.id
     if following.node.kind is NodeKind.OUTCOME:
         state.update(phase=str(Phase.REVIEW), decided_at=inbound.now.isoformat(), decided_tz=inbound.now.tzname())
         return state, [summary_reply(tree, state)]
-    return state, [prompt_reply(tree, following.node, len(state["answers"]))]
+    return state, [prompt_reply(tree, following, len(state["answers"]))]
 
 
 def _review_options(tree: Tree, actions: tuple[ReviewAction, ...]) -> list[Option]:

@@ -4,13 +4,15 @@ A safeguarding lead edits a tree without touching Python, so the loader is the s
 problem is reported as ``file:line: what is wrong`` and the server refuses to start. Beyond the
 schema, :func:`check_tree` proves each tree sound: every transition target exists, every node is
 reachable from the start, every node can still reach an outcome (so no path is a dead end and no
-cycle lacks an exit), every referenced topic exists and every routing fact is set somewhere.
+cycle lacks an exit), every referenced topic exists and every routing fact is set somewhere. Then
+:mod:`dialogs.proof` proves the tree's own ``invariants:`` (its safety properties, written as data)
+over every path, and a broken one is a content error like any other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,21 @@ class Decision(StrEnum):
     DO_NOT_SHARE = "do_not_share"
     SEEK_CONSENT = "seek_consent"
     SEEK_ADVICE = "seek_advice"
+    RECORD_AND_INFORM = "record_and_inform"  # recorded in one's own system (the EHM), the family told; no sharing
+
+
+# A condition: each named fact must have one of the listed values (a missing fact has none).
+Conditions = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def conditions_hold(conditions: Conditions, facts: Mapping[str, str]) -> bool:
+    """Every listed fact has one of its values (``when``)."""
+    return all(facts.get(name) in values for name, values in conditions)
+
+
+def any_condition_holds(conditions: Conditions, facts: Mapping[str, str]) -> bool:
+    """Some listed fact has one of its values (``unless``: "unless urgent, or the child agreed")."""
+    return any(facts.get(name) in values for name, values in conditions)
 
 
 # Words that mean something at every step, so no option may use them as its value.
@@ -49,10 +66,10 @@ class Transition:
     """Go to ``goto`` when every fact in ``when`` has the given value (an empty ``when`` always matches)."""
 
     goto: str
-    when: tuple[tuple[str, str], ...] = ()
+    when: Conditions = ()
 
     def matches(self, facts: Mapping[str, str]) -> bool:
-        return all(facts.get(name) == value for name, value in self.when)
+        return conditions_hold(self.when, facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +80,11 @@ class Option:
     aliases: tuple[str, ...] = ()
     sets: tuple[tuple[str, str], ...] = ()  # facts this answer records (summary fields, routing flags)
     reason: str | None = None  # a reason this answer adds to the decision
+    when: Conditions = ()  # offered only when all of these facts hold...
+    unless: Conditions = ()  # ...and none of these does
+
+    def offered(self, facts: Mapping[str, str]) -> bool:
+        return conditions_hold(self.when, facts) and not any_condition_holds(self.unless, facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +108,10 @@ class Node:
     def option(self, value: str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
 
+    def offered(self, facts: Mapping[str, str]) -> tuple[Option, ...]:
+        """The choices this path may pick from (the tree can hide some, for example consent once urgent)."""
+        return tuple(o for o in self.options if o.offered(facts))
+
     def targets(self) -> list[str]:
         transitions = [t for o in self.options for t in o.next] + list(self.next)
         return [t.goto for t in transitions]
@@ -101,9 +127,29 @@ class Tree:
     defaults: dict[str, str]  # wording for a summary field the path did not fill
     file: str
     strings: Any = field(default=None, repr=False, compare=False)  # bot.strings.Strings
+    invariants: tuple[Any, ...] = ()  # dialogs.proof.Invariant: the safety properties the tree promises
+    # Filled by dialogs.proof once the tree is proved: the facts that still matter at each node, and
+    # for each (node, those facts) the expected number of answers still to give ("step 3 of about 9").
+    live_facts: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    presence_facts: frozenset[str] = field(default=frozenset(), compare=False)  # only whether set matters
+    remaining: dict[Any, float] = field(default_factory=dict, repr=False, compare=False)
+    proof: Any = field(default=None, repr=False, compare=False)  # dialogs.proof.Proof: the figures
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    def answers_left(self, node_id: str, facts: Mapping[str, str]) -> float | None:
+        """Expected answers from here to an outcome (this one included), or None before the proof."""
+        live = self.live_facts.get(node_id, frozenset())
+        return self.remaining.get(state_key(node_id, facts, live, self.presence_facts))
+
+
+def state_key(node_id: str, facts: Mapping[str, str], live: frozenset[str],
+              presence_facts: frozenset[str] = frozenset()) -> tuple[str, frozenset]:
+    """A walkthrough's position for the proof: its node and only the facts that can still matter from
+    there (for ``presence_facts``, only whether they are set)."""
+    return node_id, frozenset((name, "*" if name in presence_facts else value) for name, value in facts.items()
+                              if name in live)
 
 
 def resolve(transitions: tuple[Transition, ...], facts: Mapping[str, str]) -> str:
@@ -116,7 +162,9 @@ def resolve(transitions: tuple[Transition, ...], facts: Mapping[str, str]) -> st
 
 # ---------------------------------------------------------------------------------------- loading
 def load_trees(root: Path, topic_ids: set[str], strings: Any) -> dict[str, Tree]:
-    """Load and check every ``content/trees/*.yaml``; raise ContentError listing every problem."""
+    """Load, check and prove every ``content/trees/*.yaml``; raise ContentError listing every problem."""
+    from dialogs.proof import prove  # the prover walks Trees, so it imports this module
+
     problems: list[ContentProblem] = []
     trees: dict[str, Tree] = {}
     for path in sorted((root / "trees").glob("*.yaml")):
@@ -134,6 +182,13 @@ def load_trees(root: Path, topic_ids: set[str], strings: Any) -> dict[str, Tree]
         found = check_tree(tree, document, topic_ids, strings)
         if tree.name in trees:
             found.append(ContentProblem(display, line_of(document, ["name"]), f"duplicate tree name {tree.name!r}"))
+        if not found:
+            proof = prove(tree)
+            found = [ContentProblem(display, line_of(document, ["invariants", index] if index >= 0 else ["nodes"]),
+                                    message) for index, message in proof.failures]
+            if not found:
+                tree = replace(tree, live_facts=proof.live_facts, presence_facts=proof.presence_facts,
+                               remaining=proof.remaining, proof=proof)
         problems.extend(found)
         trees[tree.name] = tree
     if problems:
@@ -169,14 +224,21 @@ def _shape_problems(document: Any, display: str) -> list[ContentProblem]:
     return problems
 
 
+def conditions(raw: Any) -> Conditions:
+    """``{fact: value}`` or ``{fact: [value, ...]}`` (any of them) as Conditions."""
+    return tuple((str(name), tuple(str(v) for v in value) if isinstance(value, list) else (str(value),))
+                 for name, value in (raw or {}).items())
+
+
 def _transitions(raw: Any) -> tuple[Transition, ...]:
     if isinstance(raw, str):
         return (Transition(raw),)
-    return tuple(Transition(item["goto"], tuple((str(k), str(v)) for k, v in (item.get("when") or {}).items()))
-                 for item in raw)
+    return tuple(Transition(item["goto"], conditions(item.get("when"))) for item in raw)
 
 
 def _build(document: Mapping[str, Any], display: str, strings: Any) -> Tree:
+    from dialogs.proof import Invariant
+
     nodes: dict[str, Node] = {}
     for node_id, raw in document["nodes"].items():
         common = dict(
@@ -192,7 +254,7 @@ def _build(document: Mapping[str, Any], display: str, strings: Any) -> Tree:
                 value=str(o["value"]), label=str(o["label"]), next=_transitions(o["next"]),
                 aliases=tuple(str(a) for a in o.get("aliases", ())),
                 sets=tuple((str(k), str(v)) for k, v in (o.get("set") or {}).items()),
-                reason=o.get("reason"),
+                reason=o.get("reason"), when=conditions(o.get("when")), unless=conditions(o.get("unless")),
             ) for o in raw["choices"])
             nodes[node_id] = Node(kind=NodeKind.CHOICE, options=options, **common)
         elif "text" in raw:
@@ -206,7 +268,8 @@ def _build(document: Mapping[str, Any], display: str, strings: Any) -> Tree:
     summary = document["summary"]
     return Tree(name=document["name"], title=document["title"], start=document["start"], nodes=nodes,
                 summary_fields=tuple(summary["fields"]), defaults=dict(summary.get("defaults", {})),
-                file=display, strings=strings)
+                file=display, strings=strings,
+                invariants=tuple(Invariant.parse(raw) for raw in document.get("invariants", ())))
 
 
 # ---------------------------------------------------------------------------------------- soundness
@@ -221,6 +284,13 @@ def check_tree(tree: Tree, document: Any, topic_ids: set[str], strings: Any = No
         problem(["start"], f"start node {tree.start!r} does not exist")
     set_facts = {name for n in tree.nodes.values() for o in n.options for name, _ in o.sets}
     set_facts |= {n.field for n in tree.nodes.values() if n.field}
+    for index, invariant in enumerate(tree.invariants):
+        for name in invariant.fact_names() - set_facts:
+            problem(["invariants", index], f"invariant {invariant.id!r}: fact {name!r} is never set")
+        for ref in invariant.node_refs():
+            node_id, _, value = ref.partition(".")
+            if node_id not in tree.nodes or (value and tree.nodes[node_id].option(value) is None):
+                problem(["invariants", index], f"invariant {invariant.id!r}: {ref!r} is not a node or choice")
     for node in tree.nodes.values():
         base = ["nodes", node.id]
         for topic in node.topics:
@@ -235,6 +305,10 @@ def check_tree(tree: Tree, document: Any, topic_ids: set[str], strings: Any = No
             if option.value.lower() in RESERVED_WORDS:
                 problem(where, f"node {node.id!r}: choice value {option.value!r} is reserved for a command")
             problems.extend(_check_transitions(tree, document, [*where, "next"], option.next, set_facts))
+            for name, _ in (*option.when, *option.unless):
+                if name not in set_facts:
+                    problem(where, f"node {node.id!r}: choice {option.value!r} depends on fact {name!r}, "
+                            "which no choice sets")
         if node.kind is NodeKind.TEXT:
             problems.extend(_check_transitions(tree, document, [*base, "next"], node.next, set_facts))
             if node.field not in tree.summary_fields:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,11 +47,11 @@ def run(tree, *inputs: str, topics=None):
 
 # ---------------------------------------------------------------------------------------- the pure step
 def test_state_is_small_json_and_names_its_nodes(tree):
-    state, replies = run(tree, "CR-1", "safeguard", "identifiable")
+    state, replies = run(tree, "CR-1", "safeguard", "adult")
     assert json.loads(json.dumps(state)) == state
-    assert state["node"] == "risk"
+    assert state["node"] == "org"
     assert state["phase"] == engine.Phase.ASK
-    assert state["answers"] == [["reference", "CR-1"], ["purpose", "safeguard"], ["identifiable", "identifiable"]]
+    assert state["answers"] == [["reference", "CR-1"], ["purpose", "safeguard"], ["about", "adult"]]
     assert len(json.dumps(state)) < 1000
     assert replies[-1].kind == ReplyKind.STEP
     assert replies[-1].private
@@ -60,29 +64,31 @@ def test_step_does_not_mutate_the_state_it_was_given(tree):
     assert json.dumps(state) == before
 
 
-@pytest.mark.parametrize("typed", ["safeguard", "1", "1.", "To protect a child or adult from harm",
-                                   "to protect a child or adult from harm!", "to protect a chlid from harm",
-                                   "safeguarding"])
+@pytest.mark.parametrize("typed", ["safeguard", "2", "2.",
+                                   "I'm worried a child or adult is at risk of significant harm",
+                                   "i'm worried a child or adult is at risk of significant harm!",
+                                   "worried a chlid is at risk of significant harm", "safeguarding"])
 def test_a_choice_by_value_number_label_typo_or_alias(tree, typed):
     state, replies = run(tree, "CR-1", typed)
     assert state["answers"][-1] == ["purpose", "safeguard"], replies[0].text
 
 
 def test_ambiguous_or_unknown_input_reprompts_with_the_same_choices(tree):
-    state, _ = run(tree, "CR-1", "safeguard", "identifiable")
+    state, _ = run(tree, "CR-1", "support")
     for typed in ("banana", "9", "0"):
         again, replies = engine.step(tree, state, said(typed))
         assert again["answers"] == state["answers"]
         assert "didn't catch that" in replies[0].text
-        assert [c.value for c in replies[-1].choices] == ["emergency", "significant_harm", "wellbeing", "unsure"]
+        assert [c.value for c in replies[-1].choices] == ["emergency", "significant_harm", "eh_referral",
+                                                          "eh_assessment", "wellbeing", "unsure"]
 
 
 def test_back_restart_cancel_work_at_every_step(tree):
-    state, _ = run(tree, "CR-1", "safeguard", "identifiable")
+    state, _ = run(tree, "CR-1", "safeguard", "adult")
     back, replies = engine.step(tree, state, said("back"))
-    assert back["node"] == "identifiable"
+    assert back["node"] == "about"
     assert len(back["answers"]) == 2
-    assert "identified" in replies[-1].text
+    assert "mainly about" in replies[-1].text
     _, replies = run(tree, "back")
     assert "first question" in replies[0].text
     restarted, replies = engine.step(tree, state, said("start again"))
@@ -96,26 +102,26 @@ def test_back_restart_cancel_work_at_every_step(tree):
 
 def test_help_and_why_explain_then_repeat_the_step(tree, content):
     topics = {t.id: t for t in content.topics}
-    state, _ = run(tree, "CR-1", "safeguard", "identifiable")
+    state, _ = run(tree, "CR-1", "support")
     same, replies = engine.step(tree, state, said("why"), topics=topics)
     assert same["answers"] == state["answers"]
     assert "significant harm" in replies[0].text
     assert replies[0].sources
     assert any("2024" in s.title for s in replies[0].sources)
-    assert replies[-1].text.startswith("Is a child or adult at risk")
+    assert replies[-1].text.startswith("Is there any sign")
     _, replies = engine.step(tree, state, said("help"))
     assert "`back`" in replies[0].text
-    assert replies[-1].text.startswith("Is a child or adult at risk")
+    assert replies[-1].text.startswith("Is there any sign")
 
 
 def test_a_question_mid_way_is_flagged_for_the_runner_and_the_step_repeats(tree):
-    state, _ = run(tree, "CR-1", "safeguard", "identifiable", "significant_harm")
+    state, _ = run(tree, "CR-1", "safeguard", "adult")
     asked, replies = engine.step(tree, state, said("what is public task?"))
     assert asked["question"] == "what is public task?"
     assert asked["answers"] == state["answers"]
-    assert replies[-1].text.startswith("Which lawful basis")
+    assert replies[-1].text.startswith("Which best describes your organisation")
     # the flag never outlives the turn
-    moved, _ = engine.step(tree, asked, said("public task"))
+    moved, _ = engine.step(tree, asked, said("council"))
     assert "question" not in moved
 
 
@@ -130,8 +136,7 @@ def test_case_reference_refuses_names_and_identifying_details(tree):
 
 
 def test_free_text_with_identifying_details_is_refused(tree):
-    state, _ = run(tree, "CR-1", "safeguard", "identifiable", "significant_harm", "public_task", "tell",
-                   "no_special")
+    state, _ = run(tree, "CR-1", "safeguard", "adult", "public_urgent", "adult_told", "no_special")
     assert state["node"] == "information"
     again, replies = engine.step(tree, state, said("school file, NHS 943 476 5919", findings=("nhs_number",)))
     assert again["answers"] == state["answers"]
@@ -182,9 +187,41 @@ def test_back_from_the_summary_returns_to_the_last_question(tree):
 def test_a_changed_tree_restarts_with_a_note(tree):
     state, _ = run(tree, "CR-1", "safeguard")
     state["answers"][1] = ["purpose", "no_longer_an_option"]
-    fresh, replies = engine.step(tree, state, said("identifiable"))
+    fresh, replies = engine.step(tree, state, said("adult"))
     assert fresh["answers"] == []
     assert "updated" in replies[0].text
+
+
+def test_an_answer_the_path_does_not_offer_is_a_broken_state_and_restarts(tree):
+    """Consent-style choices hidden on an urgent path cannot be smuggled in through a stored state."""
+    state, _ = run(tree, "CR-1", "safeguard", "adult")
+    state["answers"].append(["org", "public"])  # the non-urgent choice, hidden once there is a risk
+    fresh, replies = engine.step(tree, state, said("adult_told"))
+    assert fresh["answers"] == []
+    assert "updated" in replies[0].text
+
+
+def test_hidden_choices_are_neither_shown_nor_accepted(tree):
+    state, replies = run(tree, "CR-1", "safeguard", "adult")
+    assert "public" not in [c.value for c in replies[-1].choices]
+    assert "public_urgent" in [c.value for c in replies[-1].choices]
+    # a stale button for the hidden choice is read by its words against what this path offers
+    again, _ = engine.step(tree, state, said(choice="public"))
+    assert again["answers"][-1] == ["org", "public_urgent"]
+
+
+def test_every_step_shows_how_far_along_it_is(tree):
+    state, replies = engine.start(tree, said(), dialog="walkthrough")
+    seen = []
+    for index, value in enumerate(["CR-1", "safeguard", "adult", "public_urgent", "adult_told", "no_special",
+                                   "notes", "all", "social_care", "no_risk"], start=1):
+        seen.append(replies[-1].title)
+        state, replies = engine.step(tree, state, said(value, minutes=index))
+    numbers = [re.fullmatch(r"Step (\d+) of about (\d+)", title) for title in seen]
+    assert all(numbers), seen
+    assert [int(m[1]) for m in numbers] == list(range(1, len(seen) + 1))
+    assert all(int(m[2]) >= int(m[1]) for m in numbers)
+    assert int(numbers[-1][2]) - int(numbers[-1][1]) <= 1  # the last question knows it is (nearly) the last
 
 
 def _path_to(tree, decision: Decision) -> list[str]:
@@ -202,7 +239,8 @@ def _path_to(tree, decision: Decision) -> list[str]:
         if key in seen or len(answers) > 25:
             continue
         seen.add(key)
-        values = [o.value for o in path.node.options] or ["CR-1" if path.node.field == "reference" else "notes"]
+        values = [o.value for o in path.node.offered(path.facts)] or ["CR-1" if path.node.field == "reference"
+                                                                       else "notes"]
         frontier.extend([*answers, [path.node.id, value]] for value in values)
     raise AssertionError(f"no path reaches {decision}")
 
@@ -288,3 +326,85 @@ def test_conditions_need_a_default_and_a_fact_that_some_choice_sets(tmp_path, co
     text = "\n".join(_check(content, tmp_path, nodes))
     assert "condition on fact 'colour', which no choice sets" in text
     assert "the last transition must have no `when`" in text
+
+
+# ---------------------------------------------------------------------------------------- the invariants
+def _content_check(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "content", "check", "--dir", str(root)], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    """The real content with one edit to the walkthrough tree (the edit must apply exactly once)."""
+    root = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", root)
+    path = root / "trees" / "walkthrough.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return root
+
+
+def test_content_check_proves_every_invariant_of_the_real_tree():
+    result = _content_check(PROJECT_ROOT / "content")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"walkthrough\.yaml: 1\d invariants proven over [\d,]+ paths \([\d,]+ states", result.stdout)
+
+
+def test_the_tree_states_its_safety_properties_as_data(tree):
+    ids = {invariant.id for invariant in tree.invariants}
+    assert {"urgent_ends_in_sharing", "emergency_act_now_at_once", "no_consent_once_urgent", "at_most_twenty_answers",
+            "every_loop_has_an_exit", "requests_verified_first"} <= ids
+    assert tree.proof.paths > 100_000
+    assert max(tree.proof.lengths) <= 20
+
+
+@pytest.mark.parametrize(("old", "new", "invariant", "counterexample"), [
+    # a recipient with no role offered on urgent paths: an urgent walk could end in "do not share"
+    ('        aliases: [no role, curious colleague, not involved]\n        unless: {urgent: "yes"}\n',
+     '        aliases: [no role, curious colleague, not involved]\n',
+     "urgent_ends_in_sharing", "purpose=safeguard > about=adult > org=public_urgent"),
+    # the emergency choice no longer goes straight to the act-now step
+    ("        reason: *emergency_reason\n        next: act_now\n      - value: safeguard",
+     "        reason: *emergency_reason\n        next: em_information\n      - value: safeguard",
+     "emergency_act_now_at_once", "reference=(typed) > purpose=emergency"),
+    # consent offered again once urgent (the hidden non-urgent organisation choices shown to everyone)
+    ("        aliases: [council, school, academy, public body, local authority, public]\n"
+     '        unless: {urgent: "yes"}\n',
+     '        aliases: [council, school, academy, public body, local authority, public]\n',
+     "no_consent_once_urgent", "org=public"),
+])
+def test_a_tree_edited_to_break_an_invariant_fails_with_the_shortest_counterexample(tmp_path, old, new, invariant,
+                                                                                   counterexample):
+    root = _broken_copy(tmp_path, old, new)
+    result = _content_check(root)
+    assert result.returncode == 1
+    line = next(line for line in result.stderr.splitlines() if f"invariant {invariant!r}" in line)
+    assert "trees/walkthrough.yaml:" in line, line
+    assert "shortest counterexample" in line, line
+    assert counterexample in line, line
+    with pytest.raises(ContentError):
+        load_content(root)
+
+
+def test_the_server_refuses_to_start_on_a_broken_invariant(tmp_path):
+    root = _broken_copy(tmp_path, "        reason: *emergency_reason\n        next: act_now\n      - value: safeguard",
+                        "        reason: *emergency_reason\n        next: em_information\n      - value: safeguard")
+    result = subprocess.run([sys.executable, "app.py"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CONTENT_DIR": str(root),
+                                 "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PORT": "0"})
+    assert result.returncode == 2, result.stderr
+    assert "Content is invalid" in result.stderr
+    assert "emergency_act_now_at_once" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_loop_without_a_bound_is_reported(tmp_path, content):
+    nodes = ("  first:\n    prompt: First question here\n    why: Because the guidance says it matters.\n"
+             "    choices:\n      - {value: again, label: Again, next: first}\n"
+             "      - {value: stop, label: Stop, next: done}\n"
+             "  done: {outcome: share, prompt: Share it now}\n")
+    extra = "invariants:\n  - {id: short, says: No path is longer than five answers, max_answers: 5}\n"
+    text = "\n".join(_check(content, tmp_path, nodes, extra))
+    assert "invariant 'short'" in text
+    assert "repeat forever around first" in text

@@ -48,7 +48,7 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     assert [c.text for c in in_channel][-1] == "I've sent you a private message."
     assert all("Step 1" not in (c.text or "") and not c.cards for c in in_channel)
     card, card_id = latest_card(connector)
-    assert card["body"][0]["text"] == "Step 1"
+    assert card["body"][0]["text"].startswith("Step 1 ")
     assert "case reference" in card_text(card).lower()
 
     summary = None
@@ -62,7 +62,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
             assert buttons[0]["data"]["conversation"] == THREAD
             await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:  # typed in the personal chat: routed back to the channel's dialog
-            text = "REF-123" if card["body"][0]["text"] == "Step 1" else "Duty social worker, children's services"
+            first = card["body"][0]["text"].startswith("Step 1 ")
+            text = "REF-123" if first else "Duty social worker, children's services"
             await rig.post(rig.message(text, personal_chat=PERSONAL_CHAT))
     assert summary is not None, "the walkthrough never reached its summary"
     assert connector.of_kind("update"), "step cards are replaced in place"
@@ -75,7 +76,9 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     connector.fail_with = 503  # the Bot Connector is down as the practitioner confirms
     assert (await rig.post(press)).status == 201
     assert await records(rig) == 1  # the confirmed record is stored even though the reply was lost
-    assert validate_cards(connector) > 10  # every step card and the summary are valid Adaptive Card 1.5
+    # every step card and the summary are valid Adaptive Card 1.5 (pressing the first button takes the
+    # emergency route: act-now, then a two-answer record)
+    assert validate_cards(connector) >= 5
     connector.fail_with = None
     connector.clear()
     assert (await rig.post(press)).status == 201  # Teams redelivers the same activity

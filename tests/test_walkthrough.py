@@ -40,12 +40,22 @@ def check_step(step: dict, texts: list[str], where: str) -> None:
 
 
 def check_summary(transcript: dict, summary: dict | None, where: str) -> None:
+    """The decision, the summary fields, the reasons and next steps that must (and must not) appear."""
     assert summary is not None, f"{where}: no summary at the end"
     assert summary["decision"] == transcript["decision"], where
     for field, fragment in transcript.get("summary", {}).items():
         assert fragment.lower() in str(summary[field]).lower(), f"{where}: {field}={summary[field]!r}"
     assert summary["reasons"]
     assert summary["content_version"]
+    for key, field in (("reasons", "reasons"), ("next_steps", "next_steps")):
+        joined = " ".join(summary[field]).lower()
+        for fragment in transcript.get(key, []):
+            assert fragment.lower() in joined, f"{where}: {fragment!r} not in {field}: {summary[field]}"
+    if "headline" in transcript:
+        assert transcript["headline"].lower() in summary["outcome_headline"].lower(), summary["outcome_headline"]
+    everything = json.dumps(summary).lower()
+    for fragment in transcript.get("absent", []):
+        assert fragment.lower() not in everything, f"{where}: {fragment!r} must not appear in the record"
 
 
 async def play(assistant, transcript: dict, user: str) -> dict:
@@ -185,7 +195,7 @@ async def test_resumes_after_the_assistant_is_rebuilt_on_the_same_database(setti
     after = await build_assistant(settings)
     try:
         replies = await after.handle(turn("back", user="local:resume", conversation="local:resume"))
-        assert replies[-1].text.startswith("Is a child or adult at risk")
+        assert replies[-1].text.startswith("Which best describes your organisation")
         for step in transcript["steps"][4:]:
             replies = await after.handle(step_turn(step, "local:resume"))
         assert replies[-1].summary["decision"] == "share"
@@ -203,15 +213,15 @@ async def test_each_conversation_has_its_own_walkthrough(assistant):
 
 
 async def test_a_question_mid_way_is_answered_then_the_step_repeats(assistant):
-    for text in ("decide", "CR-8", "safeguard", "identifiable", "significant_harm"):
+    for text in ("decide", "CR-8", "safeguard", "adult"):
         await assistant.handle(turn(text) if text in ("decide", "CR-8") else turn(choice=text))
     replies = await assistant.handle(turn("do I need consent to share?"))
     assert len(replies) >= 2
     assert all(r.private for r in replies)
-    assert replies[-1].text.startswith("Which lawful basis")
+    assert replies[-1].text.startswith("Which best describes your organisation")
     assert not any(c.value == "decide" for r in replies for c in r.choices)
-    replies = await assistant.handle(turn("public task"))
-    assert replies[-1].text.startswith("Will you tell")
+    replies = await assistant.handle(turn("a council"))
+    assert replies[-1].text.startswith("Who will you tell")
 
 
 async def test_a_stale_walkthrough_expires_with_a_friendly_note(assistant):
