@@ -12,12 +12,13 @@ surgeries (``places``). Word lists live in data: ``bot/data/names.tsv.gz`` and `
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.privacy import structured
 from bot.privacy.lexicon import Lexicon, current_lexicon, use_content
-from bot.privacy.names import names
+from bot.privacy.names import names as find_names
 from bot.privacy.places import addresses, institutions
 from bot.privacy.structured import nhs_number_valid
 
@@ -73,9 +74,9 @@ def _detectors(lex: Lexicon) -> tuple[tuple[str, Callable[[str], Hits]], ...]:
         ("postcode", lambda t: _sure(structured.postcodes(t))),
         ("phone", lambda t: _sure(structured.phones(t))),
         ("date_of_birth", lambda t: _sure(structured.dates_of_birth(t))),
-        ("address", addresses),
+        ("address", lambda t: addresses(t, lex.not_names)),
         ("institution", lambda t: institutions(t, lex.not_names)),
-        ("name", lambda t: names(t, lex)),
+        ("name", lambda t: find_names(t, lex)),
     )
 
 
@@ -83,36 +84,55 @@ def scan(text: str, allowed: Iterable[str] = ()) -> PrivacyScan:
     """Find identifying details in ``text`` and return them with a redacted copy.
 
     ``allowed`` holds lower-case words the user has confirmed are not a person (a service the veto list
-    lacks); certain findings made only of those words are dropped for this scan.
+    lacks); findings made only of those words are dropped for this scan.
     """
     allowed_words = frozenset(allowed)
-    findings: list[Finding] = []
+    found = _Spans()
     for kind, detect in _detectors(current_lexicon()):
         for start, end, certain in detect(text):
-            if allowed_words and text[start:end].lower() in allowed_words:
-                continue
-            overlapping = [f for f in findings if f.start < end and start < f.end]
-            if not overlapping:
-                findings.append(Finding(kind, start, end, certain))
-            elif certain and all(not f.certain for f in overlapping) and kind != "name":
-                # A sure address or school replaces the unsure pieces a name detector would leave.
-                findings = [f for f in findings if f not in overlapping]
-                findings.append(Finding(kind, min(start, *(f.start for f in overlapping)),
-                                        max(end, *(f.end for f in overlapping)), certain))
-    findings.extend(_dates_beside_names(text, findings))
-    findings.sort(key=lambda f: f.start)
-    return PrivacyScan(tuple(findings), redact(text, findings))
+            if not (allowed_words and text[start:end].lower() in allowed_words):
+                found.add(Finding(kind, start, end, certain))
+    for finding in _dates_beside_names(text, found.findings):
+        found.add(finding)
+    return PrivacyScan(tuple(found.findings), redact(text, found.findings))
 
 
-def _dates_beside_names(text: str, findings: list[Finding]) -> Iterator[Finding]:
+class _Spans:
+    """Findings kept sorted and never overlapping: the first detector wins a span, except that a longer
+    detail takes in shorter ones inside it ("Broad Street" in "Broad Street Surgery") and a sure address or
+    school takes in the unsure pieces it overlaps."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self._ends: list[int] = []
+
+    def add(self, new: Finding) -> None:
+        low = bisect.bisect_right(self._ends, new.start)
+        high = low
+        while high < len(self.findings) and self.findings[high].start < new.end:
+            high += 1
+        overlapping = self.findings[low:high]
+        if overlapping:
+            inside = all(new.start <= f.start and f.end <= new.end and (new.certain or not f.certain)
+                         for f in overlapping) and (new.start, new.end) != (overlapping[0].start, overlapping[0].end)
+            unsure = new.certain and new.kind != "name" and not any(f.certain for f in overlapping)
+            if not (inside or unsure):
+                return
+            new = Finding(new.kind, min(new.start, overlapping[0].start), max(new.end, overlapping[-1].end),
+                          new.certain)
+        self.findings[low:high] = [new]
+        self._ends[low:high] = [new.end]
+
+
+def _dates_beside_names(text: str, findings: list[Finding]) -> list[Finding]:
     """A full date right after a name ("Amy Jones 03/04/2016", "Amy (12.9.2015)") is most likely her birth."""
+    name_ends = {f.end for f in findings if f.kind == "name"}
+    dates = []
     for match in structured.FULL_DATE.finditer(text):
-        if any(f.start < match.end() and match.start() < f.end for f in findings):
-            continue
-        gap_start = max(0, match.start() - 4)
-        if any(f.kind == "name" and gap_start <= f.end <= match.start()
-               and not text[f.end:match.start()].strip(" ,(-") for f in findings):
-            yield Finding("date_of_birth", match.start(), match.end(), False)
+        before = text[max(0, match.start() - 4):match.start()]
+        if match.start() - len(before) + len(before.rstrip(" ,(-")) in name_ends:
+            dates.append(Finding("date_of_birth", match.start(), match.end(), False))
+    return dates
 
 
 def without_details(text: str, findings: Iterable[Finding]) -> str:

@@ -16,76 +16,112 @@ Hit = tuple[int, int, bool]
 
 # Street words that are only ever streets, in any case; and those that are everyday words too ("park", "way"),
 # which count only when capitalised ("Elm Park").
-_STREET_ALWAYS = (r"road|rd|street|avenue|ave|lane|ln|grove|crescent|cres|drive|gardens|gdns|terrace|tce|close"
-                  r"|mews|boulevard|parade|cottages|villas")
+_STREET_ALWAYS = (r"road|rd|street|avenue|ave|lane|lanes|ln|grove|crescent|cres|drive|gardens|gdns|terrace|tce"
+                  r"|close|mews|boulevard|parade|cottages|villas|parkway")
 _STREET_CAPITALISED = (r"Way|Place|Court|Ct|Walk|Hill|Park|Row|Rise|View|Green|Vale|Fold|Croft|Gate|Chase|Wynd|Brae"
                        r"|Path|End|Meadows?|Heights|Circus|Embankment|Approach|Yard|Wharf|Quay|Mount|Bank|Square|Sq"
-                       r"|St|Dr|Pl|Broadway|Row|Crossing|Fields|Side|Lodge|Dale|Common|Walk")
-_BUILDING = r"House|Court|Tower|Towers|Lodge|Mansions|Heights|Point|Buildings|Block|Hall|Apartments|Flats|Estate"
+                       r"|St|Dr|Pl|Broadway|Crossing|Fields|Side|Lodge|Dale|Common|Circle|Drove|Close|Grange|Wood|Woods"
+                       r"|Hollow|Brow|Lea|Leas|Leys|Nook|Garth|Ride|Causeway|Esplanade|Promenade|Crest|Copse|Dene|Downs"
+                       r"|Glade|Holme|Knoll|Mead|Orchard|Paddock|Pastures|Reach|Spinney|Ridge|Brook|Bridge|Cross|Field"
+                       r"|Glen|Hey|Lawn|Moor|Oval|Passage|Precinct|Quadrant|Shaw|Sidings|Steps|Strand|Vista|Walks|Ways"
+                       r"|Arcade|Cloisters|Corner|Drift|Loan|Vennel|Wynd|Terrace|Mall|Market|Top|Hey|Farm|Fold|Gait")
+_BUILDING = (r"House|Court|Tower|Towers|Lodge|Mansions|Heights|Point|Buildings|Block|Hall|Apartments|Flats|Estate"
+             r"|Cottage|Farm|Barn|Rectory|Vicarage|Bungalow|Villa|Manor|Grange|Site|Caravan\s+Park|Wharf")
 _WORD = r"[A-Za-z][\w'’.-]*"
 _CAP_WORD = r"(?:[A-Z][\w'’-]*|St\.?)"
 _NUMBER = r"\d{1,4}[a-zA-Z]?(?:\s?[-–/]\s?\d{1,4}[a-zA-Z]?)?"
-_UNIT = r"(?i:flat|apartment|apt|unit|room|maisonette|studio)\.?\s*(?:no\.?\s*)?\d{1,4}[a-zA-Z]?"
+_UNIT = (r"(?i:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth)\.?\s*(?:no\.?\s*)?"
+         r"(?:\d{1,4}[a-zA-Z]?|[A-Z])\b")
 # Words between a number and a street word that mean the number counts something else ("2 children in the park").
-_NOT_STREET_NAME = frozenset("""
+_NOT_STREET_NAME_TEXT = """
 a an the of in on at to and or with for from by his her their our my your its this that these those is are was
 were be been has have had will can may should would could not no per each every other more most some all any
 children child people pupils students kids families times days weeks months years hours minutes staff members
-""".split())
+"""
+_NOT_STREET_NAME = frozenset(_NOT_STREET_NAME_TEXT.split())
 
 _STREET = re.compile(
-    rf"(?:{_UNIT},?\s+)?\b{_NUMBER},?\s+((?:{_WORD}\s+){{1,3}}?)"
+    rf"(?:\b(?i:no\.?|number)\s*)?\b{_NUMBER},?\s+((?:{_WORD}\s+){{1,4}})"
     rf"(?:(?i:{_STREET_ALWAYS})\b|(?:{_STREET_CAPITALISED})\b)"
 )
-_UNIT_IN_BUILDING = re.compile(rf"{_UNIT},?\s+(?:{_CAP_WORD}\s+){{1,3}}(?:{_BUILDING})\b")
-_UNIT_ALONE = re.compile(rf"\b{_UNIT}\b")
+# After a flat or plot number, a capitalised phrase is the building or site ("Flat 2, Y Bwthyn", "Pitch 4, Oak Site").
+_UNIT_IN_BUILDING = re.compile(rf"{_UNIT},?\s+(?:{_CAP_WORD}[ \t]+){{0,3}}{_CAP_WORD}")
+_UNIT_ALONE = re.compile(rf"\b{_UNIT}")
+# Welsh streets put the street word first: "Heol y Parc", "Ffordd Las".
+_WELSH_STREET = re.compile(
+    r"\b(?:\d{1,4}[a-zA-Z]?,?\s+)?(?:Heol|Ffordd|Stryd|Lôn|Lon|Rhodfa|Cilgant)\s+(?:y\s+|yr\s+)?[A-Z][\w'’-]*")
 _LIVES_CUE = re.compile(
-    r"\b(?i:lives?|living|staying|stays|moved|moving|address(?:\s+is)?|resides?|residing)\b[\w\s]{0,12}?"
-    r"\b(?i:at|on|in|to|is|:)\s+(?i:the\s+)?$"
+    r"\b(?i:lives?|living|staying|stays|moved|moving|address(?:\s+is)?|resides?|residing|are|is|house|home|flat"
+    r"|visited|visit|attended)\b[\w\s']{0,12}?"
+    r"\b(?i:at|on|in|into|to|is|of|:)\s+$"
 )
 _NAMED_STREET = re.compile(
-    rf"\b((?:{_CAP_WORD}\s+){{1,3}})(?:Road|Rd|Street|Avenue|Lane|Grove|Crescent|Drive|Gardens|Terrace|Close"
-    rf"|Mews|Parade|{_STREET_CAPITALISED}|{_BUILDING})\b"
+    rf"\b((?:{_CAP_WORD}\s+){{1,3}})(?:Road|Rd|Street|Avenue|Lane|Lanes|Grove|Crescent|Drive|Gardens|Terrace|Close"
+    rf"|Mews|Parade|Parkway|{_STREET_CAPITALISED}|({_BUILDING}))\b"
 )
+_JOINED = re.compile(r"[ \t]*,[ \t]*|[ \t]+")
 
 
 def _real_street_name(words: str) -> bool:
     names = words.split()
+    if names == ["The"]:  # "9 The Crescent", "4 The Green"
+        return True
+    if names and names[0] == "The":
+        names = names[1:]
     return bool(names) and not any(w.lower().strip(".,") in _NOT_STREET_NAME for w in names)
 
 
-def addresses(text: str) -> Iterator[Hit]:
+def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hit]:
+    """Street addresses, with the pieces people write together ("Flat 30, Crown Court, Primrose Street") as one."""
+    hits: list[Hit] = []
     for match in _STREET.finditer(text):
         if _real_street_name(match.group(1)):
-            capitalised = match.group(1)[:1].isupper()
-            yield match.start(), match.end(), capitalised
-    for match in _UNIT_IN_BUILDING.finditer(text):
-        yield match.start(), match.end(), True
-    for match in _UNIT_ALONE.finditer(text):
-        yield match.start(), match.end(), False
+            hits.append((match.start(), match.end(), match.group(1)[:1].isupper()))
+    hits += [(m.start(), m.end(), True) for m in _UNIT_IN_BUILDING.finditer(text)]
+    hits += [(m.start(), m.end(), True) for m in _WELSH_STREET.finditer(text)]
+    hits += [(m.start(), m.end(), False) for m in _UNIT_ALONE.finditer(text)]
     for match in _NAMED_STREET.finditer(text):
-        first_word = match.group(1).split()[0]
-        if first_word.lower() in {"the", "a", "an", "our", "my", "your", "his", "her", "their", "this", "that"}:
+        first_word = match.group(1).split()[0].lower()
+        if first_word in {"a", "an", "our", "my", "your", "his", "her", "their", "this", "that"}:
+            continue
+        if match.group(2) and first_word in not_names:  # "Family Court", "Police House": services, not homes
             continue
         cued = _LIVES_CUE.search(text, max(0, match.start() - 40), match.start()) is not None
-        yield match.start(), match.end(), cued
+        hits.append((match.start(), match.end(), cued))
+    yield from _merge(text, hits)
+
+
+def _merge(text: str, hits: list[Hit]) -> Iterator[Hit]:
+    """Overlapping hits, or hits joined only by a comma or spaces, become one; it is certain if any part is."""
+    merged: list[list[int | bool]] = []
+    for start, end, certain in sorted(hits):
+        if merged and (start <= merged[-1][1] or _JOINED.fullmatch(text, merged[-1][1], start)):
+            merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2] = merged[-1][2] or certain
+        else:
+            merged.append([start, end, certain])
+    for start, end, certain in merged:
+        yield int(start), int(end), bool(certain)
 
 
 # ---------------------------------------------------------------------------------------- institutions
 _INSTITUTION = (
     r"(?:(?:Primary|Junior|Infants?|Secondary|High|Grammar|Community|Nursery|Preparatory|Prep|Middle|First|Special)"
-    r"\s+)?(?:School|Academy)|College|Sixth\s+Form(?:\s+College)?|Nursery|Pre-?school|Playgroup|Day\s+Nursery"
+    r"\s+)?(?:School|Academy)|College|Sixth\s+Form(?:\s+College)?|Nursery|Pre-?[Ss]chool|Playgroup|Day\s+Nursery"
     r"|Children['’]?s\s+Centre|Surgery|Medical\s+(?:Centre|Center|Practice|Group)|Health\s+Centre"
-    r"|(?:Group|Family|Health)\s+Practice|Practice|Clinic|Pupil\s+Referral\s+Unit"
+    r"|(?:Group|Family|Health|Dental)\s+Practice|Practice|Clinic|Pupil\s+Referral\s+Unit|Walk-in\s+Centre"
+    r"|Urgent\s+Treatment\s+Centre|Minor\s+Injuries\s+Unit|Hospital|Infirmary|Primary|Infants|Juniors"
 )
 _INSTITUTION_RE = re.compile(
     rf"\b((?:(?:{_CAP_WORD}|of|the|and|&|C\s+of\s+E|CE|RC|CofE)[ \t]+){{1,5}}?)(?:{_INSTITUTION})\b")
+# Welsh-medium schools put the school word first: "Ysgol Bryn Glas".
+_YSGOL = re.compile(r"\bYsgol\s+(?:(?:y|yr|[A-Z][\w'’-]*)\s+){0,3}[A-Z][\w'’-]*")
 _INSTITUTION_LOWER = re.compile(
     r"\b((?:[a-z][a-z'’-]+\s+){1,3}?)(?:(?:primary\s+|secondary\s+|junior\s+|infant\s+|high\s+)?(?:school|academy)"
     r"|nursery|pre-?school|playgroup|surgery|medical\s+centre|health\s+centre)\b"
 )
 # Words that make an institution generic rather than named ("the local primary school", "her GP surgery").
-GENERIC = frozenset("""
+_GENERIC_TEXT = """
 a an the my our your his her their its this that these those which what whose any each every some no one another
 local nearby same new old previous current other next last first former receiving feeder home mainstream
 primary secondary junior infant infants high grammar community special independent free faith village state
@@ -94,18 +130,23 @@ doctors doctor's doctors' dental dentist family child child's children's childs 
 medical health practice school schools academy nursery nurseries surgery college good best bad general
 at to from in on with for by about attends attended attending goes went go into via through or is was
 their's his' local-authority la council private-sector voluntary maintained attached named given
-""".split())
+"""
+GENERIC = frozenset(_GENERIC_TEXT.split())
 
 
 def institutions(text: str, not_names: frozenset[str]) -> Iterator[Hit]:
     for match in _INSTITUTION_RE.finditer(text):
         words = [w for w in re.split(r"\s+", match.group(1).strip()) if w]
-        while words and words[0].lower() in GENERIC | not_names:
+        while words and words[0].lower() in GENERIC:
             words = words[1:]
         if not any(w.lower().strip(".") not in GENERIC and w.lower() not in not_names for w in words):
             continue
         start = match.start(1) + match.group(1).find(words[0])
+        if " ".join(text[start:match.end()].lower().replace("’", "'").split()) in not_names:
+            continue  # a service on the veto list: "Virtual School"
         yield start, match.end(), True
+    for match in _YSGOL.finditer(text):
+        yield match.start(), match.end(), True
     for match in _INSTITUTION_LOWER.finditer(text):
         words = match.group(1).split()
         while words and (words[0] in GENERIC or words[0] in not_names):
