@@ -141,7 +141,7 @@ def main() -> int:
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
-    from bot.privacy import scan  # noqa: PLC0415 (measured: the import loads the names list)
+    from bot.privacy import scan  # imported here: the import (which loads the names list) is measured
 
     scan("warm up: load the names list")
     traced = tracemalloc.get_traced_memory()[1]
@@ -170,17 +170,20 @@ def main() -> int:
     print(f"benign warned (false alarms): {_percent(figures['benign_warned'], figures['benign'])}")
     print(f"benign with anything redacted: {_percent(figures['benign_redacted'], figures['benign'])}")
     print(f"case references kept: {_percent(figures['case_references_kept'], figures['case_references'])}")
-    print(f"memory added: {figures['memory_traced_peak_mb']:.1f} MB traced, {figures['memory_rss_added_mb']:.1f} MB RSS")
+    print(f"memory added: {figures['memory_traced_peak_mb']:.1f} MB traced, "
+          f"{figures['memory_rss_added_mb']:.1f} MB RSS")
     if not args.no_speed:
-        print(f"scan p99, corpus messages: {figures['typical_p99_ms']:.3f} ms (median {figures['typical_median_ms']:.3f};"
-              f" baseline str.lower p99 {figures['baseline_lower_p99_ms']:.4f} ms)")
-        print(f"scan p99, 4,000 characters: {figures['long_4000_p99_ms']:.3f} ms (median {figures['long_4000_median_ms']:.3f})")
+        print(f"scan p99, corpus messages: {figures['typical_p99_ms']:.3f} ms "
+              f"(median {figures['typical_median_ms']:.3f}; "
+              f"baseline str.lower p99 {figures['baseline_lower_p99_ms']:.4f} ms)")
+        print(f"scan p99, 4,000 characters: {figures['long_4000_p99_ms']:.3f} ms "
+              f"(median {figures['long_4000_median_ms']:.3f})")
     if not sealed:
         for kind, value, text in figures["_missed"]:
             print(f"missed {kind}: {value!r} in {text!r}")
-        for text, shown in figures["_flagged"]:
+        for _text, shown in figures["_flagged"]:
             print(f"false alarm: {shown!r}")
-        for text, shown in figures["_touched"]:
+        for _text, shown in figures["_touched"]:
             print(f"redacted, not warned: {shown!r}")
         for ref, text in figures["_lost"]:
             print(f"case reference lost: {ref!r} in {text!r}")

@@ -35,13 +35,20 @@ class Inbound:
     text: str
     choice: str | None
     now: datetime
-    privacy_findings: tuple[str, ...] = ()  # kinds of identifying detail found in ``text``
+    privacy_findings: tuple[str, ...] = ()  # kinds of identifying detail the guard is sure of in ``text``
     user_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    redacted: str | None = None  # ``text`` with everything the guard found (sure or not) redacted
+    not_a_person: bool = False  # the user pressed "It is not a person" for their last refused answer
 
     @property
     def input(self) -> str:
         return self.choice if self.choice is not None else self.text
+
+    @property
+    def stored_text(self) -> str:
+        """What a typed answer is kept as: redacted, unless the user confirmed it names no person."""
+        return self.text if self.not_a_person or self.redacted is None else self.redacted
 
 
 class Dialog(Protocol):

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "bot.cli.isa",
     "bot.cli.reminders",
     "bot.cli.teams",
+    "bot.cli.privacy",
 ]
 
 

@@ -54,6 +54,10 @@ class PrivacyScan:
         """The kinds the guard is sure of, sorted: these warn the user and refuse a typed answer."""
         return tuple(sorted({f.kind for f in self.findings if f.certain}))
 
+    def to_json(self) -> dict[str, object]:
+        """The ``privacy`` field of ``ask --json`` and ``chat --json``: kinds (sorted, never values), text as stored."""
+        return {"kinds": list(self.kinds), "redacted": self.redacted}
+
     def words_flagged(self, text: str) -> tuple[str, ...]:
         """The certain findings' words in lower case (for a confirmed "not a person", never a whole answer)."""
         return tuple(sorted({text[f.start:f.end].lower() for f in self.certain}))

@@ -46,7 +46,8 @@ _PERSON_HINTS = frozenset(_PERSON_HINTS_TEXT.split())
 # Lower-case particles inside a full name: "Maria de Souza", "Aisha bint Ali", "Pieter van der Berg".
 _PARTICLES = frozenset({"de", "da", "di", "del", "della", "van", "von", "der", "den", "la", "le", "du", "bin", "bint",
                         "ibn", "al", "el", "ben", "ap", "dos", "das"})
-_CUE_WORDS = _PARTICLES | _TITLES | _ROLES | _NAME_LABELS | _PERSON_HINTS | {w for cue in _TWO_WORD_ROLES for w in cue.split()}
+_CUE_WORDS = (_PARTICLES | _TITLES | _ROLES | _NAME_LABELS | _PERSON_HINTS
+              | {w for cue in _TWO_WORD_ROLES for w in cue.split()})
 # After a name: an age "(6)", ", 6,", "aged 6", "is 7"; a verb of telling.
 _AFTER = re.compile(
     r"(?:\s*\(\s*(?:aged?\s*)?\d{1,2}\s*(?:yrs?|years?|y/?o|months?|m)?\s*\)"
