@@ -103,8 +103,8 @@ def scan(text: str, allowed: Iterable[str] = ()) -> PrivacyScan:
 
 class _Spans:
     """Findings kept sorted and never overlapping: the first detector wins a span, except that a longer
-    detail takes in shorter ones inside it ("Broad Street" in "Broad Street Surgery") and a sure address or
-    school takes in the unsure pieces it overlaps."""
+    detail takes in shorter ones inside it ("Broad Street" in "Broad Street Surgery") and a sure finding takes
+    in the unsure pieces it overlaps."""
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
@@ -119,7 +119,7 @@ class _Spans:
         if overlapping:
             inside = all(new.start <= f.start and f.end <= new.end and (new.certain or not f.certain)
                          for f in overlapping) and (new.start, new.end) != (overlapping[0].start, overlapping[0].end)
-            unsure = new.certain and new.kind != "name" and not any(f.certain for f in overlapping)
+            unsure = new.certain and not any(f.certain for f in overlapping)
             if not (inside or unsure):
                 return
             new = Finding(new.kind, min(new.start, overlapping[0].start), max(new.end, overlapping[-1].end),

@@ -23,7 +23,8 @@ from bot.privacy.lexicon import FIRST, SURNAME, VETO, WORD, Lexicon
 
 Hit = tuple[int, int, bool]
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
+# A word: letters, with apostrophes and hyphens inside ("O'Neill", "Smith-Jones"); never part of "2nd" or "LL123".
+_TOKEN = re.compile(r"(?<![\w'’])[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*(?![\d_])")
 _TITLES_TEXT = "mr mrs ms miss mx dr master mister missus pc dc ds di sgt cllr prof rev fr sr"
 _TITLES = frozenset(_TITLES_TEXT.split())
 # Relatives and roles that introduce a name: "mum Sharon", "her brother, Callum", "the child: Amy", "called Rose".

@@ -23,7 +23,7 @@ _STREET_CAPITALISED = (r"Way|Place|Court|Ct|Walk|Hill|Park|Row|Rise|View|Green|V
                        r"|St|Dr|Pl|Broadway|Crossing|Fields|Side|Lodge|Dale|Common|Circle|Drove|Close|Grange|Wood|Woods"
                        r"|Hollow|Brow|Lea|Leas|Leys|Nook|Garth|Ride|Causeway|Esplanade|Promenade|Crest|Copse|Dene|Downs"
                        r"|Glade|Holme|Knoll|Mead|Orchard|Paddock|Pastures|Reach|Spinney|Ridge|Brook|Bridge|Cross|Field"
-                       r"|Glen|Hey|Lawn|Moor|Oval|Passage|Precinct|Quadrant|Shaw|Sidings|Steps|Strand|Vista|Walks|Ways"
+                       r"|Glen|Hey|Lawn|Moor|Oval|Passage|Precinct|Quadrant|Sidings|Steps|Strand|Vista|Walks|Ways"
                        r"|Arcade|Cloisters|Corner|Drift|Loan|Vennel|Wynd|Terrace|Mall|Market|Top|Hey|Farm|Fold|Gait")
 _BUILDING = (r"House|Court|Tower|Towers|Lodge|Mansions|Heights|Point|Buildings|Block|Hall|Apartments|Flats|Estate"
              r"|Cottage|Farm|Barn|Rectory|Vicarage|Bungalow|Villa|Manor|Grange|Site|Caravan\s+Park|Wharf")
