@@ -15,19 +15,23 @@ subject access request. Same code on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import JSON, String, cast, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.config import Settings
 from bot.metrics import metrics
 from bot.storage.db import claim_once, utcnow
 from bot.storage.tables import (
     audit_log,
+    conversation_refs,
     conversation_state,
     decision_records,
     local_outbox,
@@ -161,15 +165,38 @@ def start_retention_schedule(app, settings: Settings) -> None:
 
 
 # ---------------------------------------------------------------------- subject access
+def _json_forms(user_id: str) -> list[str]:
+    """How ``user_id`` appears inside JSON: quoted, as itself and as the channel's own id after its prefix
+    (a Teams conversation reference holds the bare object id; a Slack payload the bare user id)."""
+    forms = {user_id}
+    bare = user_id.rsplit(":", 1)[-1]
+    if not user_id.startswith("local:") and len(bare) >= 6 and any(ch.isdigit() for ch in bare):
+        forms.add(bare)  # an opaque channel id ("U012AB3CD", an Entra GUID), never an everyday word
+    return [json.dumps(form) for form in sorted(forms)]
+
+
+def _names_user(table, user_id: str) -> ColumnElement[bool] | None:
+    """Where ``table`` names the user: an id column equal to it, or a JSON column holding it."""
+    conditions: list[ColumnElement[bool]] = [
+        c == user_id for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by") or c.name == "channel"]
+    conditions += [cast(c, String).contains(form, autoescape=True)
+                   for c in table.c if isinstance(c.type, JSON) for form in _json_forms(user_id)]
+    return or_(*conditions) if conditions else None
+
+
 async def export_user(engine: AsyncEngine, user_id: str) -> dict[str, Any]:
-    """Every row, in every table, that names ``user_id``: the answer to a subject access request."""
+    """Every row, in every table, that names ``user_id``: the answer to a subject access request.
+
+    Covers Slack, Teams and local users alike: id columns, and JSON such as walkthrough state, decision
+    summaries, stored Teams conversation references and reminder payloads.
+    """
     tables: dict[str, list[dict[str, Any]]] = {}
     async with engine.connect() as conn:
         for table in metadata.sorted_tables:
-            columns = [c for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by")]
-            if not columns:
+            condition = _names_user(table, user_id)
+            if condition is None:
                 continue
-            rows = (await conn.execute(select(table).where(or_(*(c == user_id for c in columns))))).mappings().all()
+            rows = (await conn.execute(select(table).where(condition))).mappings().all()
             if rows:
                 tables[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
     return {"user_id": user_id, "exported_at": utcnow().isoformat(), "tables": tables,
@@ -192,24 +219,34 @@ ERASABLE = (
     (local_outbox, local_outbox.c.conversation_id),
     (teams_dialog_routes, teams_dialog_routes.c.user_id),
 )
+# Where the organisation's own records name the user as who did something (an ISA's owner, an audit
+# entry's actor, who set a reminder): erasure keeps the record and replaces the id with a pseudonym.
+ACCOUNTABLE = ("owner", "actor", "created_by", "snoozed_by")
 
 
 async def erase_user(engine: AsyncEngine, user_id: str, *, include_records: bool = False,
                      actor: str = "cli") -> dict[str, int]:
     """Delete what is held about ``user_id``; the audit entry names a hash of the id, not the id."""
-    import hashlib
-
     erased: dict[str, int] = {}
+    digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
     async with engine.begin() as conn:
         for table, column in ERASABLE:
             erased[table.name] = (await conn.execute(delete(table).where(column == user_id))).rowcount or 0
+        # The user's personal chat with the bot (a Teams reference holds their ids, never used again).
+        personal = conversation_refs.c.team_id.is_(None) & _names_user(conversation_refs, user_id)
+        erased[conversation_refs.name] = (await conn.execute(delete(conversation_refs).where(personal))).rowcount or 0
+        for table in metadata.sorted_tables:
+            for column in (c for c in table.c if c.name in ACCOUNTABLE):
+                renamed = (await conn.execute(update(table).where(column == user_id)
+                                              .values({column.name: f"sha256:{digest}"}))).rowcount or 0
+                if renamed:
+                    erased[f"{table.name}.{column.name} (pseudonymised)"] = renamed
         if include_records:
             ids = (await conn.execute(select(decision_records.c.id).where(decision_records.c.user_id == user_id)
                                       .order_by(decision_records.c.id.desc()))).scalars().all()
             if ids:
                 await conn.execute(delete(decision_records).where(decision_records.c.id.in_(ids)))
             erased[decision_records.name] = len(ids)
-        digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
         await conn.execute(insert(audit_log).values(
             at=utcnow(), actor=actor, action=ERASE_ACTION, subject=f"sha256:{digest}",
             details={"erased": erased, "include_records": include_records}))
