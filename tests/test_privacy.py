@@ -266,7 +266,8 @@ def test_the_names_list_covers_many_origins_in_little_memory() -> None:
     names = current_lexicon().names
     for first in ("oliver", "amelia", "mohammed", "priya", "oluwaseun", "kacper", "siobhan", "ioana", "chen", "aisha"):
         assert names[first] & FIRST, first
-    for surname in ("smith", "khan", "patel", "nowak", "okafor", "nguyen", "popescu", "begum", "kowalski", "kazlauskas"):
+    surnames = ("smith", "khan", "patel", "nowak", "okafor", "nguyen", "popescu", "begum", "kowalski", "kazlauskas")
+    for surname in surnames:
         assert names[surname] & SURNAME, surname
     assert len(names) > 100_000
 
@@ -321,3 +322,11 @@ def test_log_lines_are_redacted() -> None:
     line = stream.getvalue()
     assert "943 476 5919" not in line and "jane@example.org" not in line and "Patel" not in line
     assert "[nhs_number]" in line and "[email]" in line and "[name]" in line
+
+
+def test_every_kind_has_wording_for_the_warning() -> None:
+    from bot.content import load_content
+    from bot.privacy import KINDS
+
+    strings = load_content(DEFAULT_CONTENT).strings
+    assert all(f"privacy.kind.{kind}" in strings for kind in KINDS)
