@@ -71,16 +71,46 @@ def _real_street_name(words: str) -> bool:
     return bool(names) and not any(w.lower().strip(".,") in _NOT_STREET_NAME for w in names)
 
 
+# Words one of the address patterns must contain, searched for first in the lower-cased text (a fast literal
+# scan) so the full patterns run only near them: a long message costs little more than its length.
+_STREET_HEADS = (re.compile(rf"\b(?:{_STREET_ALWAYS})\b"),  # in the lower-cased text
+                 re.compile(rf"\b(?:{_STREET_CAPITALISED}|{_BUILDING})\b"))  # as written
+_UNIT_HEADS = (re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth)\b"),)
+_WELSH_HEADS = (re.compile(r"\b(?:heol|ffordd|stryd|lôn|lon|rhodfa|cilgant)\b"),)
+
+
+def _near(pattern: re.Pattern[str], text: str, lower: str, heads: tuple[re.Pattern[str], ...],
+          before: int = 90, after: int = 60) -> Iterator[re.Match[str]]:
+    """``pattern``'s matches in the stretches of ``text`` around the words ``heads`` finds (the first head
+    pattern searches the lower-cased text, a second one the text as written)."""
+    found = sorted(m.span() for heads_in, haystack in zip(heads, (lower, text), strict=False)
+                   for m in heads_in.finditer(haystack))
+    windows: list[list[int]] = []
+    for head_start, head_end in found:
+        start, end = max(0, head_start - before), min(len(text), head_end + after)
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    seen = -1
+    for start, end in windows:
+        for match in pattern.finditer(text, start, end):
+            if match.start() > seen:
+                seen = match.start()
+                yield match
+
+
 def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hit]:
     """Street addresses, with the pieces people write together ("Flat 30, Crown Court, Primrose Street") as one."""
+    lower = text.lower()
     hits: list[Hit] = []
-    for match in _STREET.finditer(text):
+    for match in _near(_STREET, text, lower, _STREET_HEADS):
         if _real_street_name(match.group(1)):
             hits.append((match.start(), match.end(), match.group(1)[:1].isupper()))
-    hits += [(m.start(), m.end(), True) for m in _UNIT_IN_BUILDING.finditer(text)]
-    hits += [(m.start(), m.end(), True) for m in _WELSH_STREET.finditer(text)]
-    hits += [(m.start(), m.end(), False) for m in _UNIT_ALONE.finditer(text)]
-    for match in _NAMED_STREET.finditer(text):
+    hits += [(m.start(), m.end(), True) for m in _near(_UNIT_IN_BUILDING, text, lower, _UNIT_HEADS, 0, 90)]
+    hits += [(m.start(), m.end(), True) for m in _near(_WELSH_STREET, text, lower, _WELSH_HEADS)]
+    hits += [(m.start(), m.end(), False) for m in _near(_UNIT_ALONE, text, lower, _UNIT_HEADS, 0, 20)]
+    for match in _near(_NAMED_STREET, text, lower, _STREET_HEADS):
         first_word = match.group(1).split()[0].lower()
         if first_word in {"a", "an", "our", "my", "your", "his", "her", "their", "this", "that"}:
             continue
@@ -134,8 +164,13 @@ their's his' local-authority la council private-sector voluntary maintained atta
 GENERIC = frozenset(_GENERIC_TEXT.split())
 
 
+_INSTITUTION_HEADS = (re.compile(r"\b(?:school|academy|college|sixth|nursery|pre-?school|playgroup|centre|center"
+                                 r"|surgery|practice|clinic|unit|hospital|infirmary|primary|infants|juniors|ysgol)\b"),)
+
+
 def institutions(text: str, not_names: frozenset[str]) -> Iterator[Hit]:
-    for match in _INSTITUTION_RE.finditer(text):
+    lower = text.lower()
+    for match in _near(_INSTITUTION_RE, text, lower, _INSTITUTION_HEADS, 90, 40):
         words = [w for w in re.split(r"\s+", match.group(1).strip()) if w]
         while words and words[0].lower() in GENERIC:
             words = words[1:]
@@ -145,9 +180,9 @@ def institutions(text: str, not_names: frozenset[str]) -> Iterator[Hit]:
         if " ".join(text[start:match.end()].lower().replace("’", "'").split()) in not_names:
             continue  # a service on the veto list: "Virtual School"
         yield start, match.end(), True
-    for match in _YSGOL.finditer(text):
+    for match in _near(_YSGOL, text, lower, _INSTITUTION_HEADS, 0, 90):
         yield match.start(), match.end(), True
-    for match in _INSTITUTION_LOWER.finditer(text):
+    for match in _near(_INSTITUTION_LOWER, text, lower, _INSTITUTION_HEADS, 90, 40):
         words = match.group(1).split()
         while words and (words[0] in GENERIC or words[0] in not_names):
             words = words[1:]

@@ -134,8 +134,13 @@ _PARTIAL_DATE = re.compile(
 )
 
 
+_MONTH_WORD = re.compile(_MONTH, re.IGNORECASE)
+
+
 def dates_of_birth(text: str) -> Iterator[Span]:
     """Dates right after a birth cue. A date with no cue is an incident, a meeting or a document: not a birth."""
+    if not any(ch.isdigit() for ch in text) and not _MONTH_WORD.search(text):
+        return  # no date at all (the common case): skip the cue search
     for cue in _DOB_CUE.finditer(text):
         partial = _PARTIAL_DATE.match(text, cue.end())
         if partial:
