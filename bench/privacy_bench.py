@@ -36,6 +36,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEV = ROOT / "bench" / "data" / "privacy-dev.yaml"
+EVAL_SET = ROOT.parent / "shared" / "eval" / "qa-dev.yaml"
+
+
+def ordinary_questions() -> list[str]:
+    """Every example phrasing in content/ and the QA evaluation set: none should warn."""
+    from bot.content import load_content
+
+    texts = [t for topic in load_content(ROOT / "content").topics for t in topic.examples]
+    if EVAL_SET.exists():
+        texts += [case["question"] for case in yaml.safe_load(EVAL_SET.read_text())["cases"] if "question" in case]
+    return texts
 
 
 def _covered(findings: Any, start: int, end: int, text: str) -> bool:
@@ -150,6 +161,9 @@ def main() -> int:
     rss_added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
 
     figures = evaluate(corpus, scan)
+    ordinary = ordinary_questions()
+    figures["ordinary_questions"] = len(ordinary)
+    figures["ordinary_warned"] = sum(1 for text in ordinary if _certain(scan(text).findings))
     figures["memory_traced_peak_mb"] = traced / 1e6
     figures["memory_rss_added_mb"] = rss_added
     if not args.no_speed:
@@ -171,6 +185,7 @@ def main() -> int:
     print(f"benign warned (false alarms): {_percent(figures['benign_warned'], figures['benign'])}")
     print(f"benign with anything redacted: {_percent(figures['benign_redacted'], figures['benign'])}")
     print(f"case references kept: {_percent(figures['case_references_kept'], figures['case_references'])}")
+    print(f"content examples and QA set warned: {_percent(figures['ordinary_warned'], figures['ordinary_questions'])}")
     print(f"memory added: {figures['memory_traced_peak_mb']:.1f} MB traced, "
           f"{figures['memory_rss_added_mb']:.1f} MB RSS")
     if not args.no_speed:

@@ -146,8 +146,8 @@ def _tokens(text: str, lexicon: Lexicon, caps_meaningful: bool) -> list[_Token |
             tokens.append(None)
             previous_end = match.end()
             continue
-        if flags and caps_meaningful and len(base) <= 5 and base.isupper():
-            flags = VETO  # an acronym such as "ISA" or "SEN", not someone shouting a name
+        if flags and caps_meaningful and len(base) <= 6 and (base.isupper() or (base[:-1].isupper() and len(base) > 2)):
+            flags = VETO  # an acronym such as "ISA", "SEN" or "GPs", not someone shouting a name
         if index in vetoed:
             flags |= VETO
         gap = text[previous_end:match.start()]
@@ -189,7 +189,9 @@ def _score(text: str, tokens: list[_Token | None], index: int, capitals_used: bo
     written_as_name = token.capitalised or not capitals_used
     if not written_as_name and token.everyday_word:
         return 1 if cue == "hint" and not capitals_used else 0
-    if cue == "role" or token.possessive or _AFTER.match(text, token.end):
+    if cue == "role" or token.possessive:  # "her brother Callum", "Priya's"; not "her child's file"
+        return 2 if token.capitalised or not token.everyday_word else 0
+    if _AFTER.match(text, token.end):  # "Callum (6)", "amir told me"
         return 2
     if not token.everyday_word:
         return 2 if token.capitalised else 1
