@@ -110,6 +110,11 @@ def _with_check_digit(nine: str) -> str | None:
     ("living at 9a station road", "address", "9a station road"),
     ("staying at Pitch 4, Oakfield Traveller Site", "address", "Pitch 4, Oakfield Traveller Site"),
     ("at Flat 2, Y Bwthyn, Heol y Parc", "address", "Flat 2, Y Bwthyn, Heol y Parc"),
+    ("They live at Flat 4/2, 10 Main Street, Glasgow", "address", "Flat 4/2, 10 Main Street"),
+    ("The Willows, 5 Park Road is the address", "address", "The Willows, 5 Park Road"),
+    ("she lives on elm grove with mum", "address", "elm grove"),
+    ("the family are at 7 Ridgeway now", "address", "7 Ridgeway"),
+    ("Basement flat, 22 Elm Grove", "address", "Basement flat, 22 Elm Grove"),
     # schools, nurseries, surgeries
     ("he goes to St Bartholomew's Primary School", "institution", "St Bartholomew's Primary School"),
     ("registered at Riverside Medical Centre", "institution", "Riverside Medical Centre"),
@@ -174,6 +179,8 @@ def test_identifying_details_are_found_and_redacted(text: str, kind: str, secret
     "What's the role of the Virtual School Head?",
     "Our local primary school wants the chronology",
     "2 children in the park were crying",
+    "it is a 10 min walk to school",
+    "Year 6 pupils walk home",
     "can i tell the dsl what a pupil told me",
     "Should the DSL or the Head make the referral to MASH?",
     # case references are never flagged

@@ -17,33 +17,46 @@ Hit = tuple[int, int, bool]
 # Street words that are only ever streets, in any case; and those that are everyday words too ("park", "way"),
 # which count only when capitalised ("Elm Park").
 _STREET_ALWAYS = (r"road|rd|street|avenue|ave|lane|lanes|ln|grove|crescent|cres|drive|gardens|gdns|terrace|tce"
-                  r"|close|mews|boulevard|parade|cottages|villas|parkway")
+                  r"|close|mews|boulevard|parade|cottages|villas|parkway|alley|gr")
 _STREET_CAPITALISED = (r"Way|Place|Court|Ct|Walk|Hill|Park|Row|Rise|View|Green|Vale|Fold|Croft|Gate|Chase|Wynd|Brae"
                        r"|Path|End|Meadows?|Heights|Circus|Embankment|Approach|Yard|Wharf|Quay|Mount|Bank|Square|Sq"
                        r"|St|Dr|Pl|Broadway|Crossing|Fields|Side|Lodge|Dale|Common|Circle|Drove|Close|Grange|Wood|Woods"
                        r"|Hollow|Brow|Lea|Leas|Leys|Nook|Garth|Ride|Causeway|Esplanade|Promenade|Crest|Copse|Dene|Downs"
                        r"|Glade|Holme|Knoll|Mead|Orchard|Paddock|Pastures|Reach|Spinney|Ridge|Brook|Bridge|Cross|Field"
                        r"|Glen|Hey|Lawn|Moor|Oval|Passage|Precinct|Quadrant|Sidings|Steps|Strand|Vista|Walks|Ways"
-                       r"|Arcade|Cloisters|Corner|Drift|Loan|Vennel|Wynd|Terrace|Mall|Market|Top|Hey|Farm|Fold|Gait")
+                       r"|Arcade|Cloisters|Corner|Drift|Loan|Vennel|Terrace|Mall|Market|Top|Farm|Gait|Houses|Mill")
 _BUILDING = (r"House|Court|Tower|Towers|Lodge|Mansions|Heights|Point|Buildings|Block|Hall|Apartments|Flats|Estate"
-             r"|Cottage|Farm|Barn|Rectory|Vicarage|Bungalow|Villa|Manor|Grange|Site|Caravan\s+Park|Wharf")
+             r"|Cottage|Farm|Barn|Rectory|Vicarage|Bungalow|Villa|Manor|Grange|Site|Caravan\s+Park|Wharf|Mill|Hostel")
 _WORD = r"[A-Za-z][\w'’.-]*"
 _CAP_WORD = r"(?:[A-Z][\w'’-]*|St\.?)"
 _NUMBER = r"\d{1,4}[a-zA-Z]?(?:\s?[-–/]\s?\d{1,4}[a-zA-Z]?)?"
-_UNIT = (r"(?i:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth)\.?\s*(?:no\.?\s*)?"
-         r"(?:\d{1,4}[a-zA-Z]?|[A-Z])\b")
+_UNIT = (r"(?:(?i:(?:basement|ground[ -]floor|first[ -]floor|top[ -]floor|upstairs|downstairs)\s+flat)"
+         r"|(?i:(?:ground|first|second|third|top|\d{1,2}(?:st|nd|rd|th))\s+floor)"
+         r"|(?i:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth)\.?\s*(?:no\.?\s*)?"
+         r"(?:\d{1,4}[a-zA-Z]?(?:/\d{1,3})?|[A-Z])\b)")
 # Words between a number and a street word that mean the number counts something else ("2 children in the park").
 _NOT_STREET_NAME_TEXT = """
 a an the of in on at to and or with for from by his her their our my your its this that these those is are was
 were be been has have had will can may should would could not no per each every other more most some all any
 children child people pupils students kids families times days weeks months years hours minutes staff members
+min mins minute hr hrs hour second seconds mile miles km metres meters yards steps more less extra
 """
 _NOT_STREET_NAME = frozenset(_NOT_STREET_NAME_TEXT.split())
 
 _STREET = re.compile(
     rf"(?:\b(?i:no\.?|number)\s*)?\b{_NUMBER},?\s+((?:{_WORD}\s+){{1,4}})"
-    rf"(?:(?i:{_STREET_ALWAYS})\b|(?:{_STREET_CAPITALISED})\b)"
+    rf"(?:(?i:{_STREET_ALWAYS})\b|({_STREET_CAPITALISED})\b|((?i:{_STREET_CAPITALISED}))\b)"
 )
+# A number and one word that is a street by its ending: "7 Ridgeway", "15 Eastgate", "3 Woodside".
+_COMPOUND_STREET = re.compile(
+    r"\b\d{1,4}[a-zA-Z]?,?\s+[A-Z][a-z]+(?:way|gate|side|fields?|croft|dale|wood|bank|hill|lea|mead|garth|holme"
+    r"|ridge|moor|brook|stone|hurst|ley|leys|green|grove|mount|field)\b")
+# A house name before a numbered street: "The Willows, 5 Park Road".
+_HOUSE_NAME = re.compile(r"\bThe\s+(?:[A-Z][\w'’-]*\s+){0,2}[A-Z][\w'’-]*(?=,\s*\d)")
+# A lower-case street after a cue: "lives on elm grove".
+_CUED_LOWER_STREET = re.compile(
+    rf"\b(?:lives?|living|staying|moved|moving|address\s+is)\s+(?:at|on|in|to)\s+((?:[a-z][\w'’-]*\s+){{1,3}}"
+    rf"(?:{_STREET_ALWAYS}|{_STREET_CAPITALISED.lower()}))\b")
 # After a flat or plot number, a capitalised phrase is the building or site ("Flat 2, Y Bwthyn", "Pitch 4, Oak Site").
 _UNIT_IN_BUILDING = re.compile(rf"{_UNIT},?\s+(?:{_CAP_WORD}[ \t]+){{0,3}}{_CAP_WORD}")
 _UNIT_ALONE = re.compile(rf"\b{_UNIT}")
@@ -73,9 +86,9 @@ def _real_street_name(words: str) -> bool:
 
 # Words one of the address patterns must contain, searched for first in the lower-cased text (a fast literal
 # scan) so the full patterns run only near them: a long message costs little more than its length.
-_STREET_HEADS = (re.compile(rf"\b(?:{_STREET_ALWAYS})\b"),  # in the lower-cased text
-                 re.compile(rf"\b(?:{_STREET_CAPITALISED}|{_BUILDING})\b"))  # as written
-_UNIT_HEADS = (re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth)\b"),)
+_STREET_HEADS = (re.compile(rf"\b(?:{_STREET_ALWAYS}|{_STREET_CAPITALISED.lower()})\b"),  # in the lower-cased text
+                 re.compile(rf"\b(?:{_BUILDING})\b"))  # as written
+_UNIT_HEADS = (re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth|floor)\b"),)
 _WELSH_HEADS = (re.compile(r"\b(?:heol|ffordd|stryd|lôn|lon|rhodfa|cilgant)\b"),)
 
 
@@ -105,11 +118,20 @@ def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hi
     lower = text.lower()
     hits: list[Hit] = []
     for match in _near(_STREET, text, lower, _STREET_HEADS):
-        if _real_street_name(match.group(1)):
-            hits.append((match.start(), match.end(), match.group(1)[:1].isupper()))
-    hits += [(m.start(), m.end(), True) for m in _near(_UNIT_IN_BUILDING, text, lower, _UNIT_HEADS, 0, 90)]
+        if not _real_street_name(match.group(1)):
+            continue
+        if match.group(3) and not match.group(2):  # "22 elm park": an everyday street word in lower case
+            hits.append((match.start(), match.end(), False))
+            continue
+        hits.append((match.start(), match.end(), match.group(1)[:1].isupper()))
+    for match in _COMPOUND_STREET.finditer(text):
+        cued = _LIVES_CUE.search(text, max(0, match.start() - 40), match.start()) is not None
+        hits.append((match.start(), match.end(), cued))
+    hits += [(m.start(), m.end(), True) for m in _HOUSE_NAME.finditer(text)]
+    hits += [(m.start(1), m.end(1), True) for m in _CUED_LOWER_STREET.finditer(text)]
+    hits += [(m.start(), m.end(), True) for m in _near(_UNIT_IN_BUILDING, text, lower, _UNIT_HEADS, 30, 90)]
     hits += [(m.start(), m.end(), True) for m in _near(_WELSH_STREET, text, lower, _WELSH_HEADS)]
-    hits += [(m.start(), m.end(), False) for m in _near(_UNIT_ALONE, text, lower, _UNIT_HEADS, 0, 20)]
+    hits += [(m.start(), m.end(), False) for m in _near(_UNIT_ALONE, text, lower, _UNIT_HEADS, 30, 20)]
     for match in _near(_NAMED_STREET, text, lower, _STREET_HEADS):
         first_word = match.group(1).split()[0].lower()
         if first_word in {"a", "an", "our", "my", "your", "his", "her", "their", "this", "that"}:
