@@ -252,3 +252,16 @@ async def test_the_sqlite_file_is_private_to_its_owner(tmp_path):
     create_engine(f"sqlite:///{folder / 'infoshare.db'}")  # an existing, too-open file is tightened
     assert stat.S_IMODE((folder / "infoshare.db").stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_ask_json_reports_the_kinds_found_and_the_question_as_stored():
+    import subprocess
+    import sys
+
+    question = "Can I share Kayden Price's address, 22 Elm Grove, with the school?"
+    done = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", question], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    privacy = json.loads(done.stdout)["privacy"]
+    assert privacy == {"kinds": ["address", "name"],
+                       "redacted": "Can I share [name] address, [address], with the school?"}
