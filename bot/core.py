@@ -25,6 +25,8 @@ from bot.config import Settings
 from bot.content import Content
 from bot.context import TurnContext
 from bot.delivery import Delivery
+from bot.dialog_runner import DialogRunner
+from bot.identity import Addresses
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage.db import claim_once, insert_ignore, utcnow
@@ -41,14 +43,6 @@ CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
 
 class QuestionAnswerer(Protocol):
     def answer(self, question: str) -> Answer: ...
-
-
-class DialogDriver(Protocol):
-    """The dialog runner as the core sees it (implemented in dialogs.runner)."""
-
-    async def is_active(self, ctx: TurnContext) -> bool: ...
-
-    async def handle(self, ctx: TurnContext) -> list[Reply]: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +65,7 @@ class Assistant:
         content: Content,
         qa: QuestionAnswerer,
         clock: Callable[[], datetime] = utcnow,
+        addresses: Addresses | None = None,
     ):
         self.settings = settings
         self.engine = engine
@@ -78,8 +73,10 @@ class Assistant:
         self.qa = qa
         self.clock = clock
         self.commands: dict[str, Command] = {}
-        self.dialogs: DialogDriver | None = None
+        self.dialogs = DialogRunner(self)  # features register their dialogs on it
         self.delivery = Delivery()  # adapters register their proactive senders here
+        self.addresses = addresses or Addresses()  # the channels' address parsers (see app.address_book)
+        self.admins: frozenset[str] = frozenset()  # canonical keys of ADMINS, set by the composition root
         self.observers: list[TurnObserver] = []
         self.question_hooks: list[QuestionHook] = []  # tried in order before the guidance
         privacy.use_content(content.root)  # the veto list a safeguarding lead keeps in content/privacy.yaml
@@ -135,7 +132,7 @@ class Assistant:
         return replies, outcome
 
     async def _route(self, ctx: TurnContext) -> tuple[list[Reply], str]:
-        if self.dialogs is not None and await self.dialogs.is_active(ctx):
+        if await self.dialogs.is_active(ctx):
             return await self.dialogs.handle(ctx), "dialog"
         command, args = self.parse_command(ctx.turn.input)
         if command is not None:

@@ -15,7 +15,6 @@ subject access request. Same code on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -34,9 +33,12 @@ from bot.storage.tables import (
     conversation_refs,
     conversation_state,
     decision_records,
+    isa_snoozes,
+    isas,
     local_outbox,
     metadata,
     processed_events,
+    reminder_subscriptions,
     teams_dialog_routes,
     transcripts,
     unanswered_questions,
@@ -165,43 +167,55 @@ def start_retention_schedule(app, settings: Settings) -> None:
 
 
 # ---------------------------------------------------------------------- subject access
-def _json_forms(user_id: str) -> list[str]:
-    """How ``user_id`` appears inside JSON: quoted, as itself and as the channel's own id after its prefix
-    (a Teams conversation reference holds the bare object id; a Slack payload the bare user id)."""
-    forms = {user_id}
-    bare = user_id.rsplit(":", 1)[-1]
-    if not user_id.startswith("local:") and len(bare) >= 6 and any(ch.isdigit() for ch in bare):
+async def export_user(engine: AsyncEngine, user_id: str, legacy_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every row, in every table, that names ``user_id``: the answer to a subject access request.
+
+    ``user_id`` is a canonical identity key. ``legacy_keys`` are older forms of it that a migration
+    could not rewrite (a Slack id whose workspace was unknown): rows under them may be this person's
+    or someone with the same id in another workspace, so they are listed apart, for review.
+    """
+    async with engine.connect() as conn:
+        tables = await _rows_naming(conn, (user_id,))
+        legacy = await _rows_naming(conn, legacy_keys) if legacy_keys else {}
+    export: dict[str, Any] = {"user_id": user_id, "exported_at": utcnow().isoformat(), "tables": tables,
+                              "not_linked_to_users": ["unanswered_questions (redacted, anonymous)",
+                                                      "processed_events (delivery ids only)"]}
+    if legacy:
+        export["legacy_matches"] = {"keys": list(legacy_keys), "tables": legacy,
+                                    "note": "stored without a workspace; check they are this person's"}
+    return export
+
+
+async def _rows_naming(conn, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table in metadata.sorted_tables:
+        condition = _names_user(table, keys)
+        if condition is None:
+            continue
+        rows = (await conn.execute(select(table).where(condition))).mappings().all()
+        if rows:
+            tables[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return tables
+
+
+def _json_forms(key: str) -> list[str]:
+    """How an identity key appears inside JSON: quoted, as itself and as the channel's own id after its
+    prefix (a Teams conversation reference holds the bare object id; a Slack payload the bare user id)."""
+    forms = {key}
+    bare = key.rsplit(":", 1)[-1]
+    if not key.startswith("local:") and len(bare) >= 6 and any(ch.isdigit() for ch in bare):
         forms.add(bare)  # an opaque channel id ("U012AB3CD", an Entra GUID), never an everyday word
     return [json.dumps(form) for form in sorted(forms)]
 
 
-def _names_user(table, user_id: str) -> ColumnElement[bool] | None:
-    """Where ``table`` names the user: an id column equal to it, or a JSON column holding it."""
+def _names_user(table, keys: tuple[str, ...]) -> ColumnElement[bool] | None:
+    """Where ``table`` names one of ``keys``: an id column equal to it, or a JSON column holding it
+    (walkthrough state, decision summaries, Teams conversation references, reminder payloads)."""
     conditions: list[ColumnElement[bool]] = [
-        c == user_id for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by") or c.name == "channel"]
+        c.in_(keys) for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by") or c.name == "channel"]
     conditions += [cast(c, String).contains(form, autoescape=True)
-                   for c in table.c if isinstance(c.type, JSON) for form in _json_forms(user_id)]
+                   for c in table.c if isinstance(c.type, JSON) for key in keys for form in _json_forms(key)]
     return or_(*conditions) if conditions else None
-
-
-async def export_user(engine: AsyncEngine, user_id: str) -> dict[str, Any]:
-    """Every row, in every table, that names ``user_id``: the answer to a subject access request.
-
-    Covers Slack, Teams and local users alike: id columns, and JSON such as walkthrough state, decision
-    summaries, stored Teams conversation references and reminder payloads.
-    """
-    tables: dict[str, list[dict[str, Any]]] = {}
-    async with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            condition = _names_user(table, user_id)
-            if condition is None:
-                continue
-            rows = (await conn.execute(select(table).where(condition))).mappings().all()
-            if rows:
-                tables[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
-    return {"user_id": user_id, "exported_at": utcnow().isoformat(), "tables": tables,
-            "not_linked_to_users": ["unanswered_questions (redacted, anonymous)",
-                                    "processed_events (delivery ids only)"]}
 
 
 def _plain(value: Any) -> Any:
@@ -219,28 +233,38 @@ ERASABLE = (
     (local_outbox, local_outbox.c.conversation_id),
     (teams_dialog_routes, teams_dialog_routes.c.user_id),
 )
-# Where the organisation's own records name the user as who did something (an ISA's owner, an audit
-# entry's actor, who set a reminder): erasure keeps the record and replaces the id with a pseudonym.
-ACCOUNTABLE = ("owner", "actor", "created_by", "snoozed_by")
+# Accountability data that names a user: kept, but the name becomes the erasure's pseudonym, so the
+# register's history still shows that one person made those changes, and no longer who.
+PSEUDONYMISED = (
+    (isas, isas.c.owner),
+    (audit_log, audit_log.c.actor),
+    (audit_log, audit_log.c.subject),
+    (isa_snoozes, isa_snoozes.c.snoozed_by),
+    (reminder_subscriptions, reminder_subscriptions.c.created_by),
+)
 
 
 async def erase_user(engine: AsyncEngine, user_id: str, *, include_records: bool = False,
                      actor: str = "cli") -> dict[str, int]:
-    """Delete what is held about ``user_id``; the audit entry names a hash of the id, not the id."""
-    erased: dict[str, int] = {}
+    """Delete what is held about ``user_id``; the audit entry names a hash of the id, not the id.
+
+    The register and audit rows that name the user keep their place with the pseudonym
+    ``erased:sha256:…`` instead (an agreement they owned then needs a new owner: ``isa edit``).
+    """
+    import hashlib
+
     digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
+    erased: dict[str, int] = {}
     async with engine.begin() as conn:
         for table, column in ERASABLE:
             erased[table.name] = (await conn.execute(delete(table).where(column == user_id))).rowcount or 0
-        # The user's personal chat with the bot (a Teams reference holds their ids, never used again).
-        personal = conversation_refs.c.team_id.is_(None) & _names_user(conversation_refs, user_id)
+        # The user's personal chat with the bot (a Teams reference holds their ids; never used again).
+        personal = conversation_refs.c.team_id.is_(None) & _names_user(conversation_refs, (user_id,))
         erased[conversation_refs.name] = (await conn.execute(delete(conversation_refs).where(personal))).rowcount or 0
-        for table in metadata.sorted_tables:
-            for column in (c for c in table.c if c.name in ACCOUNTABLE):
-                renamed = (await conn.execute(update(table).where(column == user_id)
-                                              .values({column.name: f"sha256:{digest}"}))).rowcount or 0
-                if renamed:
-                    erased[f"{table.name}.{column.name} (pseudonymised)"] = renamed
+        for table, column in PSEUDONYMISED:
+            changed = (await conn.execute(update(table).where(column == user_id)
+                                          .values({column.name: f"erased:sha256:{digest}"}))).rowcount or 0
+            erased[f"{table.name}.{column.name}"] = changed
         if include_records:
             ids = (await conn.execute(select(decision_records.c.id).where(decision_records.c.user_id == user_id)
                                       .order_by(decision_records.c.id.desc()))).scalars().all()

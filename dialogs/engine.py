@@ -25,7 +25,7 @@ from typing import Any
 from rapidfuzz import fuzz, utils
 
 from bot.messages import CardField, Choice, Reply, ReplyKind
-from bot.records import summary_fields, summary_text
+from bot.summary import summary_fields, summary_text
 from dialogs.base import DialogState, Inbound, Status
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree, resolve
 

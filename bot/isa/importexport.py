@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.identity import Addresses
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
 from bot.isa.register import list_isas, upsert_by_title
 
@@ -52,8 +53,8 @@ def _record_to_fields(record: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def parse_records(records: list[tuple[int, dict[str, Any]]], field_lines: list[dict[str, int]] | None = None
-                  ) -> list[ISA]:
+def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresses,
+                  field_lines: list[dict[str, int]] | None = None) -> list[ISA]:
     """Validate every record; raise with every row's problems rather than stopping at the first.
 
     ``field_lines`` (YAML) gives each field its own line; a CSV row is one line.
@@ -64,7 +65,7 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], field_lines: list[d
     for index, (line, record) in enumerate(records):
         lines = field_lines[index] if field_lines else {}
         try:
-            isa = build_isa(_record_to_fields(record))
+            isa = build_isa(_record_to_fields(record), addresses)
         except ISAValidationError as exc:
             errors.extend(RowError(lines.get(e.field, line), e.field, e.reason) for e in exc.errors)
             continue
@@ -79,7 +80,7 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], field_lines: list[d
     return agreements
 
 
-def read_csv(text: str) -> list[ISA]:
+def read_csv(text: str, addresses: Addresses) -> list[ISA]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = tuple(h.strip() for h in reader.fieldnames or ())
     if header != CSV_FIELDS:
@@ -89,10 +90,10 @@ def read_csv(text: str) -> list[ISA]:
         if None in row or any(v is None for v in row.values()):
             raise ImportFailed([RowError(reader.line_num, "row", f"must have exactly {len(CSV_FIELDS)} columns")])
         records.append((reader.line_num, {k.strip(): v for k, v in row.items()}))
-    return parse_records(records)
+    return parse_records(records, addresses)
 
 
-def read_yaml(text: str) -> list[ISA]:
+def read_yaml(text: str, addresses: Addresses) -> list[ISA]:
     """A YAML list of mappings with the CSV's field names (lists may be YAML lists)."""
     try:
         node = yaml.compose(text)
@@ -111,15 +112,15 @@ def read_yaml(text: str) -> list[ISA]:
                for key in item if key not in CSV_FIELDS and key != "article9_condition"]
     if unknown:
         raise ImportFailed(unknown)
-    return parse_records(list(zip(lines, document, strict=True)), field_lines)
+    return parse_records(list(zip(lines, document, strict=True)), addresses, field_lines)
 
 
-def read_file(path: Path) -> list[ISA]:
+def read_file(path: Path, addresses: Addresses) -> list[ISA]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFailed([RowError(0, "file", f"cannot be read ({type(exc).__name__})")]) from None
-    return read_yaml(text) if path.suffix.lower() in {".yaml", ".yml"} else read_csv(text)
+    return read_yaml(text, addresses) if path.suffix.lower() in {".yaml", ".yml"} else read_csv(text, addresses)
 
 
 async def import_agreements(engine: AsyncEngine, agreements: list[ISA], actor: str, now: datetime) -> dict[str, int]:
