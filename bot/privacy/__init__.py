@@ -84,18 +84,12 @@ def _detectors(lex: Lexicon) -> tuple[tuple[str, Callable[[str], Hits]], ...]:
     )
 
 
-def scan(text: str, allowed: Iterable[str] = ()) -> PrivacyScan:
-    """Find identifying details in ``text`` and return them with a redacted copy.
-
-    ``allowed`` holds lower-case words the user has confirmed are not a person (a service the veto list
-    lacks); findings made only of those words are dropped for this scan.
-    """
-    allowed_words = frozenset(allowed)
+def scan(text: str) -> PrivacyScan:
+    """Find identifying details in ``text`` and return them with a redacted copy."""
     found = _Spans()
     for kind, detect in _detectors(current_lexicon()):
         for start, end, certain in detect(text):
-            if not (allowed_words and text[start:end].lower() in allowed_words):
-                found.add(Finding(kind, start, end, certain))
+            found.add(Finding(kind, start, end, certain))
     for finding in _dates_beside_names(text, found.findings):
         found.add(finding)
     return PrivacyScan(tuple(found.findings), redact(text, found.findings))
