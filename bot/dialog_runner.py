@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.messages import Reply
+from bot.privacy import redact
 from bot.storage.db import insert_ignore
 from bot.storage.tables import conversation_state, privacy_confirmations
 from dialogs.base import Dialog, DialogState, Inbound, Status
@@ -97,7 +98,8 @@ class DialogRunner:
         confirmed = bool(ctx.dialog_state and ctx.dialog_state.get("not_a_person"))
         return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=local_now,
                        privacy_findings=ctx.scan.warning_kinds, user_id=ctx.user_id, user=ctx.turn.user,
-                       extra=extra or {}, redacted=ctx.scan.redacted, not_a_person=confirmed)
+                       extra=extra or {}, redacted=ctx.scan.redacted, not_a_person=confirmed,
+                       redacted_unsure=redact(ctx.turn.text, [f for f in ctx.scan.findings if not f.certain]))
 
     # ------------------------------------------------------------------ after each step
     async def _after_step(self, ctx: TurnContext, dialog: Dialog, state: DialogState,

@@ -40,6 +40,7 @@ class Inbound:
     user: Identity | None = None  # who typed it, for addresses they type (``slack:C2`` is in their workspace)
     extra: dict[str, Any] = field(default_factory=dict)
     redacted: str | None = None  # ``text`` with everything the guard found (sure or not) redacted
+    redacted_unsure: str | None = None  # ``text`` with only what the guard was unsure of redacted
     not_a_person: bool = False  # the user pressed "It is not a person" for their last refused answer
 
     @property
@@ -48,8 +49,10 @@ class Inbound:
 
     @property
     def stored_text(self) -> str:
-        """What a typed answer is kept as: redacted, unless the user confirmed it names no person."""
-        return self.text if self.not_a_person or self.redacted is None else self.redacted
+        """What a typed answer is kept as: redacted; once the user confirmed the sure findings name no person,
+        only the unsure ones are."""
+        kept = self.redacted_unsure if self.not_a_person else self.redacted
+        return self.text if kept is None else kept
 
 
 class Dialog(Protocol):
