@@ -218,6 +218,32 @@ def _names_user(table, keys: tuple[str, ...]) -> ColumnElement[bool] | None:
     return or_(*conditions) if conditions else None
 
 
+async def _pseudonymise_json(conn, user_id: str, pseudonym: str) -> None:
+    """The same pseudonym inside the JSON the organisation keeps (an audit entry's changes, a reminder's
+    payload); decision records are case records and are left to ``--include-records``."""
+    bare = {json.loads(form) for form in _json_forms(user_id)} - {user_id}
+    for table in metadata.sorted_tables:
+        if table is decision_records or any(table is erasable for erasable, _ in ERASABLE):
+            continue
+        for column in (c for c in table.c if isinstance(c.type, JSON)):
+            condition = or_(*(cast(column, String).contains(form, autoescape=True) for form in _json_forms(user_id)))
+            key = list(table.primary_key.columns)
+            for row in (await conn.execute(select(*key, column).where(condition))).all():
+                value = _scrub(row[-1], user_id, bare, pseudonym)
+                await conn.execute(update(table).where(*(k == row[i] for i, k in enumerate(key)))
+                                   .values({column.name: value}))
+
+
+def _scrub(value: Any, user_id: str, bare: set[str], pseudonym: str) -> Any:
+    if isinstance(value, str):
+        return pseudonym if value in bare else value.replace(user_id, pseudonym)
+    if isinstance(value, list):
+        return [_scrub(v, user_id, bare, pseudonym) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, user_id, bare, pseudonym) for k, v in value.items()}
+    return value
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (datetime, date)) else value
 
@@ -265,6 +291,7 @@ async def erase_user(engine: AsyncEngine, user_id: str, *, include_records: bool
             changed = (await conn.execute(update(table).where(column == user_id)
                                           .values({column.name: f"erased:sha256:{digest}"}))).rowcount or 0
             erased[f"{table.name}.{column.name}"] = changed
+        await _pseudonymise_json(conn, user_id, f"erased:sha256:{digest}")
         if include_records:
             ids = (await conn.execute(select(decision_records.c.id).where(decision_records.c.user_id == user_id)
                                       .order_by(decision_records.c.id.desc()))).scalars().all()
