@@ -120,8 +120,10 @@ def _vetoed_phrase_starts(text: str, tokens: list[re.Match[str]], lexicon: Lexic
     for index, match in enumerate(tokens):
         for phrase in lexicon.not_name_phrases.get(lower[match.start():match.end()].removesuffix("'s"), ()):
             if lower.startswith(phrase, match.start()) and not lower[match.start() + len(phrase):][:1].isalnum():
-                covered = match.start() + len(phrase)
-                inside.update(i for i in range(index, len(tokens)) if tokens[i].start() < covered)
+                covered, following = match.start() + len(phrase), index
+                while following < len(tokens) and tokens[following].start() < covered:
+                    inside.add(following)
+                    following += 1
     return inside
 
 

@@ -84,22 +84,32 @@ def _real_street_name(words: str) -> bool:
     return bool(names) and not any(w.lower().strip(".,") in _NOT_STREET_NAME for w in names)
 
 
-# Words one of the address patterns must contain, searched for first in the lower-cased text (a fast literal
-# scan) so the full patterns run only near them: a long message costs little more than its length.
-_STREET_HEADS = (re.compile(rf"\b(?:{_STREET_ALWAYS}|{_STREET_CAPITALISED.lower()})\b"),  # in the lower-cased text
-                 re.compile(rf"\b(?:{_BUILDING})\b"))  # as written
-_UNIT_HEADS = (re.compile(r"\b(?:flat|apartment|apt|unit|room|maisonette|studio|pitch|plot|berth|floor)\b"),)
-_WELSH_HEADS = (re.compile(r"\b(?:heol|ffordd|stryd|lôn|lon|rhodfa|cilgant)\b"),)
+# Words one of the address patterns must contain. A scan finds them first, by looking each word up in a set,
+# and runs the full patterns only near them: a long message costs little more than its length.
+_WORD_AT = re.compile(r"[^\W\d_]+")
+_STREET_HEADS = frozenset(w.lower() for w in re.findall(r"[A-Za-z]{2,}", _STREET_ALWAYS + "|" + _STREET_CAPITALISED))
+_BUILDING_HEADS = frozenset(w.lower() for w in re.findall(r"[A-Z][a-z]+", _BUILDING))  # capitalised: "House"
+_UNIT_HEADS_TEXT = "flat apartment apt unit room maisonette studio pitch plot berth floor"
+_WELSH_HEADS_TEXT = "heol ffordd stryd lôn lon rhodfa cilgant"
+_INSTITUTION_HEADS_TEXT = ("school academy college sixth nursery pre preschool playgroup centre center surgery practice"
+                           " clinic unit hospital infirmary primary infants juniors ysgol")
+_UNIT_HEADS = frozenset(_UNIT_HEADS_TEXT.split())
+_WELSH_HEADS = frozenset(_WELSH_HEADS_TEXT.split())
+_INSTITUTION_HEADS = frozenset(_INSTITUTION_HEADS_TEXT.split())
 
 
-def _near(pattern: re.Pattern[str], text: str, lower: str, heads: tuple[re.Pattern[str], ...],
+def _heads(text: str, lower_heads: frozenset[str],
+           written_heads: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Where the head words are; ``written_heads`` count only when capitalised as written ("House")."""
+    return [m.span() for m in _WORD_AT.finditer(text.lower())
+            if m.group(0) in lower_heads or (m.group(0) in written_heads and text[m.start()].isupper())]
+
+
+def _near(pattern: re.Pattern[str], text: str, heads: list[tuple[int, int]],
           before: int = 90, after: int = 60) -> Iterator[re.Match[str]]:
-    """``pattern``'s matches in the stretches of ``text`` around the words ``heads`` finds (the first head
-    pattern searches the lower-cased text, a second one the text as written)."""
-    found = sorted(m.span() for heads_in, haystack in zip(heads, (lower, text), strict=False)
-                   for m in heads_in.finditer(haystack))
+    """``pattern``'s matches in the stretches of ``text`` around ``heads`` (the words it must contain)."""
     windows: list[list[int]] = []
-    for head_start, head_end in found:
+    for head_start, head_end in heads:
         start, end = max(0, head_start - before), min(len(text), head_end + after)
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end
@@ -115,9 +125,9 @@ def _near(pattern: re.Pattern[str], text: str, lower: str, heads: tuple[re.Patte
 
 def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hit]:
     """Street addresses, with the pieces people write together ("Flat 30, Crown Court, Primrose Street") as one."""
-    lower = text.lower()
+    streets, units = _heads(text, _STREET_HEADS, _BUILDING_HEADS), _heads(text, _UNIT_HEADS | _WELSH_HEADS)
     hits: list[Hit] = []
-    for match in _near(_STREET, text, lower, _STREET_HEADS):
+    for match in _near(_STREET, text, streets):
         if not _real_street_name(match.group(1)):
             continue
         if match.group(3) and not match.group(2):  # "22 elm park": an everyday street word in lower case
@@ -129,10 +139,10 @@ def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hi
         hits.append((match.start(), match.end(), cued))
     hits += [(m.start(), m.end(), True) for m in _HOUSE_NAME.finditer(text)]
     hits += [(m.start(1), m.end(1), True) for m in _CUED_LOWER_STREET.finditer(text)]
-    hits += [(m.start(), m.end(), True) for m in _near(_UNIT_IN_BUILDING, text, lower, _UNIT_HEADS, 30, 90)]
-    hits += [(m.start(), m.end(), True) for m in _near(_WELSH_STREET, text, lower, _WELSH_HEADS)]
-    hits += [(m.start(), m.end(), False) for m in _near(_UNIT_ALONE, text, lower, _UNIT_HEADS, 30, 20)]
-    for match in _near(_NAMED_STREET, text, lower, _STREET_HEADS):
+    hits += [(m.start(), m.end(), True) for m in _near(_UNIT_IN_BUILDING, text, units, 30, 90)]
+    hits += [(m.start(), m.end(), True) for m in _near(_WELSH_STREET, text, units)]
+    hits += [(m.start(), m.end(), False) for m in _near(_UNIT_ALONE, text, units, 30, 20)]
+    for match in _near(_NAMED_STREET, text, streets):
         first_word = match.group(1).split()[0].lower()
         if first_word in {"a", "an", "our", "my", "your", "his", "her", "their", "this", "that"}:
             continue
@@ -186,13 +196,11 @@ their's his' local-authority la council private-sector voluntary maintained atta
 GENERIC = frozenset(_GENERIC_TEXT.split())
 
 
-_INSTITUTION_HEADS = (re.compile(r"\b(?:school|academy|college|sixth|nursery|pre-?school|playgroup|centre|center"
-                                 r"|surgery|practice|clinic|unit|hospital|infirmary|primary|infants|juniors|ysgol)\b"),)
 
 
 def institutions(text: str, not_names: frozenset[str]) -> Iterator[Hit]:
-    lower = text.lower()
-    for match in _near(_INSTITUTION_RE, text, lower, _INSTITUTION_HEADS, 90, 40):
+    heads = _heads(text, _INSTITUTION_HEADS)
+    for match in _near(_INSTITUTION_RE, text, heads, 90, 40):
         words = [w for w in re.split(r"\s+", match.group(1).strip()) if w]
         while words and words[0].lower() in GENERIC:
             words = words[1:]
@@ -202,9 +210,9 @@ def institutions(text: str, not_names: frozenset[str]) -> Iterator[Hit]:
         if " ".join(text[start:match.end()].lower().replace("’", "'").split()) in not_names:
             continue  # a service on the veto list: "Virtual School"
         yield start, match.end(), True
-    for match in _near(_YSGOL, text, lower, _INSTITUTION_HEADS, 0, 90):
+    for match in _near(_YSGOL, text, heads, 0, 90):
         yield match.start(), match.end(), True
-    for match in _near(_INSTITUTION_LOWER, text, lower, _INSTITUTION_HEADS, 90, 40):
+    for match in _near(_INSTITUTION_LOWER, text, heads, 90, 40):
         words = match.group(1).split()
         while words and (words[0] in GENERIC or words[0] in not_names):
             words = words[1:]
