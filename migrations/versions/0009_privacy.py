@@ -1,15 +1,15 @@
 """Privacy guard: words users confirmed are not a person, for the content owner's veto list.
 
-Revision ID: 0008_privacy
-Revises: 0001
+Revision ID: 0009_privacy
+Revises: 0008_identity
 """
 
 from alembic import op
 
 from bot.storage import tables
 
-revision = "0008_privacy"
-down_revision = "0001"
+revision = "0009_privacy"
+down_revision = "0008_identity"
 branch_labels = None
 depends_on = None
 
