@@ -114,6 +114,7 @@ def _with_check_digit(nine: str) -> str | None:
     ("The Willows, 5 Park Road is the address", "address", "The Willows, 5 Park Road"),
     ("she lives on elm grove with mum", "address", "elm grove"),
     ("the family are at 7 Ridgeway now", "address", "7 Ridgeway"),
+    ("they moved to 12 The Butts last week", "address", "12 The Butts"),
     ("Basement flat, 22 Elm Grove", "address", "Basement flat, 22 Elm Grove"),
     # schools, nurseries, surgeries
     ("he goes to St Bartholomew's Primary School", "institution", "St Bartholomew's Primary School"),

@@ -51,6 +51,8 @@ _STREET = re.compile(
 _COMPOUND_STREET = re.compile(
     r"\b\d{1,4}[a-zA-Z]?,?\s+[A-Z][a-z]+(?:way|gate|side|fields?|croft|dale|wood|bank|hill|lea|mead|garth|holme"
     r"|ridge|moor|brook|stone|hurst|ley|leys|green|grove|mount|field)\b")
+# A house number and a street named "The ...": "12 The Butts", "4 The Maltings".
+_THE_STREET = re.compile(r"\b\d{1,4}[a-zA-Z]?,?\s+The\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\b")
 # A house name before a numbered street: "The Willows, 5 Park Road".
 _HOUSE_NAME = re.compile(r"\bThe\s+(?:[A-Z][\w'’-]*\s+){0,2}[A-Z][\w'’-]*(?=,\s*\d)")
 # A lower-case street after a cue: "lives on elm grove".
@@ -138,6 +140,7 @@ def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hi
         cued = _LIVES_CUE.search(text, max(0, match.start() - 40), match.start()) is not None
         hits.append((match.start(), match.end(), cued))
     hits += [(m.start(), m.end(), True) for m in _HOUSE_NAME.finditer(text)]
+    hits += [(m.start(), m.end(), True) for m in _THE_STREET.finditer(text)]
     hits += [(m.start(1), m.end(1), True) for m in _CUED_LOWER_STREET.finditer(text)]
     hits += [(m.start(), m.end(), True) for m in _near(_UNIT_IN_BUILDING, text, units, 30, 90)]
     hits += [(m.start(), m.end(), True) for m in _near(_WELSH_STREET, text, units)]
