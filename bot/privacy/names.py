@@ -154,6 +154,8 @@ def _tokens(text: str, lexicon: Lexicon, caps_meaningful: bool) -> list[_Token |
             flags |= VETO
         gap = text[previous_end:match.start()]
         sentence_start = index == 0 or not _SENTENCE_MARKS.isdisjoint(gap)
+        if sentence_start and base.lower() in lexicon.not_names_in_lower_case:
+            flags |= VETO  # a stopword capitalised only because it starts a sentence: "She says", "The"
         tokens.append(_Token(match.start(), match.end(), base, base.lower(), flags,
                              caps_meaningful and base[0].isupper(), sentence_start, possessive))
         previous_end = match.end()
@@ -193,8 +195,8 @@ def _score(text: str, tokens: list[_Token | None], index: int, capitals_used: bo
         return 1 if cue == "hint" and not capitals_used else 0
     if cue == "role" or token.possessive:  # "her brother Callum", "Priya's"; not "her child's file"
         return 2 if token.capitalised or not token.everyday_word else 0
-    if _AFTER.match(text, token.end):  # "Callum (6)", "amir told me"
-        return 2
+    if _AFTER.match(text, token.end):  # "Callum (6)"; in lower case, "amir told me" is only likely
+        return 2 if token.capitalised or not token.everyday_word else 1
     if not token.everyday_word:
         return 2 if token.capitalised else 1
     if token.capitalised and not token.sentence_start:
