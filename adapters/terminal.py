@@ -129,7 +129,8 @@ async def run_json(assistant: Assistant, user_id: str, stdin: TextIO, stdout: Te
         else:
             turn = IncomingTurn(user=who, conversation=who, text=text, choice=choice)
             try:
-                out = {"replies": [json_reply(r) for r in await assistant.handle(turn)]}
+                out = {"replies": [json_reply(r) for r in await assistant.handle(turn)],
+                       "privacy": privacy.scan(text).to_json()}
             except Exception as exc:  # one broken turn must not end the session
                 log.exception("chat --json turn failed", extra={"line_number": number})
                 out = {"error": f"line {number}: internal error ({type(exc).__name__})", "replies": []}

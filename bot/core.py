@@ -83,6 +83,7 @@ class Assistant:
         self.admins: frozenset[str] = frozenset()  # canonical keys of ADMINS, set by the composition root
         self.observers: list[TurnObserver] = []
         self.question_hooks: list[QuestionHook] = []  # tried in order before the guidance
+        privacy.use_content(content.root)  # the veto list a safeguarding lead keeps in content/privacy.yaml
         self.register_command("help", self._help, "help.command")
         self.register_command("ask", self._ask_command, "help.ask")
 
@@ -126,10 +127,10 @@ class Assistant:
         prefix: list[Reply] = []
         if first_contact:
             prefix.append(Reply(s.get("disclaimer"), kind=ReplyKind.NOTICE))
-        if scan.findings:
-            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in scan.kinds)
+        if scan.certain:  # the precision tier warns; everything found is redacted either way
+            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in scan.warning_kinds)
             prefix.append(Reply(s.get("privacy.warning", kinds=kinds), kind=ReplyKind.NOTICE))
-            log.info("privacy guard fired", extra={"user": turn.user_id, "kinds": list(scan.kinds)})
+            log.info("privacy guard fired", extra={"user": turn.user_id, "kinds": list(scan.warning_kinds)})
         replies = prefix + replies
         await self._log_transcript(ctx, replies)
         return replies, outcome
@@ -165,7 +166,7 @@ class Assistant:
                 return hooked, "answer"
         scan = ctx.scan if question == ctx.turn.text else privacy.scan(question)
         pressed = question.startswith(TOPIC_CHOICE) and self.qa.topic_answer(question[len(TOPIC_CHOICE):].strip())
-        answer = pressed or self.qa.answer(privacy.without_details(question, scan.findings))
+        answer = pressed or self.qa.answer(privacy.without_details(question, scan.certain))
         if answer.smalltalk:
             return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"
         if answer.options:  # in scope, but which topic is not clear: offer the likely ones as buttons

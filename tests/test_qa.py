@@ -256,8 +256,10 @@ def _ask(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 
 def _assert_contract(payload: dict) -> None:
-    assert set(payload) == {"answered", "answer", "sources", "confidence", "topic"}
+    assert set(payload) == {"answered", "answer", "sources", "confidence", "topic", "privacy"}
     assert isinstance(payload["answered"], bool) and isinstance(payload["answer"], str)
+    assert set(payload["privacy"]) == {"kinds", "redacted"} and payload["privacy"]["kinds"] == sorted(
+        payload["privacy"]["kinds"])
     assert isinstance(payload["confidence"], float)
     assert payload["topic"] is None or isinstance(payload["topic"], str)
     assert all(set(s) == {"title", "ref"} for s in payload["sources"])

@@ -19,6 +19,19 @@ from bot.storage.tables import conversation_refs
 CHANNEL = "teams"
 
 
+# What Teams puts in a reference's user account beyond its ids: the staff member's name and contact details.
+_PERSONAL_KEYS = ("name", "givenName", "surname", "email", "userPrincipalName")
+
+
+def without_display_names(reference: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``reference`` whose user account keeps only its ids: proactive messages need no name."""
+    cleaned = dict(reference)
+    user = cleaned.get("user")
+    if isinstance(user, dict):
+        cleaned["user"] = {key: value for key, value in user.items() if key not in _PERSONAL_KEYS}
+    return cleaned
+
+
 class ReferenceStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
@@ -26,7 +39,7 @@ class ReferenceStore:
 
     async def save(self, conversation_id: str, reference: dict[str, Any], team_id: str | None = None) -> None:
         """Insert or refresh one reference (safe under concurrent saves of the same conversation)."""
-        values = {"team_id": team_id, "reference": reference, "updated_at": utcnow()}
+        values = {"team_id": team_id, "reference": without_display_names(reference), "updated_at": utcnow()}
         key = (conversation_refs.c.channel == CHANNEL) & (conversation_refs.c.conversation_id == conversation_id)
         async with self.engine.begin() as conn:
             result = await conn.execute(update(conversation_refs).where(key).values(**values))

@@ -204,6 +204,19 @@ teams_dialog_routes = Table(
 )
 
 
+# Words users confirmed are not a person when the privacy guard refused a typed answer (a service or place the
+# veto list lacks). The word only, never the answer nor who confirmed it: content owners review these with
+# ``python -m bot privacy confirmations`` and add the right ones to content/privacy.yaml.
+privacy_confirmations = Table(
+    "privacy_confirmations",
+    metadata,
+    Column("word", String(200), primary_key=True),
+    Column("times", Integer, nullable=False),
+    Column("first_confirmed", DateTime(timezone=True), nullable=False),
+    Column("last_confirmed", DateTime(timezone=True), nullable=False),
+)
+
+
 def create_tables(bind, names: list[str]) -> None:
     """Create the named tables (a migration's upgrade): each migration names only the tables it adds."""
     for name in names:
