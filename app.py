@@ -24,7 +24,7 @@ from adapters.web import setup_web
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import load_content
 from bot.core import DATABASE_ERRORS, Assistant
-from bot.http import ASSISTANT, error_middleware, setup_health
+from bot.http import ASSISTANT, error_middleware, install_http_protections, run_server, setup_health
 from bot.isa import install_isa
 from bot.logs import configure_logging
 from bot.metrics import setup_metrics
@@ -54,6 +54,7 @@ async def build_app(settings: Settings) -> web.Application:
     assistant = await build_assistant(settings)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[ASSISTANT] = assistant
+    install_http_protections(app, settings)
     setup_health(app)
     if settings.web_chat_enabled:  # off by default off loopback: the local chat has no sign-in
         setup_web(app, assistant)
@@ -97,7 +98,7 @@ def main() -> int:
         return app
 
     try:
-        web.run_app(serve(), host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
+        run_server(serve(), settings, shutdown_timeout=15)
     except ContentError as exc:
         print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
         return 2

@@ -13,22 +13,13 @@
   const status = document.getElementById("status");
   let busy = false;
 
-  // ------------------------------------------------------------------ who am I (kept in this browser)
+  // ------------------------------------------------------------------ local storage (only the outbox cursor)
+  // Who is chatting is decided by the server (an HttpOnly session cookie); the page never sends a user id.
   function storageGet(key) {
     try { return window.localStorage.getItem(key); } catch (e) { return null; }
   }
   function storageSet(key, value) {
     try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: keep it in memory */ }
-  }
-  function newUserId() {
-    const bytes = new Uint8Array(6);
-    window.crypto.getRandomValues(bytes);
-    return "local:web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  let userId = storageGet("infoshare.user");
-  if (!userId || !/^local:[A-Za-z0-9_.-]{1,64}$/.test(userId)) {
-    userId = newUserId();
-    storageSet("infoshare.user", userId);
   }
 
   // ------------------------------------------------------------------ safe rendering
@@ -211,7 +202,7 @@
     if (busy) return;
     addUserMessage(echo);
     setBusy(true);
-    const body = Object.assign({ user: userId, message_id: newMessageId() }, payload);
+    const body = Object.assign({ message_id: newMessageId() }, payload);
     const timeout = new AbortController();
     const timer = window.setTimeout(() => timeout.abort(), REPLY_TIMEOUT_MS);
     try {
@@ -284,9 +275,9 @@
   }
 
   // Proactive messages (reminders, notices) arrive in the outbox; poll it gently.
-  let outboxCursor = storageGet("infoshare.outbox." + userId);
+  let outboxCursor = storageGet("infoshare.outbox");
   async function pollOutbox() {
-    const params = new URLSearchParams({ user: userId });
+    const params = new URLSearchParams();
     if (outboxCursor !== null) params.set("after", outboxCursor);
     try {
       const response = await fetch("/api/outbox?" + params.toString(), { cache: "no-store" });
@@ -298,7 +289,7 @@
       }
       if (typeof data.last_id === "number") {
         outboxCursor = String(data.last_id);
-        storageSet("infoshare.outbox." + userId, outboxCursor);
+        storageSet("infoshare.outbox", outboxCursor);
       }
     } catch (e) { /* the server is away; try again next time */ }
   }
