@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -63,6 +63,15 @@ TurnObserver = Callable[[str, float], None]  # (outcome, seconds) for metrics
 QuestionHook = Callable[[TurnContext, str], Awaitable[list[Reply] | None]]
 
 
+def without_nul(turn: IncomingTurn) -> IncomingTurn:
+    """NUL characters removed from everything a channel sent: no one types them, and PostgreSQL
+    refuses them in text (which would lose the transcript or look like a database outage)."""
+    fields = {name: getattr(turn, name) for name in ("user_id", "conversation_id", "text", "choice", "message_id")}
+    if not any(value and "\x00" in value for value in fields.values()):
+        return turn
+    return replace(turn, **{name: value.replace("\x00", "") if value else value for name, value in fields.items()})
+
+
 class Assistant:
     def __init__(
         self,
@@ -106,8 +115,9 @@ class Assistant:
 
     async def _handle(self, turn: IncomingTurn) -> tuple[list[Reply], str]:
         s = self.strings
-        if len(turn.text) > self.settings.max_message_chars:
-            log.info("message too long", extra={"user": turn.user_id, "chars": len(turn.text)})
+        turn = without_nul(turn)
+        if (chars := max(len(turn.text), len(turn.choice or ""))) > self.settings.max_message_chars:
+            log.info("message too long", extra={"user": turn.user_id, "chars": chars})
             return [Reply(s.get("errors.too_long", limit=self.settings.max_message_chars))], "rejected"
         scan = privacy.scan(turn.text)
         ctx = TurnContext(turn, scan, self)

@@ -19,6 +19,7 @@ from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, b
 from bot.isa.register import ISANotFound, audit, can_edit, due_isas, get_isa, history, list_isas, save_isa, search
 from bot.isa.register import snooze as snooze_isa
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
+from bot.numbers import MAX_ID, whole_number
 from bot.reminders.message import SNOOZE_DAYS, one_year_after
 from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.storage.db import insert_ignore
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DUE_WITHIN_DAYS = 30
 MAX_SNOOZE_DAYS = 90
+MAX_DUE_DAYS = 3650  # `isa due` looks ten years ahead at most (further would overflow the date arithmetic)
 
 
 class CommandError(Exception):
@@ -62,9 +64,12 @@ def today(ctx: TurnContext) -> date:
 
 def parse_id(text: str) -> int:
     word = text.strip().lstrip("#")
-    if not word.isdigit():
+    if not (word.isascii() and word.isdigit()):
         raise CommandError("isa.need_id")
-    return int(word)
+    isa_id = whole_number(word)
+    if isa_id is None:  # larger than any id the database can hold
+        raise ISANotFound(word[:30])
+    return isa_id
 
 
 def parse_assignments(text: str) -> dict[str, str]:
@@ -135,7 +140,7 @@ class ISACommand:
 
     async def _due(self, ctx: TurnContext, rest: str) -> list[Reply]:
         s = ctx.assistant.strings
-        days = int(rest) if rest.strip().isdigit() else DUE_WITHIN_DAYS
+        days = min(whole_number(rest, MAX_ID) or DUE_WITHIN_DAYS, MAX_DUE_DAYS)
         async with ctx.assistant.engine.connect() as conn:
             agreements = await due_isas(conn, today(ctx), days)
         if not agreements:
@@ -209,8 +214,8 @@ class ISACommand:
         s = ctx.assistant.strings
         id_text, _, days_text = rest.strip().partition(" ")
         isa_id = parse_id(id_text)
-        days = int(days_text) if days_text.strip().isdigit() else SNOOZE_DAYS
-        if not 1 <= days <= MAX_SNOOZE_DAYS:
+        days = whole_number(days_text, MAX_ID) if days_text.strip() else SNOOZE_DAYS
+        if days is None or not 1 <= days <= MAX_SNOOZE_DAYS:
             raise CommandError("isa.bad_snooze")
         until = today(ctx) + timedelta(days=days)
         async with ctx.assistant.engine.begin() as conn:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.isa.model import EDITABLE_FIELDS, ISAStatus, is_special_category, split_list, validate_field
 from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.numbers import whole_number
 from dialogs.base import DialogState, Inbound, Status
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class ISADialog:
         now = inbound.now.isoformat()
         state: DialogState = {"dialog": self.name, "status": Status.ACTIVE, "started_at": now, "updated_at": now,
                               "mode": "edit" if mode == "edit" else "add", "values": {}, "field": None,
-                              "isa_id": int(id_text) if id_text.strip().isdigit() else None}
+                              "isa_id": whole_number(id_text)}
         if state["mode"] == "edit":
             return state, [self._pick(state)]
         state["field"] = ADD_ORDER[0]

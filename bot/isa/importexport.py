@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.csvsafe import restore_cell, safe_cell
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
 from bot.isa.register import list_isas, upsert_by_title
 
@@ -88,7 +89,7 @@ def read_csv(text: str) -> list[ISA]:
     for row in reader:
         if None in row or any(v is None for v in row.values()):
             raise ImportFailed([RowError(reader.line_num, "row", f"must have exactly {len(CSV_FIELDS)} columns")])
-        records.append((reader.line_num, {k.strip(): v for k, v in row.items()}))
+        records.append((reader.line_num, {k.strip(): restore_cell(v) for k, v in row.items()}))
     return parse_records(records)
 
 
@@ -142,7 +143,7 @@ def write_csv(agreements: list[ISA]) -> str:
     writer.writerow(CSV_FIELDS)
     for isa in agreements:
         record = _export_record(isa)
-        writer.writerow(["; ".join(v) if isinstance(v, list) else (v or "") for v in record.values()])
+        writer.writerow([safe_cell("; ".join(v) if isinstance(v, list) else (v or "")) for v in record.values()])
     return out.getvalue()
 
 
