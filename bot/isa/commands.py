@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import TurnContext
-from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa, normalise_user
+from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa, normalise_user, same_user
 from bot.isa.register import ISANotFound, audit, can_edit, due_isas, get_isa, history, list_isas, save_isa, search
 from bot.isa.register import snooze as snooze_isa
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
@@ -158,7 +158,8 @@ class ISACommand:
         for entry in entries:
             changed = ", ".join(sorted(entry["details"].get("changes", {}))) or ", ".join(
                 f"{k}={v}" for k, v in entry["details"].items())
-            lines.append(s.get("isa.history_line", at=entry["at"].strftime("%Y-%m-%d %H:%M"), actor=entry["actor"],
+            lines.append(s.get("isa.history_line", at=entry["at"].strftime("%Y-%m-%d %H:%M"),
+                               actor=s.get(f"isa.actor.{actor_role(ctx, entry['actor'], isa)}"),
                                action=entry["action"], changes=changed))
         return [Reply("\n".join(lines) or s.get("isa.history_none"), kind=ReplyKind.LIST,
                       title=s.get("isa.history_title", title=isa.title))]
@@ -234,6 +235,9 @@ class ISACommand:
         actor = normalise_user(ctx.user_id)
         async with ctx.assistant.engine.begin() as conn:
             current = (await conn.execute(select(subs).where(subs.c.channel == channel))).first()
+            changing = words and current is not None and current.active  # replacing or stopping one in force
+            if changing and not await may_change_reminder(conn, ctx, current.created_by, channel):
+                return [not_allowed(ctx)]
             if words == ["off"]:
                 if current is None or not current.active:
                     return [Reply(s.get("isa.remind_none"))]
@@ -262,6 +266,24 @@ class ISACommand:
                                                                "time": values["time_of_day"]}, now)
         return [Reply(s.get("isa.remind_set", day=WEEKDAYS[weekday], time=values["time_of_day"],
                             timezone=values["timezone"]))]
+
+
+def actor_role(ctx: TurnContext, actor: str, isa: ISA) -> str:
+    """Who made a change, as the reader may see it: ``you`` or a role, never another person's id."""
+    if same_user(actor, ctx.user_id):
+        return "you"
+    if actor.startswith("cli:") or can_edit(ctx.assistant.settings.admins, actor, None):
+        return "admin"  # the command line is run by whoever administers the server
+    return "owner" if same_user(actor, isa.owner) else "other"
+
+
+async def may_change_reminder(conn, ctx: TurnContext, created_by: str, channel: str) -> bool:
+    """The ISA edit rule for a reminder in force: admins, whoever set it, or the owner of an agreement
+    that reminds this conversation. Anyone may set one where none is in force (it takes nothing away)."""
+    admins, user = ctx.assistant.settings.admins, ctx.user_id
+    if can_edit(admins, user, None) or same_user(user, created_by):
+        return True
+    return any(can_edit(admins, user, isa) for isa in await list_isas(conn) if channel in isa.channels)
 
 
 def not_allowed(ctx: TurnContext) -> Reply:
