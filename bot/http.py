@@ -101,7 +101,8 @@ def body_deadline_middleware(seconds: float):
 
     @web.middleware
     async def read_body(request: web.Request, handler):
-        if request.can_read_body:
+        routed = getattr(request.match_info, "http_exception", None) is None  # no body read for a 404 / 405
+        if routed and request.can_read_body:
             try:
                 async with asyncio.timeout(seconds):
                     await request.read()
