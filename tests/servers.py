@@ -50,10 +50,10 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "DATABASE_URL": database_url,
+        inherited = {k: v for k, v in os.environ.items()  # channels only when this test turns them on
+                     if k not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId")}
+        self.env = {**inherited, "HOST": "127.0.0.1", "PORT": str(self.port), "DATABASE_URL": database_url,
                     "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "INFO", **env}
-        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId"):
-            self.env.pop(name, None)
         self.process: subprocess.Popen | None = None
 
     async def start(self, timeout: float = 30.0) -> ServerProcess:
