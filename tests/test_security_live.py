@@ -325,3 +325,18 @@ async def test_connections_over_the_cap_are_refused_and_the_server_recovers(tmp_
         assert "MAX_CONNECTIONS" in server.log()
     finally:
         await server.stop()
+
+
+async def test_arriving_from_another_site_keeps_the_visitors_session(live):
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as fresh:
+        # A link on another site: the browser holds back the Strict cookie; a new one would replace it.
+        async with fresh.get(f"{live.url}/", headers={"Sec-Fetch-Site": "cross-site"}) as response:
+            assert response.status == 200 and "Set-Cookie" not in response.headers
+        # chat.js then asks for a session (same origin, so the browser sends the cookie it has).
+        same_origin = {"Sec-Fetch-Site": "same-origin", "Origin": live.url}
+        async with fresh.post(f"{live.url}/api/session", headers={**live.admin.headers, **same_origin}) as response:
+            assert response.status == 200 and "Set-Cookie" not in response.headers  # kept
+        async with fresh.post(f"{live.url}/api/session", headers=same_origin) as response:
+            assert "HttpOnly" in response.headers["Set-Cookie"]  # none yet: started
+        async with fresh.post(f"{live.url}/api/session", headers={"Origin": "https://evil.example"}) as response:
+            assert response.status == 403

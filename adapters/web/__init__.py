@@ -119,14 +119,31 @@ class WebChat:
         return web.json_response({"error": self.assistant.strings.get(f"web.errors.{key}")}, status=status,
                                  headers={"Cache-Control": "no-store"})
 
-    async def index(self, request: web.Request) -> web.Response:
-        """The page; a visitor without a session (and not behind SSO) is given one here."""
-        response = web.Response(text=self.page, content_type="text/html", charset="utf-8",
-                                headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache"})
+    def start_session(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Give a visitor without a session (and not behind SSO) a new one."""
         if not self.trusted_header and self.identify(request) is None:
             secure = request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
             response.set_cookie(SESSION_COOKIE, new_session_token(), max_age=SESSION_MAX_AGE, path="/",
                                 httponly=True, samesite="Strict", secure=secure)
+
+    async def index(self, request: web.Request) -> web.Response:
+        """The page. Arriving from a link on another site, the browser holds back the SameSite=Strict
+        cookie, so no session is issued then (it would replace the visitor's own): chat.js asks
+        ``/api/session`` instead, which always carries it."""
+        response = web.Response(text=self.page, content_type="text/html", charset="utf-8",
+                                headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache"})
+        if request.headers.get("Sec-Fetch-Site", "none") in ("none", "same-origin"):
+            self.start_session(request, response)
+        return response
+
+    async def session(self, request: web.Request) -> web.Response:
+        """``POST /api/session`` from the page: keep the session it has, or start one."""
+        if reason := cross_site_reason(request):
+            return self.error(403, "cross_site", f"cross-site request ({reason})")
+        if self.trusted_header and self.identify(request) is None:
+            return self.error(401, "session", f"no valid {self.trusted_header} header")
+        response = web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
+        self.start_session(request, response)
         return response
 
     async def chat(self, request: web.Request) -> web.Response:
@@ -220,6 +237,7 @@ def setup_web(app: web.Application, assistant: Assistant) -> None:
     chat = WebChat(assistant)
     assistant.delivery.register(CHANNEL, LocalSender(assistant.engine))
     app.router.add_get("/", chat.index)
+    app.router.add_post("/api/session", chat.session)
     app.router.add_post("/api/chat", chat.chat)
     app.router.add_get("/api/outbox", chat.outbox)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)

@@ -22,6 +22,13 @@
     try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: keep it in memory */ }
   }
 
+  // The session cookie is set by the server; this makes sure there is one even when the page was
+  // opened from a link on another site (the browser then holds the SameSite=Strict cookie back).
+  async function ensureSession() {
+    try { await fetch("/api/session", { method: "POST", cache: "no-store" }); } catch (e) { /* offline */ }
+  }
+  const sessionReady = ensureSession();
+
   // ------------------------------------------------------------------ safe rendering
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -206,6 +213,7 @@
     const timeout = new AbortController();
     const timer = window.setTimeout(() => timeout.abort(), REPLY_TIMEOUT_MS);
     try {
+      await sessionReady;
       const response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
@@ -318,7 +326,7 @@
     });
   });
 
-  pollOutbox();
+  sessionReady.then(pollOutbox);
   window.setInterval(pollOutbox, POLL_MS);
   input.focus();
 })();
