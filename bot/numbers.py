@@ -3,7 +3,7 @@ overflow the database's integers or Python's date arithmetic: an absurd number g
 
 from __future__ import annotations
 
-MAX_ID = 2**63 - 1  # the largest BIGINT in SQLite and PostgreSQL: no stored id can be larger
+MAX_ID = 2**31 - 1  # the largest INTEGER in PostgreSQL: no record or agreement id can be larger
 
 
 def whole_number(text: str, maximum: int = MAX_ID) -> int | None:

@@ -242,7 +242,18 @@ def test_csv_cells_are_neutralised_and_our_export_imports_back():
     assert read_csv(exported) == agreements
 
 
-# ------------------------------------------------------------------ NUL bytes on both databases
+# ------------------------------------------------------------------ numbers and NUL bytes on both databases
+async def test_ids_past_the_integer_column_get_not_found_not_an_outage(db_url, tmp_path):
+    assistant = await build_assistant(make_settings(tmp_path, database_url=db_url))
+    try:
+        for text in ("records show 3000000000", "isa show 3000000000", "isa history 9223372036854775808",
+                     "isa reviewed 3000000000 2030-01-01"):
+            replies = await assistant.handle(turn(text, user="local:big-numbers"))
+            assert "3000000000" in replies[-1].text or "9223372036854775808" in replies[-1].text, (text, replies)
+    finally:
+        await assistant.engine.dispose()
+
+
 async def test_nul_bytes_are_dropped_not_fatal(db_url, tmp_path):
     assistant = await build_assistant(make_settings(tmp_path, database_url=db_url))
     try:

@@ -19,7 +19,7 @@ from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, b
 from bot.isa.register import ISANotFound, audit, can_edit, due_isas, get_isa, history, list_isas, save_isa, search
 from bot.isa.register import snooze as snooze_isa
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
-from bot.numbers import MAX_ID, whole_number
+from bot.numbers import whole_number
 from bot.reminders.message import SNOOZE_DAYS, one_year_after
 from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.storage.db import insert_ignore
@@ -140,7 +140,8 @@ class ISACommand:
 
     async def _due(self, ctx: TurnContext, rest: str) -> list[Reply]:
         s = ctx.assistant.strings
-        days = min(whole_number(rest, MAX_ID) or DUE_WITHIN_DAYS, MAX_DUE_DAYS)
+        asked = whole_number(rest)
+        days = DUE_WITHIN_DAYS if asked is None else min(asked, MAX_DUE_DAYS)
         async with ctx.assistant.engine.connect() as conn:
             agreements = await due_isas(conn, today(ctx), days)
         if not agreements:
@@ -215,7 +216,7 @@ class ISACommand:
         s = ctx.assistant.strings
         id_text, _, days_text = rest.strip().partition(" ")
         isa_id = parse_id(id_text)
-        days = whole_number(days_text, MAX_ID) if days_text.strip() else SNOOZE_DAYS
+        days = whole_number(days_text) if days_text.strip() else SNOOZE_DAYS
         if days is None or not 1 <= days <= MAX_SNOOZE_DAYS:
             raise CommandError("isa.bad_snooze")
         until = today(ctx) + timedelta(days=days)
