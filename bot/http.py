@@ -159,21 +159,13 @@ def install_http_protections(app: web.Application, settings: Settings) -> None:
     app.on_response_prepare.append(security_headers)
 
 
-class _Refused:
+class _Refused(asyncio.Protocol):
     """The protocol for a connection over the cap: a short 503 and the socket is closed at once."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
         transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         transport.close()
-
-    def data_received(self, data: bytes) -> None:
-        pass
-
-    def eof_received(self) -> None:
-        pass
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        pass
 
 
 class CappedTCPSite(web.TCPSite):
@@ -201,7 +193,7 @@ class CappedTCPSite(web.TCPSite):
             if self._refused in (1, 10, 100) or self._refused % 1000 == 0:
                 log.warning("connection refused: at MAX_CONNECTIONS",
                             extra={"max_connections": self._max_connections, "refused": self._refused})
-            return _Refused()  # type: ignore[return-value]
+            return _Refused()
         return server()
 
 

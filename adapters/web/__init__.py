@@ -231,6 +231,10 @@ def setup_web(app: web.Application, assistant: Assistant) -> None:
         log.warning("the local web chat has no sign-in: anyone who can reach this server can use it. "
                     "Put it behind your sign-on proxy and set WEB_TRUSTED_USER_HEADER (docs/security.md)",
                     extra={"host": settings.host})
+    if settings.host not in LOOPBACK_HOSTS and not settings.web_trusted_user_header and any(
+            admin.startswith("local:") for admin in settings.admins):
+        log.warning("ADMINS lists local: ids on a server others can reach: anyone holding that browser's session "
+                    "cookie is an administrator. Prefer single sign-on (docs/security.md)")
     if settings.web_trusted_user_header:
         log.warning("web chat users come from a trusted proxy header: only safe if every request reaches this "
                     "server through a proxy that sets it", extra={"header": settings.web_trusted_user_header})
