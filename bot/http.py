@@ -154,6 +154,7 @@ def install_http_protections(app: web.Application, settings: Settings) -> None:
     app[SETTINGS] = settings
     hosts = allowed_hosts(settings)
     if hosts is not None:
+        log.info("answering only these Host names (add others with PUBLIC_HOST)", extra={"hosts": sorted(hosts)})
         app.middlewares.append(host_middleware(hosts))
     app.middlewares.append(body_deadline_middleware(settings.body_timeout_seconds))
     app.on_response_prepare.append(security_headers)
