@@ -74,10 +74,15 @@ def host_name(host_header: str) -> str | None:
     return f"[{name}]" if ":" in name else name
 
 
+def public_names(settings: Settings) -> frozenset[str]:
+    """``PUBLIC_HOST`` as names (``Bot.Example.org:443`` -> ``bot.example.org``)."""
+    return frozenset(host_name(h) or h for h in settings.public_hosts)
+
+
 def allowed_hosts(settings: Settings) -> frozenset[str] | None:
     """Host names the server answers to, or None for any: loopback servers only answer loopback
     names (plus ``PUBLIC_HOST``), so a page on a rebinding DNS name cannot read their answers."""
-    public = {host_name(h) or h for h in settings.public_hosts}
+    public = public_names(settings)
     if settings.host in LOOPBACK_HOSTS:
         return frozenset(_LOOPBACK_NAMES | public)
     return frozenset(public) if public else None
@@ -119,7 +124,8 @@ def body_deadline_middleware(seconds: float):
 def cross_site_reason(request: web.Request) -> str | None:
     """Why a request looks sent by another site's page, or None. Browsers always send ``Origin`` on a
     cross-origin POST and ``Sec-Fetch-Site`` on every request; other clients (curl, Slack, the Bot
-    Connector) send neither and are checked by their own authentication."""
+    Connector) send neither and are checked by their own authentication. The origin must be the
+    ``Host`` asked for, or a ``PUBLIC_HOST`` (a proxy in front may rewrite ``Host``)."""
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return f"Sec-Fetch-Site: {site[:30]}"
@@ -131,9 +137,13 @@ def cross_site_reason(request: web.Request) -> str | None:
         own = URL.build(scheme=url.scheme, authority=request.headers.get("Host", ""))
     except (ValueError, TypeError):
         return "malformed Origin"
-    if not url.scheme or (url.host or "").lower() != (own.host or "").lower() or url.port != own.port:
-        return f"Origin: {origin[:100]}"
-    return None
+    name = (url.host or "").lower()
+    if url.scheme and name == (own.host or "").lower() and url.port == own.port:
+        return None
+    settings = request.app.get(SETTINGS)
+    if url.scheme in ("http", "https") and settings and host_name(url.authority) in public_names(settings):
+        return None
+    return f"Origin: {origin[:100]}"
 
 
 def is_json(request: web.Request) -> bool:
