@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""The composition root: builds the one aiohttp server that every channel plugs into.
+"""The composition root, and the only one: builds the assistant, and the one aiohttp server every
+channel plugs into. The command line (cli/) builds through the same functions, so the server and the
+CLI get the same assistant, the same address parsers and, through :data:`CHANNELS`, the same senders.
 
 ``python3 app.py`` creates ``.venv`` and installs requirements on first run, then serves the local
 web chat on http://localhost:3978 (SQLite under data/ by default), plus Slack at /slack/events and
@@ -19,12 +21,15 @@ import sys
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from adapters.teams import setup_teams
-from adapters.web import setup_web
+from adapters import Channel, Close
+from adapters.slack.channel import SlackChannel
+from adapters.teams.channel import TeamsChannel
+from adapters.web import WebChannel
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import load_content
 from bot.core import DATABASE_ERRORS, Assistant
 from bot.http import ASSISTANT, error_middleware, install_http_protections, run_server, setup_health
+from bot.identity import Addresses, AddressKind
 from bot.isa import install_isa
 from bot.logs import configure_logging
 from bot.metrics import setup_metrics
@@ -32,10 +37,13 @@ from bot.qa import QuestionEngine
 from bot.reminders.scheduler import start_reminder_scheduler
 from bot.retention import start_retention_schedule
 from bot.storage.db import create_engine, migrate
+from bot.walkthrough import install_walkthrough
 from bot.yamlload import ContentError
-from dialogs.walkthrough import install_walkthrough
 
 log = logging.getLogger("app")
+
+# Every channel the bot can serve; each decides from the settings whether it is switched on.
+CHANNELS: tuple[Channel, ...] = (WebChannel(), SlackChannel(), TeamsChannel())
 
 
 async def build_assistant(settings: Settings) -> Assistant:
@@ -43,10 +51,50 @@ async def build_assistant(settings: Settings) -> Assistant:
     content = load_content(settings.content_dir)
     engine = create_engine(settings.database_url)
     await migrate(engine)
-    assistant = Assistant(settings, engine, content, QuestionEngine(content))
-    install_walkthrough(assistant)  # runner as assistant.dialogs; `decide`, `records`, walkthrough
+    assistant = Assistant(settings, engine, content, QuestionEngine(content), addresses=address_book())
+    assistant.admins = admin_keys(settings.admins, assistant.addresses)
+    install_walkthrough(assistant)  # `decide`, `records`, the walkthrough and amendment dialogs
     install_isa(assistant)  # the ISA register: `isa` command, register questions, ISA dialog
     return assistant
+
+
+def address_book() -> Addresses:
+    """Every channel's address parser: how typed owners, reminder channels and ADMINS are read."""
+    addresses = Addresses()
+    for channel in CHANNELS:
+        addresses.register(channel.addresses)
+    return addresses
+
+
+def admin_keys(entries: tuple[str, ...], addresses: Addresses) -> frozenset[str]:
+    """ADMINS as canonical user keys; an entry that names no one exactly grants nothing and is logged.
+
+    ``slack:U1`` (no workspace) is such an entry: it could be anyone called U1 in any workspace.
+    """
+    keys = set()
+    for entry in entries:
+        try:
+            keys.add(addresses.key(entry, AddressKind.USER))
+        except ValueError as exc:
+            log.warning("ADMINS entry ignored", extra={"reason": str(exc)})
+    return frozenset(keys)
+
+
+async def open_senders(assistant: Assistant) -> list[Close]:
+    """Register the proactive sender of every configured channel without a server (the CLI's way).
+
+    Returns what to close afterwards. A channel whose sender is already registered is left alone.
+    """
+    closers = []
+    for channel in CHANNELS:
+        if channel.name in assistant.delivery.channels():
+            continue
+        opened = await channel.open_sender(assistant)
+        if opened is not None:
+            sender, close = opened
+            assistant.delivery.register(channel.name, sender)
+            closers.append(close)
+    return closers
 
 
 async def build_app(settings: Settings) -> web.Application:
@@ -56,20 +104,11 @@ async def build_app(settings: Settings) -> web.Application:
     app[ASSISTANT] = assistant
     install_http_protections(app, settings)
     setup_health(app)
-    if settings.web_chat_enabled:  # off by default off loopback: the local chat has no sign-in
-        setup_web(app, assistant)
+    # Each channel mounts itself and registers its sender (SDKs are imported only when mounted).
+    enabled = [mounted for channel in CHANNELS if (mounted := channel.mount(app, assistant))]
     setup_metrics(app, assistant)
     start_retention_schedule(app, settings)
     start_reminder_scheduler(app, assistant)  # ISA review and channel reminders, exactly once
-    enabled = ["local web chat"] if settings.web_chat_enabled else []
-    if settings.slack_enabled:  # imported only when used: slack-bolt adds start-up time
-        from adapters.slack import setup_slack
-
-        enabled.append(setup_slack(app, assistant, settings))
-    else:
-        log.info("Slack not enabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on")
-    if teams := setup_teams(app, assistant, settings):  # botbuilder is imported inside, only when mounted
-        enabled.append(teams)
     log.info("channels enabled", extra={"channels": enabled})
 
     async def _close(_app: web.Application) -> None:

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import TextIO
 
+from adapters.local import local_identity
 from bot import privacy
 from bot.context import TurnContext
 from bot.core import Assistant
@@ -20,7 +21,6 @@ from bot.strings import Strings
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "local"
 QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
@@ -72,6 +72,7 @@ def read_input(line: str, choices: list[Choice]) -> tuple[str, str | None]:
 
 async def run_interactive(assistant: Assistant, user_id: str, stdin: TextIO, stdout: TextIO) -> int:
     """Chat until end of input or a quit word. Blocking reads are fine: nothing else runs meanwhile."""
+    who = local_identity(user_id)
     strings = assistant.strings
     interactive = stdin.isatty()
     print(strings.get("terminal.welcome"), file=stdout, flush=True)
@@ -86,8 +87,7 @@ async def run_interactive(assistant: Assistant, user_id: str, stdin: TextIO, std
         text, choice = read_input(line, choices)
         if not text and choice is None:
             continue
-        replies = await assistant.handle(IncomingTurn(channel=CHANNEL, user_id=user_id, conversation_id=user_id,
-                                                      text=text, choice=choice))
+        replies = await assistant.handle(IncomingTurn(user=who, conversation=who, text=text, choice=choice))
         rendered, choices = render_replies(replies, strings)
         print(rendered + "\n", file=stdout, flush=True)
 
@@ -118,6 +118,7 @@ def parse_json_line(line: str) -> tuple[str, str | None]:
 
 async def run_json(assistant: Assistant, user_id: str, stdin: TextIO, stdout: TextIO) -> int:
     """One JSON object in per line, one JSON line out per object: the contract benchmarks and tests use."""
+    who = local_identity(user_id)
     for number, line in enumerate(stdin, 1):
         if not line.strip():
             continue
@@ -127,7 +128,7 @@ async def run_json(assistant: Assistant, user_id: str, stdin: TextIO, stdout: Te
             log.info("bad chat --json line", extra={"line_number": number, "reason": str(exc)})
             out: dict = {"error": f"line {number}: {exc}", "replies": []}
         else:
-            turn = IncomingTurn(channel=CHANNEL, user_id=user_id, conversation_id=user_id, text=text, choice=choice)
+            turn = IncomingTurn(user=who, conversation=who, text=text, choice=choice)
             try:
                 out = {"replies": [json_reply(r) for r in await assistant.handle(turn)]}
             except Exception as exc:  # one broken turn must not end the session
@@ -139,7 +140,6 @@ async def run_json(assistant: Assistant, user_id: str, stdin: TextIO, stdout: Te
 
 
 async def dialog_active(assistant: Assistant, user_id: str) -> bool:
-    if assistant.dialogs is None:
-        return False
-    probe = IncomingTurn(channel=CHANNEL, user_id=user_id, conversation_id=user_id)
+    who = local_identity(user_id)
+    probe = IncomingTurn(user=who, conversation=who)
     return await assistant.dialogs.is_active(TurnContext(probe, privacy.scan(""), assistant))

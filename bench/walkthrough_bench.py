@@ -101,7 +101,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200, help="engine runs per scenario (default 200)")
     args = parser.parse_args()
-    dialog = WalkthroughDialog(load_content(ROOT / "content"))
+    content = load_content(ROOT / "content")
+    dialog = WalkthroughDialog(content.trees["walkthrough"], {t.id: t for t in content.topics}, content.version)
     paths = sorted((ROOT / "tests" / "transcripts").glob("*.yaml"))
     transcripts = {p.stem: yaml.safe_load(p.read_text()) for p in paths}
     turn_medians = asyncio.run(full_turns(transcripts))

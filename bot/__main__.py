@@ -10,6 +10,6 @@ if __name__ == "__main__":
 
         ensure_venv(["requirements.txt"], ["-m", "bot", *sys.argv[1:]])
 
-    from bot.cli import main
+    from cli import main
 
     sys.exit(main(sys.argv[1:]))

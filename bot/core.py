@@ -25,6 +25,8 @@ from bot.config import Settings
 from bot.content import Content
 from bot.context import TurnContext
 from bot.delivery import Delivery
+from bot.dialog_runner import DialogRunner
+from bot.identity import Addresses, Identity
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage.db import claim_once, insert_ignore, utcnow
@@ -43,14 +45,6 @@ class QuestionAnswerer(Protocol):
     def answer(self, question: str) -> Answer: ...
 
 
-class DialogDriver(Protocol):
-    """The dialog runner as the core sees it (implemented in dialogs.runner)."""
-
-    async def is_active(self, ctx: TurnContext) -> bool: ...
-
-    async def handle(self, ctx: TurnContext) -> list[Reply]: ...
-
-
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -66,10 +60,18 @@ QuestionHook = Callable[[TurnContext, str], Awaitable[list[Reply] | None]]
 def without_nul(turn: IncomingTurn) -> IncomingTurn:
     """NUL characters removed from everything a channel sent: no one types them, and PostgreSQL
     refuses them in text (which would lose the transcript or look like a database outage)."""
-    fields = {name: getattr(turn, name) for name in ("user_id", "conversation_id", "text", "choice", "message_id")}
-    if not any(value and "\x00" in value for value in fields.values()):
+    def clean(value: str | None) -> str | None:
+        return value.replace("\x00", "") if value else value
+
+    def identity(who: Identity) -> Identity:
+        return replace(who, id=clean(who.id) or "", scope=clean(who.scope))
+
+    parts = (turn.text, turn.choice, turn.message_id, turn.user.id, turn.user.scope, turn.conversation.id,
+             turn.conversation.scope)
+    if not any(part and "\x00" in part for part in parts):
         return turn
-    return replace(turn, **{name: value.replace("\x00", "") if value else value for name, value in fields.items()})
+    return replace(turn, text=clean(turn.text) or "", choice=clean(turn.choice), message_id=clean(turn.message_id),
+                   user=identity(turn.user), conversation=identity(turn.conversation))
 
 
 class Assistant:
@@ -80,6 +82,7 @@ class Assistant:
         content: Content,
         qa: QuestionAnswerer,
         clock: Callable[[], datetime] = utcnow,
+        addresses: Addresses | None = None,
     ):
         self.settings = settings
         self.engine = engine
@@ -87,8 +90,10 @@ class Assistant:
         self.qa = qa
         self.clock = clock
         self.commands: dict[str, Command] = {}
-        self.dialogs: DialogDriver | None = None
+        self.dialogs = DialogRunner(self)  # features register their dialogs on it
         self.delivery = Delivery()  # adapters register their proactive senders here
+        self.addresses = addresses or Addresses()  # the channels' address parsers (see app.address_book)
+        self.admins: frozenset[str] = frozenset()  # canonical keys of ADMINS, set by the composition root
         self.observers: list[TurnObserver] = []
         self.question_hooks: list[QuestionHook] = []  # tried in order before the guidance
         self.register_command("help", self._help, "help.command")
@@ -144,7 +149,7 @@ class Assistant:
         return replies, outcome
 
     async def _route(self, ctx: TurnContext) -> tuple[list[Reply], str]:
-        if self.dialogs is not None and await self.dialogs.is_active(ctx):
+        if await self.dialogs.is_active(ctx):
             return await self.dialogs.handle(ctx), "dialog"
         command, args = self.parse_command(ctx.turn.input)
         if command is not None:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.identity import Identity
+
 
 class ReplyKind(StrEnum):
     """What a reply is, so renderers can style it (and Slack can update a step in place)."""
@@ -87,21 +89,30 @@ class Reply:
 class IncomingTurn:
     """One thing a user did: typed text or pressed a button.
 
-    ``user_id`` and ``conversation_id`` are qualified by channel (``slack:T1:U1``,
-    ``teams:<aad id>``, ``local:alice``) so ids from different channels never collide.
+    ``user`` and ``conversation`` are issued by the adapter (see :mod:`bot.identity`); their keys
+    (``slack:T1:U1``, ``teams:<aad id>``, ``local:alice``) never collide across channels or workspaces.
     ``message_id`` is the channel's id for the event; the core drops a second turn with the same
     id, which is how retried deliveries stay harmless.
     """
 
-    channel: str
-    user_id: str
-    conversation_id: str
+    user: Identity
+    conversation: Identity
     text: str = ""
     choice: str | None = None
     message_id: str | None = None
-    is_private_conversation: bool = True
-    user_display: str | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def channel(self) -> str:
+        return self.user.channel
+
+    @property
+    def user_id(self) -> str:
+        return self.user.key
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation.key
 
     @property
     def input(self) -> str:

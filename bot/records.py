@@ -23,16 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.csvsafe import safe_cell
 from bot.storage.db import durable_transaction
 from bot.storage.tables import decision_records
-
-# The order a summary is shown in, everywhere (chat card, case-note text, CSV, PDF).
-FIELD_ORDER = (
-    "reference", "decided_at", "decided_by", "decision", "emergency", "purpose", "information", "recipient",
-    "verification", "lawful_basis", "article9_condition", "consent", "family_informed", "identity_protection",
-    "method", "advice_sought",
-)
-LIST_FIELDS = ("reasons", "next_steps")
-# Free-text fields a user may correct in an amendment; everything else came from the guided answers.
-AMENDABLE_FIELDS = ("reference", "purpose", "information", "recipient")
+from bot.summary import AMENDABLE_FIELDS, FIELD_ORDER, LIST_FIELDS, display, summary_text
 
 
 class RecordNotFound(LookupError):
@@ -128,54 +119,10 @@ async def amend(engine: AsyncEngine, user_id: str, record_id: int, changes: dict
     return record
 
 
-# ---------------------------------------------------------------------------------------- wording
-def _display(name: str, value: Any, strings: Any, zone: str = "") -> str:
-    if name == "decision":
-        key = f"records.decision.{value}"
-        return strings.get(key) if key in strings else str(value)
-    if name == "decided_at" and value:
-        try:
-            when = datetime.fromisoformat(str(value))
-            return f"{when:%d %B %Y %H:%M} {zone or when.strftime('%Z')}".strip()
-        except ValueError:
-            return str(value)
-    return str(value)
-
-
-def summary_fields(summary: dict[str, Any], strings: Any) -> list[tuple[str, str]]:
-    """(label, value) pairs in display order, for a card or a table."""
-    pairs = []
-    for name in FIELD_ORDER:
-        if summary.get(name) not in (None, ""):
-            pairs.append((strings.get(f"records.field.{name}"),
-                          _display(name, summary[name], strings, summary.get("decided_tz", ""))))
-    if summary.get("amends_id"):
-        pairs.append((strings.get("records.field.amends_id"), f"#{summary['amends_id']}"))
-        pairs.append((strings.get("records.field.amendment_note"), str(summary.get("amendment_note", ""))))
-    return pairs
-
-
-def summary_text(summary: dict[str, Any], strings: Any, record_id: int | None = None) -> str:
-    """Plain text a practitioner can paste straight into a case note."""
-    heading = strings.get("records.heading", reference=summary.get("reference", ""))
-    lines = [heading + (f" ({strings.get('records.record_number', id=record_id)})" if record_id else "")]
-    if summary.get("outcome_headline"):
-        lines.append(summary["outcome_headline"])
-    lines.append("")
-    lines += [f"{label}: {value}" for label, value in summary_fields(summary, strings)]
-    for name in LIST_FIELDS:
-        items = summary.get(name) or []
-        if items:
-            lines += ["", strings.get(f"records.field.{name}") + ":"]
-            lines += [f"- {item}" for item in items]
-    lines += ["", strings.get("records.footer", version=summary.get("content_version", ""))]
-    return "\n".join(lines)
-
-
 def list_line(record: DecisionRecord, strings: Any) -> str:
     amended = strings.get("records.amends_suffix", id=record.amends_id) if record.amends_id else ""
     return strings.get("records.list_line", id=record.id, date=record.created_at.strftime("%d %b %Y %H:%M"),
-                       reference=record.reference, decision=_display("decision", record.decision, strings),
+                       reference=record.reference, decision=display("decision", record.decision, strings),
                        amended=amended)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
@@ -30,9 +30,12 @@ from bot.storage.tables import (
     audit_log,
     conversation_state,
     decision_records,
+    isa_snoozes,
+    isas,
     local_outbox,
     metadata,
     processed_events,
+    reminder_subscriptions,
     teams_dialog_routes,
     transcripts,
     unanswered_questions,
@@ -161,20 +164,35 @@ def start_retention_schedule(app, settings: Settings) -> None:
 
 
 # ---------------------------------------------------------------------- subject access
-async def export_user(engine: AsyncEngine, user_id: str) -> dict[str, Any]:
-    """Every row, in every table, that names ``user_id``: the answer to a subject access request."""
-    tables: dict[str, list[dict[str, Any]]] = {}
+async def export_user(engine: AsyncEngine, user_id: str, legacy_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every row, in every table, that names ``user_id``: the answer to a subject access request.
+
+    ``user_id`` is a canonical identity key. ``legacy_keys`` are older forms of it that a migration
+    could not rewrite (a Slack id whose workspace was unknown): rows under them may be this person's
+    or someone with the same id in another workspace, so they are listed apart, for review.
+    """
     async with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            columns = [c for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by")]
-            if not columns:
-                continue
-            rows = (await conn.execute(select(table).where(or_(*(c == user_id for c in columns))))).mappings().all()
-            if rows:
-                tables[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
-    return {"user_id": user_id, "exported_at": utcnow().isoformat(), "tables": tables,
-            "not_linked_to_users": ["unanswered_questions (redacted, anonymous)",
-                                    "processed_events (delivery ids only)"]}
+        tables = await _rows_naming(conn, (user_id,))
+        legacy = await _rows_naming(conn, legacy_keys) if legacy_keys else {}
+    export: dict[str, Any] = {"user_id": user_id, "exported_at": utcnow().isoformat(), "tables": tables,
+                              "not_linked_to_users": ["unanswered_questions (redacted, anonymous)",
+                                                      "processed_events (delivery ids only)"]}
+    if legacy:
+        export["legacy_matches"] = {"keys": list(legacy_keys), "tables": legacy,
+                                    "note": "stored without a workspace; check they are this person's"}
+    return export
+
+
+async def _rows_naming(conn, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table in metadata.sorted_tables:
+        columns = [c for c in table.c if c.name in USER_COLUMNS or c.name.endswith("_by")]
+        if not columns:
+            continue
+        rows = (await conn.execute(select(table).where(or_(*(c.in_(keys) for c in columns))))).mappings().all()
+        if rows:
+            tables[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    return tables
 
 
 def _plain(value: Any) -> Any:
@@ -192,24 +210,41 @@ ERASABLE = (
     (local_outbox, local_outbox.c.conversation_id),
     (teams_dialog_routes, teams_dialog_routes.c.user_id),
 )
+# Accountability data that names a user: kept, but the name becomes the erasure's pseudonym, so the
+# register's history still shows that one person made those changes, and no longer who.
+PSEUDONYMISED = (
+    (isas, isas.c.owner),
+    (audit_log, audit_log.c.actor),
+    (audit_log, audit_log.c.subject),
+    (isa_snoozes, isa_snoozes.c.snoozed_by),
+    (reminder_subscriptions, reminder_subscriptions.c.created_by),
+)
 
 
 async def erase_user(engine: AsyncEngine, user_id: str, *, include_records: bool = False,
                      actor: str = "cli") -> dict[str, int]:
-    """Delete what is held about ``user_id``; the audit entry names a hash of the id, not the id."""
+    """Delete what is held about ``user_id``; the audit entry names a hash of the id, not the id.
+
+    The register and audit rows that name the user keep their place with the pseudonym
+    ``erased:sha256:…`` instead (an agreement they owned then needs a new owner: ``isa edit``).
+    """
     import hashlib
 
+    digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
     erased: dict[str, int] = {}
     async with engine.begin() as conn:
         for table, column in ERASABLE:
             erased[table.name] = (await conn.execute(delete(table).where(column == user_id))).rowcount or 0
+        for table, column in PSEUDONYMISED:
+            changed = (await conn.execute(update(table).where(column == user_id)
+                                          .values({column.name: f"erased:sha256:{digest}"}))).rowcount or 0
+            erased[f"{table.name}.{column.name}"] = changed
         if include_records:
             ids = (await conn.execute(select(decision_records.c.id).where(decision_records.c.user_id == user_id)
                                       .order_by(decision_records.c.id.desc()))).scalars().all()
             if ids:
                 await conn.execute(delete(decision_records).where(decision_records.c.id.in_(ids)))
             erased[decision_records.name] = len(ids)
-        digest = hashlib.sha256(user_id.encode()).hexdigest()[:16]
         await conn.execute(insert(audit_log).values(
             at=utcnow(), actor=actor, action=ERASE_ACTION, subject=f"sha256:{digest}",
             details={"erased": erased, "include_records": include_records}))

@@ -2,8 +2,9 @@
 
 A dialog is pure: ``start`` and ``step`` take plain data and return the new state and the replies,
 with no I/O, so they are trivially testable and the state can be persisted after every step and
-resumed on any replica after a crash. Side effects (storing a confirmed record, saving an ISA)
-happen only in ``complete``, which the runner calls once when a step reports ``Status.COMPLETE``.
+resumed on any replica after a crash. Side effects (storing a confirmed record, saving an ISA) are
+the core's: the dialog runner (bot/dialog_runner.py) calls the completion registered with the
+dialog once, when a step reports ``Status.COMPLETE``. Dialogs import only neutral types from ``bot``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from bot.context import TurnContext
-    from bot.messages import Reply
+from bot.identity import Identity
+from bot.messages import Reply
 
 # Dialog state is a JSON-serialisable dict. Every dialog's state has at least:
 #   "dialog": the dialog's name, "status": a Status value, "started_at"/"updated_at": ISO times.
@@ -37,6 +37,7 @@ class Inbound:
     now: datetime
     privacy_findings: tuple[str, ...] = ()  # kinds of identifying detail found in ``text``
     user_id: str = ""
+    user: Identity | None = None  # who typed it, for addresses they type (``slack:C2`` is in their workspace)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -52,6 +53,3 @@ class Dialog(Protocol):
 
     def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
         """Advance on one input. Pure: no I/O, no clock other than ``inbound.now``."""
-
-    async def complete(self, state: DialogState, ctx: TurnContext) -> list[Reply]:
-        """Perform the confirmed action (store the record, save the ISA) and say so."""

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, utils
 
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
-from bot.records import summary_fields, summary_text
+from bot.summary import summary_fields, summary_text
 from dialogs.base import DialogState, Inbound, Status
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree, resolve
 

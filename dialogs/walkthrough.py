@@ -1,50 +1,40 @@
-"""The decision walkthrough and the decision records, as the user meets them in chat.
+"""The decision walkthrough and the record amendment as pure dialogs (see dialogs/base.py).
 
-``decide`` starts the walkthrough (the tree in content/trees/walkthrough.yaml run by the engine);
-"Record this" stores the summary as a decision record. ``records`` lists the user's own records,
-``records show N`` shows one, and ``records amend N`` corrects a typed answer by storing a new
-record linked to the original. :func:`install_walkthrough` wires all of it into the assistant.
+The walkthrough runs the tree in content/trees/walkthrough.yaml with the engine; the amendment
+corrects the typed answers of a stored record. Storing either is the core's job when the user
+confirms (bot/walkthrough.py registers the completions and the ``decide`` and ``records`` commands).
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot import records
 from bot.messages import CardField, Choice, Reply, ReplyKind
-from bot.numbers import whole_number
+from bot.strings import Strings
+from bot.summary import AMENDABLE_FIELDS
 from dialogs import engine
 from dialogs.base import DialogState, Inbound, Status
-from dialogs.runner import ensure_runner
-from dialogs.tree import Node, NodeKind, Option, TextCheck
-
-if TYPE_CHECKING:
-    from bot.content import Content
-    from bot.context import TurnContext
-    from bot.core import Assistant
-
-log = logging.getLogger(__name__)
+from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree
 
 WALKTHROUGH = "walkthrough"
 AMEND = "amend_record"
-RECENT_RECORDS = 10
 
 
 class WalkthroughDialog:
-    """The decision tree as a Dialog: pure steps by the engine; storing the record on confirm."""
+    """The decision tree as a Dialog: pure steps by the engine; the summary is built on confirm."""
 
     name = WALKTHROUGH
 
-    def __init__(self, content: Content, tree_name: str = WALKTHROUGH):
-        self.content = content
-        self.tree = content.trees[tree_name]
-        self.topics = {topic.id: topic for topic in content.topics}
+    def __init__(self, tree: Tree, topics: Mapping[str, Any], content_version: str):
+        self.tree = tree
+        self.topics = dict(topics)
+        self.content_version = content_version
 
     def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
         """Begin; ``decide CR-1234`` answers the case reference step straight away."""
-        state, replies = engine.start(self.tree, inbound, dialog=self.name, content_version=self.content.version)
+        state, replies = engine.start(self.tree, inbound, dialog=self.name, content_version=self.content_version)
         reference = args.strip()
         first = self.tree.node(self.tree.start)
         if reference and first.check is TextCheck.CASE_REFERENCE and engine.looks_like_case_reference(reference) \
@@ -56,15 +46,9 @@ class WalkthroughDialog:
     def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
         return engine.step(self.tree, state, inbound, topics=self.topics)
 
-    async def complete(self, state: DialogState, ctx: TurnContext) -> list[Reply]:
-        summary = engine.build_summary(self.tree, state)
-        assistant = ctx.assistant
-        record, created = await records.store(assistant.engine, ctx.user_id, summary, f"decision:{state['id']}",
-                                              assistant.clock())
-        log.info("decision recorded", extra={"record": record.id, "decision": record.decision, "new": created})
-        key = "walkthrough.recorded" if created else "walkthrough.already_recorded"
-        return [Reply(assistant.strings.get(key, id=record.id), choices=[
-            Choice(assistant.strings.get("choices.records"), "records")])]
+    def summary(self, state: DialogState) -> dict[str, Any]:
+        """The decision summary of a confirmed walkthrough (what the core stores as the record)."""
+        return engine.build_summary(self.tree, state)
 
 
 class AmendRecordDialog:
@@ -72,8 +56,8 @@ class AmendRecordDialog:
 
     name = AMEND
 
-    def __init__(self, content: Content):
-        self.strings = content.strings
+    def __init__(self, strings: Strings):
+        self.strings = strings
 
     def _field_node(self, name: str) -> Node:
         check = TextCheck.CASE_REFERENCE if name == "reference" else TextCheck.FREE
@@ -84,7 +68,7 @@ class AmendRecordDialog:
         s = self.strings
         current = {**state["original"], **state["changes"]}
         options = [Option(value=name, label=f"{s.get(f'records.field.{name}')}: {current.get(name, '')}"[:75], next=(),
-                          aliases=(s.get(f"records.field.{name}"),)) for name in records.AMENDABLE_FIELDS]
+                          aliases=(s.get(f"records.field.{name}"),)) for name in AMENDABLE_FIELDS]
         options.append(Option(value=str(engine.ReviewAction.DONE_EDITING), label=s.get("walkthrough.choice.done"),
                               next=(), aliases=("done", "finished")))
         return options
@@ -108,7 +92,7 @@ class AmendRecordDialog:
         state: DialogState = {
             "dialog": self.name, "status": str(Status.ACTIVE), "started_at": now, "updated_at": now,
             "id": engine.walkthrough_id(inbound.user_id, now), "record_id": record["id"],
-            "original": {name: str(record["summary"].get(name, "")) for name in records.AMENDABLE_FIELDS},
+            "original": {name: str(record["summary"].get(name, "")) for name in AMENDABLE_FIELDS},
             "changes": {}, "phase": "pick", "editing": None, "note": "",
         }
         return state, [self._menu(state)]
@@ -156,60 +140,3 @@ class AmendRecordDialog:
         current = {**state["original"], **state["changes"]}.get(name, "")
         return Reply(self.strings.get("records.amend_text", field=self.strings.get(f"records.field.{name}"),
                                       current=current), kind=ReplyKind.STEP)
-
-    async def complete(self, state: DialogState, ctx: TurnContext) -> list[Reply]:
-        assistant = ctx.assistant
-        record = await records.amend(assistant.engine, ctx.user_id, state["record_id"], state["changes"],
-                                     state["note"], assistant.clock(), idempotency_key=f"amend:{state['id']}")
-        return [Reply(assistant.strings.get("records.amended", id=record.id, original=state["record_id"]))]
-
-
-# ---------------------------------------------------------------------------------------- commands
-def _record_reply(record: records.DecisionRecord, strings: Any) -> Reply:
-    fields = [CardField(label, value) for label, value in records.summary_fields(record.summary, strings)]
-    return Reply(records.summary_text(record.summary, strings, record.id), kind=ReplyKind.SUMMARY,
-                 title=strings.get("records.record_number", id=record.id), fields=fields,
-                 summary=record.summary, private=True)
-
-
-def install_walkthrough(assistant: Assistant) -> None:
-    """Register the walkthrough and record dialogs and the ``decide`` and ``records`` commands."""
-    runner = ensure_runner(assistant)
-    runner.register(AmendRecordDialog(assistant.content))
-
-    async def decide(ctx: TurnContext, args: str) -> list[Reply]:
-        return await runner.start(WALKTHROUGH, ctx, args)
-
-    async def records_command(ctx: TurnContext, args: str) -> list[Reply]:
-        s = assistant.strings
-        words = args.lower().replace("#", " ").split()
-        if words and words[0] == "list":
-            words = words[1:]
-        if not words:
-            found = await records.list_records(assistant.engine, ctx.user_id, RECENT_RECORDS)
-            if not found:
-                return [Reply(s.get("records.none"), kind=ReplyKind.LIST, private=True,
-                              choices=[Choice(s.get("choices.decide"), "decide")])]
-            lines = [records.list_line(r, s) for r in found] + ["", s.get("records.list_hint")]
-            return [Reply("\n".join(lines), kind=ReplyKind.LIST, title=s.get("records.list_title"), private=True,
-                          choices=[Choice(f"#{r.id} {r.reference}", f"records show {r.id}") for r in found[:5]])]
-        action, number = (words[0], words[1:]) if not words[0].isdigit() else ("show", words)
-        if action not in {"show", "amend"} or len(number) != 1 or not (number[0].isascii() and number[0].isdigit()):
-            return [Reply(s.get("records.usage"), private=True)]
-        record_id = whole_number(number[0])
-        if record_id is None:  # larger than any id the database can hold
-            return [Reply(s.get("records.not_found", id=number[0][:30]), private=True)]
-        try:
-            record = await records.get_record(assistant.engine, ctx.user_id, record_id)
-        except records.RecordNotFound:
-            return [Reply(s.get("records.not_found", id=record_id), private=True)]
-        if action == "show":
-            return [_record_reply(record, s)]
-        return await runner.start(AMEND, ctx, args, extra={"record": {"id": record.id, "summary": record.summary}})
-
-    if WALKTHROUGH in assistant.content.trees:
-        runner.register(WalkthroughDialog(assistant.content))
-        assistant.register_command("decide", decide, "walkthrough.command_help")
-    else:
-        log.warning("no content/trees/walkthrough.yaml: the decide command is not available")
-    assistant.register_command("records", records_command, "records.command_help")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.identity import Addresses, AddressKind
 from bot.messages import IncomingTurn
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -118,7 +119,13 @@ async def assistant(settings: Settings):
 
 
 def turn(text: str = "", *, user: str = "local:tester", conversation: str = "local:tester",
-         choice: str | None = None, message_id: str | None = None, channel: str = "local") -> IncomingTurn:
-    """A local-channel turn, as the web chat or terminal would send it."""
-    return IncomingTurn(channel=channel, user_id=user, conversation_id=conversation, text=text,
+         choice: str | None = None, message_id: str | None = None) -> IncomingTurn:
+    """A turn as an adapter would issue it; ``user`` and ``conversation`` are canonical keys of any channel."""
+    from app import CHANNELS
+
+    addresses = Addresses()
+    for channel in CHANNELS:
+        addresses.register(channel.addresses)
+    return IncomingTurn(user=addresses.parse(user, AddressKind.USER),
+                        conversation=addresses.parse(conversation, AddressKind.CONVERSATION), text=text,
                         choice=choice, message_id=message_id)

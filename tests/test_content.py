@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as cli_main
 from bot.config import PROJECT_ROOT
 from bot.content import load_content
 from bot.qa import QuestionEngine
+from cli import main as cli_main
 
 CONTENT = PROJECT_ROOT / "content"
 

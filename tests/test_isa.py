@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import build_assistant
+from app import address_book, build_assistant
 from bot.isa.importexport import ImportFailed, import_agreements, read_csv, read_yaml, write_csv, write_yaml
 from bot.isa.model import CSV_FIELDS, ISAStatus
 from bot.isa.register import list_isas
@@ -22,17 +22,18 @@ PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "content" / "isa-example.csv"
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
 ADMIN = "local:admin"
+ADDRESSES = address_book()
 OWNER = "local:ig-lead"  # owns "Schools attendance..." in the example file
 HEADER = ",".join(CSV_FIELDS)
 GOOD_ROW = ("Police ISA,Police; Children's services,Share concerns,Contact details,Article 6(1)(e) public task,"
-            "slack:U0POLICE,2026-01-01,2027-06-01,active,https://example.org/isa.pdf,slack:C0TEAM")
+            "slack:T1:U0POLICE,2026-01-01,2027-06-01,active,https://example.org/isa.pdf,slack:T1:C0TEAM")
 
 
 @pytest.fixture
 async def isa_assistant(tmp_path):
-    built = await build_assistant(make_settings(tmp_path, admins=(ADMIN, "slack:U0BOSS")))
+    built = await build_assistant(make_settings(tmp_path, admins=(ADMIN, "slack:T1:U0BOSS", "slack:U0LEGACY")))
     built.clock = lambda: NOW
-    await import_agreements(built.engine, read_csv(EXAMPLE.read_text()), "test", NOW)
+    await import_agreements(built.engine, read_csv(EXAMPLE.read_text(), ADDRESSES), "test", NOW)
     yield built
     await built.engine.dispose()
 
@@ -50,20 +51,20 @@ async def titles(assistant) -> list[str]:
 
 # ---------------------------------------------------------------- import / export
 def test_example_file_is_valid_and_round_trips():
-    agreements = read_csv(EXAMPLE.read_text())
+    agreements = read_csv(EXAMPLE.read_text(), ADDRESSES)
     assert len(agreements) >= 4
-    assert read_csv(write_csv(agreements)) == agreements
-    assert read_yaml(write_yaml(agreements)) == agreements
+    assert read_csv(write_csv(agreements), ADDRESSES) == agreements
+    assert read_yaml(write_yaml(agreements), ADDRESSES) == agreements
     police = next(a for a in agreements if "Encompass" in a.title)
-    assert police.article9_condition and police.channels == ["slack:C0SCHOOLS"]
+    assert police.article9_condition and police.channels == ["slack:T0COUNCIL:C0SCHOOLS"]
 
 
 def test_bad_rows_report_line_field_and_reason():
     bad = (f"{HEADER}\n{GOOD_ROW}\n"
-           "Health ISA,NHS,Care,Health information,Article 6(1)(e),slack:U0X,2026-01-01,2027-13-01,active,,\n"
+           "Health ISA,NHS,Care,Health information,Article 6(1)(e),slack:T1:U0X,2026-01-01,2027-13-01,active,,\n"
            "Other,Schools,Attendance,Attendance,Art 6,bob,2026-01-01,2027-01-01,maybe,,slack:#general\n")
     with pytest.raises(ImportFailed) as caught:
-        read_csv(bad)
+        read_csv(bad, ADDRESSES)
     found = {(e.line, e.field) for e in caught.value.errors}
     assert {(3, "review_date"), (4, "owner"), (4, "status"), (4, "channels")} <= found
     reasons = str(caught.value)
@@ -71,18 +72,18 @@ def test_bad_rows_report_line_field_and_reason():
 
 
 def test_special_category_data_needs_an_article_9_condition():
-    row = "Health ISA,NHS,Care,Health information,Article 6(1)(e),slack:U0X,2026-01-01,2027-01-01,active,,"
+    row = "Health ISA,NHS,Care,Health information,Article 6(1)(e),slack:T1:U0X,2026-01-01,2027-01-01,active,,"
     with pytest.raises(ImportFailed, match="line 2: lawful_basis: special category"):
-        read_csv(f"{HEADER}\n{row}\n")
-    ok = read_csv(f"{HEADER}\n{row.replace('Article 6(1)(e),', 'Article 6(1)(e); Article 9(2)(h),')}\n")
+        read_csv(f"{HEADER}\n{row}\n", ADDRESSES)
+    ok = read_csv(f"{HEADER}\n{row.replace('Article 6(1)(e),', 'Article 6(1)(e); Article 9(2)(h),')}\n", ADDRESSES)
     assert ok[0].article9_condition == "Article 9(2)(h)"
 
 
 def test_wrong_header_and_yaml_errors_are_located():
     with pytest.raises(ImportFailed, match="line 1: header: must be exactly title,parties"):
-        read_csv("title,parties\nx,y\n")
+        read_csv("title,parties\nx,y\n", ADDRESSES)
     with pytest.raises(ImportFailed, match="line 3: colour: is not a field"):
-        read_yaml("- title: A\n  parties: [x]\n  colour: red\n")
+        read_yaml("- title: A\n  parties: [x]\n  colour: red\n", ADDRESSES)
 
 
 async def test_import_with_a_bad_row_leaves_the_register_unchanged(isa_assistant, tmp_path):
@@ -107,13 +108,14 @@ async def test_cli_import_then_export(tmp_path):
     assert "4 added" in imported.stdout
     exported = subprocess.run([*run, "export"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert exported.stdout.splitlines()[0] == HEADER
-    assert read_csv(exported.stdout) == read_csv(EXAMPLE.read_text())
+    assert read_csv(exported.stdout, ADDRESSES) == read_csv(EXAMPLE.read_text(), ADDRESSES)
 
 
 async def test_yaml_export_imports_back(isa_assistant):
     from bot.isa.importexport import export_agreements
 
-    assert read_yaml(await export_agreements(isa_assistant.engine, "yaml")) == read_csv(EXAMPLE.read_text())
+    exported = await export_agreements(isa_assistant.engine, "yaml")
+    assert read_yaml(exported, ADDRESSES) == read_csv(EXAMPLE.read_text(), ADDRESSES)
 
 
 # ---------------------------------------------------------------- reading in chat
@@ -164,7 +166,7 @@ async def test_admin_and_owner_edits_are_audited_with_a_diff(isa_assistant):
     owner_edit = await ask(isa_assistant, f"isa edit {schools_id} purpose=Follow up children missing education",
                            user=OWNER)
     assert "Updated" in owner_edit[0].text
-    slack_admin = await ask(isa_assistant, "isa reviewed 1 2029-01-31", user="slack:T9:U0BOSS")
+    slack_admin = await ask(isa_assistant, "isa reviewed 1 2029-01-31", user="slack:T1:U0BOSS")
     assert "next review is due on 2029-01-31" in slack_admin[-1].text
     history = (await ask(isa_assistant, "isa history 1"))[-1]
     assert "an administrator – isa.update: review_date" in history.text
@@ -220,7 +222,7 @@ async def test_status_values_are_named():
 async def test_add_and_edit_through_the_dialog(isa_assistant):
     steps = ["isa add", "Fire safety ISA", "Fire service; Children's services", "Home fire safety visits",
              "Address; Household vulnerabilities", "Article 6(1)(e) public task", "me", "2027-01-01", "not a date",
-             "2028-01-01", "active", "skip", "slack:C0FIRE"]
+             "2028-01-01", "active", "skip", "slack:T1:C0FIRE"]
     replies = []
     for text in steps:
         replies = await ask(isa_assistant, text, user=ADMIN)
@@ -230,7 +232,7 @@ async def test_add_and_edit_through_the_dialog(isa_assistant):
     assert "Added agreement" in saved[0].text
     async with isa_assistant.engine.connect() as conn:
         fire = next(i for i in await list_isas(conn) if i.title == "Fire safety ISA")
-    assert fire.owner == ADMIN and fire.channels == ["slack:C0FIRE"] and fire.review_date == date(2028, 1, 1)
+    assert fire.owner == ADMIN and fire.channels == ["slack:T1:C0FIRE"] and fire.review_date == date(2028, 1, 1)
 
     await ask(isa_assistant, f"isa edit {fire.id}", user=ADMIN)
     await ask(isa_assistant, "", user=ADMIN, choice="field:review_date")
@@ -262,10 +264,10 @@ async def test_the_dialog_re_asks_a_bad_answer_with_the_reason(isa_assistant):
     assert "Nothing was saved" in cancelled[-1].text
 
 
-async def test_a_slack_channel_subscribes_in_the_registers_address_form(isa_assistant):
+async def test_a_slack_channel_subscribes_under_its_canonical_key(isa_assistant):
     await isa_assistant.handle(turn("isa remind weekly fri 16:30", user="slack:T1:U0ANY",
-                                    conversation="slack:T1:C0MASH01", channel="slack"))
+                                    conversation="slack:T1:C0MASH01"))
     async with isa_assistant.engine.connect() as conn:
         row = (await conn.execute(select(reminder_subscriptions))).one()
-    assert (row.channel, row.weekday, row.time_of_day) == ("slack:C0MASH01", 4, "16:30")
-    assert row.created_by == "slack:U0ANY"
+    assert (row.channel, row.weekday, row.time_of_day) == ("slack:T1:C0MASH01", 4, "16:30")
+    assert row.created_by == "slack:T1:U0ANY"

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.qa_eval import grade_file
-from bot.cli.unanswered import unanswered_counts
 from bot.config import PROJECT_ROOT
 from bot.content import load_content
 from bot.messages import ReplyKind
 from bot.qa import QuestionEngine
 from bot.storage.db import create_engine, migrate
+from cli.unanswered import unanswered_counts
 from tests.conftest import turn
 
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"

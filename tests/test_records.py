@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import records
-from bot.cli import main as cli_main
 from bot.storage.db import create_engine, migrate
 from bot.storage.tables import decision_records
+from cli import main as cli_main
 from tests.conftest import make_settings, turn
 
 NOW = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)

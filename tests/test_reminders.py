@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from app import build_assistant
+from app import address_book, build_assistant
 from bot.core import Assistant
 from bot.delivery import DeliveryError
 from bot.isa import install_isa
@@ -89,15 +89,19 @@ async def make_replica(tmp_path: Path, url: str, sender, like: Assistant | None 
         await migrate(engine)
     else:
         configured, content, qa, engine = like.settings, like.content, like.qa, create_engine(url)
-    built = Assistant(configured, engine, content, qa)
+    built = Assistant(configured, engine, content, qa, addresses=address_book())
     install_isa(built)
     for prefix in ("slack", "teams", "local"):
         built.delivery.register(prefix, sender)
     return built
 
 
-async def seed(assistant, subscribe: str | None = "slack:C0MASH01", owner: str = "local:team-lead") -> None:
-    await import_agreements(assistant.engine, read_csv(EXAMPLE.read_text()), "test", datetime(2027, 1, 1, tzinfo=UTC))
+MASH = "slack:T0COUNCIL:C0MASH01"  # the MASH channel in the example register
+
+
+async def seed(assistant, subscribe: str | None = MASH, owner: str = "local:team-lead") -> None:
+    agreements = read_csv(EXAMPLE.read_text(), address_book())
+    await import_agreements(assistant.engine, agreements, "test", datetime(2027, 1, 1, tzinfo=UTC))
     if subscribe:
         async with assistant.engine.begin() as conn:
             await conn.execute(insert(reminder_subscriptions).values(
@@ -156,22 +160,22 @@ async def test_crash_between_claim_and_send_is_retried_after_the_lease_expires(r
 
 
 async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_url):
-    sender = RecordingSender(fail={"slack:C0MASH01": [DeliveryError("Slack is down"), DeliveryError("still down")]})
+    sender = RecordingSender(fail={MASH: [DeliveryError("Slack is down"), DeliveryError("still down")]})
     assistant = await make_replica(tmp_path, db_url, sender)
     try:
         await seed(assistant)
         scheduler = ReminderScheduler(assistant, SchedulerPolicy(backoff_base=timedelta(minutes=1)))
         start = london(2027, 3, 22, 9, 0)  # the Monday channel reminder
         first = await scheduler.run_due(start)
-        assert [f.reason for f in first.failed] == ["Slack is down"] and "slack:C0MASH01" not in {
+        assert [f.reason for f in first.failed] == ["Slack is down"] and MASH not in {
             s.channel for s in first.sent}
         assert (await scheduler.run_due(start + timedelta(seconds=30))).failed == []  # not yet: backoff
         second = await scheduler.run_due(start + timedelta(minutes=1))
         assert [f.reason for f in second.failed] == ["still down"]
         assert (await scheduler.run_due(start + timedelta(minutes=2))).sent == []  # backoff doubled to 2 min
         third = await scheduler.run_due(start + timedelta(minutes=3))
-        assert [s.channel for s in third.sent] == ["slack:C0MASH01"]
-        row = next(r for r in await occurrence_rows(assistant) if r.channel == "slack:C0MASH01"
+        assert [s.channel for s in third.sent] == [MASH]
+        row = next(r for r in await occurrence_rows(assistant) if r.channel == MASH
                    and r.kind == "channel_reminder" and r.payload["nominal"] == "2027-03-22")
         assert row.status == "sent" and row.attempts == 3
     finally:
@@ -179,7 +183,7 @@ async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_ur
 
 
 async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
-    sender = RecordingSender(fail={"slack:C0MASH01": [DeliveryError("Slack is down")] * 100})
+    sender = RecordingSender(fail={MASH: [DeliveryError("Slack is down")] * 100})
     assistant = await make_replica(tmp_path, f"sqlite:///{tmp_path / 'flaky.db'}", sender)
     try:
         await seed(assistant, owner="local:team-lead")
@@ -200,22 +204,22 @@ async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
 
 async def test_a_channel_the_bot_left_is_reported_to_the_owner_and_paused(tmp_path, db_url):
     gone = DeliveryError("channel_not_found: the bot was removed", permanent=True)
-    sender = RecordingSender(fail={"slack:C0GONE": [gone]})
+    sender = RecordingSender(fail={"slack:T0COUNCIL:C0GONE": [gone]})
     assistant = await make_replica(tmp_path, db_url, sender)
     try:
-        await seed(assistant, subscribe="slack:C0GONE", owner="local:team-lead")
+        await seed(assistant, subscribe="slack:T0COUNCIL:C0GONE", owner="local:team-lead")
         scheduler = ReminderScheduler(assistant)
         report = await scheduler.run_due(london(2027, 3, 22, 9, 0))
-        assert [(f.channel, f.permanent) for f in report.failed] == [("slack:C0GONE", True)]
+        assert [(f.channel, f.permanent) for f in report.failed] == [("slack:T0COUNCIL:C0GONE", True)]
         notices = [replies for address, replies, _ in sender.sent if address == "local:team-lead"]
         assert len(notices) == 1
-        assert "couldn't post the weekly channel reminder to slack:C0GONE" in notices[0][0].text
+        assert "couldn't post the weekly channel reminder to slack:T0COUNCIL:C0GONE" in notices[0][0].text
         assert "paused" in notices[0][0].text
         async with assistant.engine.connect() as conn:
             sub = (await conn.execute(select(reminder_subscriptions))).one()
         assert sub.active == 0 and "removed" in sub.paused_reason
         next_week = await scheduler.run_due(london(2027, 3, 29, 9, 0))
-        assert "slack:C0GONE" not in {s.channel for s in next_week.sent + next_week.failed}
+        assert "slack:T0COUNCIL:C0GONE" not in {s.channel for s in next_week.sent + next_week.failed}
     finally:
         await assistant.engine.dispose()
 
@@ -228,7 +232,7 @@ async def test_after_downtime_recent_misses_are_sent_once_older_ones_skipped(rep
     # Down from Sunday 14 March until Tuesday 23 March 08:00: Monday 22 March 09:00 is within 24 h.
     report = await scheduler.run_due(london(2027, 3, 23, 8, 0))
     assert {(s.kind, s.channel, s.occurrence) for s in report.sent} >= {
-        ("channel_reminder", "slack:C0MASH01", "2027-03-22T09:00:00+00:00")}
+        ("channel_reminder", MASH, "2027-03-22T09:00:00+00:00")}
     assert all(s.occurrence.startswith("2027-03-22") for s in report.sent)
     rows = await occurrence_rows(first)
     skipped = [r for r in rows if r.status == "skipped"]
@@ -266,7 +270,7 @@ async def test_reminders_say_what_is_due_with_buttons_and_a_tip(replicas):
     assert [link.title for link in review.links] == ["Open document"]
     owner_copy = posted[("teams:3f2b8c1e-7d4a-4b7e-9c1a-2d5e6f708192", "Health visiting and children's centres")]
     assert owner_copy.title == review.title
-    channel = posted[("slack:C0MASH01", "Information sharing reminder")]
+    channel = posted[(MASH, "Information sharing reminder")]
     assert "MASH partnership agreement" in channel.text and "Practice tip" in channel.text
     assert "Health visiting" not in channel.text  # only the agreements linked to this channel
 
@@ -276,11 +280,11 @@ def expected_deliveries(start: datetime, end: datetime, grace: timedelta) -> set
     """(address, due instant) for every reminder due in the window, computed from the example file."""
     calendar = Calendar("Europe/London", skip_bank_holidays=True, bank_holiday_region="England")
     expected = set()
-    for isa in read_csv(EXAMPLE.read_text()):
+    for isa in read_csv(EXAMPLE.read_text(), address_book()):
         for o in review_occurrences(isa.review_date, (30, 7, 0), calendar, start - grace, end):
             expected |= {(address, o.due_at) for address in isa.reminder_addresses}
     for o in weekly_occurrences(0, time(9), calendar, start - grace, end):
-        expected.add(("slack:C0MASH01", o.due_at))
+        expected.add((MASH, o.due_at))
     return expected
 
 
@@ -355,7 +359,8 @@ async def test_thirty_days_two_replicas_one_killed_every_reminder_exactly_once(t
         assert all(r.sent_at - r.due_at <= timedelta(hours=1) for r in sent), "a reminder was late"
         assert len(sender.sent) == len(sent)
         posted = Counter(call.args["channel"] for call in fake.of("chat.postMessage"))
-        slack_rows = Counter(r.channel.split(":")[1] for r in sent if r.channel.startswith("slack:C"))
+        slack_channels = (r.channel.split(":")[2] for r in sent if r.channel.startswith("slack:"))
+        slack_rows = Counter(c for c in slack_channels if c.startswith("C"))
         assert {c: n for c, n in posted.items() if c.startswith("C")} == slack_rows  # each once, in Slack itself
         assert any("Mark reviewed" in str(call.buttons()) for call in fake.of("chat.postMessage"))
         channel_times = sorted(r.due_at.astimezone(UTC) for r in sent if r.kind == "channel_reminder")

@@ -170,7 +170,8 @@ async def test_erase_user_removes_working_data_keeps_records_unless_told(db_url)
         await _seed(engine)
         erased = await erase_user(engine, "local:old")
         assert erased == {"users": 1, "conversation_state": 1, "transcripts": 1, "local_outbox": 1,
-                          "teams_dialog_routes": 0}
+                          "teams_dialog_routes": 0, "isas.owner": 0, "audit_log.actor": 0, "audit_log.subject": 0,
+                          "isa_snoozes.snoozed_by": 0, "reminder_subscriptions.created_by": 0}
         export = await export_user(engine, "local:old")
         assert set(export["tables"]) == {"decision_records"}
         assert (await erase_user(engine, "local:old", include_records=True))["decision_records"] == 4

@@ -14,12 +14,14 @@ from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from app import build_app, build_assistant
+from app import address_book, build_app, build_assistant
 from bot.config import load_settings
 from bot.csvsafe import restore_cell, safe_cell
 from bot.http import ASSISTANT
+from bot.identity import Identity
 from bot.isa.importexport import MAX_IMPORT_ROWS, read_csv, write_csv
 from bot.isa.model import CSV_FIELDS
+from bot.messages import IncomingTurn
 from bot.storage.tables import reminder_subscriptions, transcripts
 from tests.conftest import make_settings, turn
 from tests.fake_connector import FakeConnector
@@ -171,11 +173,11 @@ async def test_activities_from_other_tenants_are_refused_with_no_turn(tmp_path, 
 
 # ------------------------------------------------------------------ reminders follow the ISA edit rule
 async def test_only_admins_owners_or_the_setter_change_a_channel_reminder(tmp_path):
-    assistant = await build_assistant(make_settings(tmp_path, admins=("slack:UADMIN",)))
+    assistant = await build_assistant(make_settings(tmp_path, admins=("slack:T1:UADMIN",)))
     room = "slack:T1:CREM"
 
     async def say(text: str, user: str) -> str:
-        replies = await assistant.handle(turn(text, user=user, conversation=room, channel="slack"))
+        replies = await assistant.handle(turn(text, user=user, conversation=room))
         return replies[-1].text
 
     async def subscription():
@@ -187,7 +189,7 @@ async def test_only_admins_owners_or_the_setter_change_a_channel_reminder(tmp_pa
         assert "admin" in (await say("isa remind off", "slack:T1:URANDOM")).lower()
         assert "admin" in (await say("isa remind weekly fri 17:00", "slack:T1:URANDOM")).lower()
         row = await subscription()
-        assert (row.active, row.weekday, row.created_by) == (1, 0, "slack:UADMIN")
+        assert (row.active, row.weekday, row.created_by) == (1, 0, "slack:T1:UADMIN")
         assert "every mon" in await say("isa remind", "slack:T1:URANDOM")  # anyone may read it
         assert "off" in await say("isa remind off", "slack:T1:UADMIN")
         # With none in force anyone may set one, and then it is theirs to change.
@@ -206,7 +208,7 @@ BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
 
 def test_isa_import_refuses_bombs_floods_and_odd_keys_in_one_line(tmp_path, monkeypatch, capsys):
     """``python -m bot isa import`` (its main, in process): a traceback would fail the test."""
-    from bot.cli import main
+    from cli import main
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     files = {"bomb.yaml": BOMB, "intkey.yaml": "- 1: y\n", "listkey.yaml": "- ? [a, b]\n  : y\n"}
@@ -233,10 +235,10 @@ def test_csv_cells_are_neutralised_and_our_export_imports_back():
     assert safe_cell("Police") == "Police" and safe_cell(3) == 3 and restore_cell("'quoted") == "'quoted"
     header = ",".join(CSV_FIELDS)
     agreements = read_csv(f'{header}\n"=HYPERLINK(""x"")",@A; B,-p,+c,public task,local:x,2026-01-01,'
-                          "2027-01-01,active,,\n")
+                          "2027-01-01,active,,\n", address_book())
     exported = write_csv(agreements)
     assert "'=HYPERLINK" in exported and "'@A" in exported
-    assert read_csv(exported) == agreements
+    assert read_csv(exported, address_book()) == agreements
 
 
 # ------------------------------------------------------------------ numbers and NUL bytes on both databases
@@ -254,7 +256,9 @@ async def test_ids_past_the_integer_column_get_not_found_not_an_outage(db_url, t
 async def test_nul_bytes_are_dropped_not_fatal(db_url, tmp_path):
     assistant = await build_assistant(make_settings(tmp_path, database_url=db_url))
     try:
-        replies = await assistant.handle(turn("what is an\x00 ISA?", message_id="m\x00 1", user="local:nul\x00"))
+        who = Identity("slack", "UNUL\x00", scope="T1\x00")  # as an adapter could issue it from a payload
+        replies = await assistant.handle(IncomingTurn(user=who, conversation=who, text="what is an\x00 ISA?",
+                                                      message_id="m\x00 1"))
         assert replies and not any("can't reach my records" in r.text for r in replies)
         async with assistant.engine.connect() as conn:
             rows = (await conn.execute(select(transcripts.c.user_id))).all()

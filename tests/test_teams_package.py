@@ -9,7 +9,7 @@ import zipfile
 import zlib
 
 from adapters.teams.package import outline_icon
-from bot.cli import main
+from cli import main
 
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

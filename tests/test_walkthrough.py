@@ -234,12 +234,12 @@ async def test_a_retried_confirm_does_not_store_twice(assistant):
         await assistant.handle(turn(text))
     runner = assistant.dialogs
     state = await runner.load("local:tester", "local:tester")
-    dialog = runner.dialogs["walkthrough"]
+    complete = runner.completions["walkthrough"]
     from bot.context import TurnContext
     from bot.privacy import scan
 
     ctx = TurnContext(turn(choice="record_decision"), scan(""), assistant)
-    first = await dialog.complete({**state, "status": "complete"}, ctx)  # stored, then "the server died"
+    first = await complete({**state, "status": "complete"}, ctx)  # stored, then "the server died"
     replies = await assistant.handle(turn(choice="record_decision"))  # the user presses again
     assert "#1" in first[0].text and "already recorded as decision record #1" in replies[-1].text
     async with assistant.engine.connect() as conn:

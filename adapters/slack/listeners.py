@@ -191,9 +191,8 @@ class SlackListeners:
             if not surface.conversation_channel:  # the App Home tab: the conversation is the user's DM
                 surface.channel = surface.conversation_channel = await self.api.dm_channel(surface.user)
                 surface.bot_can_post = surface.is_bot_dm = True
-            turn = IncomingTurn(channel=CHANNEL, user_id=surface.user_id, conversation_id=surface.conversation_id,
-                                text=text, choice=choice, message_id=f"{surface.team}:{message_id}",
-                                is_private_conversation=surface.channel is None or surface.channel.startswith("D"))
+            turn = IncomingTurn(user=surface.user_identity, conversation=surface.conversation_identity,
+                                text=text, choice=choice, message_id=f"{surface.team}:{message_id}")
             replies = await self.assistant.handle(turn)
         except SQLAlchemyError as exc:
             log.error("database error before the turn", extra={"reason": type(exc).__name__})

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from adapters.slack.blocks import MAX_BLOCKS_MESSAGE, BlockRenderer, SlackMessage, mrkdwn, shorten
 from adapters.slack.client import SlackApi
+from adapters.slack.identity import identity
+from bot.identity import Identity
 from bot.messages import Reply, ReplyKind
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,20 @@ class Surface:
     pressed_label: str | None = None  # the label of the button that was pressed
 
     @property
+    def user_identity(self) -> Identity:
+        return identity(self.team, self.user)
+
+    @property
+    def conversation_identity(self) -> Identity:
+        return identity(self.team, self.conversation_channel)
+
+    @property
     def user_id(self) -> str:
-        return f"slack:{self.team}:{self.user}"
+        return self.user_identity.key
 
     @property
     def conversation_id(self) -> str:
-        return f"slack:{self.team}:{self.conversation_channel}"
+        return self.conversation_identity.key
 
     def to_metadata(self) -> dict:
         """Compact form carried in a modal's private_metadata (max 3000 chars; URLs are short)."""

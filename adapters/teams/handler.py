@@ -44,7 +44,7 @@ class TeamsBot(TeamsActivityHandler):
         await self._remember(activity)
         routed = await self.routes.resolve(activity, turn)
         replies = await self.assistant.handle(turn)
-        origin = turn.conversation_id.split(":", 1)[1] if routed else None
+        origin = turn.conversation.id if routed else None
         personal_chat = await self.outbound.deliver(turn_context, replies, origin)
         await self.routes.update(activity, turn, replies, routed=routed, moved_to=personal_chat)
 

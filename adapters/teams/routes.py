@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.teams import translate
+from bot.identity import Identity
 from bot.messages import IncomingTurn, Reply
 from bot.storage.db import utcnow
 from bot.storage.tables import teams_dialog_routes as routes
@@ -42,7 +43,7 @@ class DialogRoutes:
             return False
         if dialog_conversation is None:
             return False
-        turn.conversation_id = f"{translate.CHANNEL}:{dialog_conversation}"
+        turn.conversation = Identity(translate.CHANNEL, dialog_conversation)
         return True
 
     async def update(self, activity: Activity, turn: IncomingTurn, replies: list[Reply], *, routed: bool,
@@ -52,7 +53,7 @@ class DialogRoutes:
             if moved_to:  # a shared conversation's dialog moved to this personal chat
                 await self.set(turn.user_id, moved_to, activity.conversation.id)
             elif routed and any(r.private for r in replies):
-                await self.set(turn.user_id, activity.conversation.id, turn.conversation_id.split(":", 1)[1])
+                await self.set(turn.user_id, activity.conversation.id, turn.conversation.id)
             elif routed:  # the dialog is over; the personal chat is itself again
                 await self.clear(turn.user_id)
         except SQLAlchemyError as exc:

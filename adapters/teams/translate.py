@@ -13,9 +13,10 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from adapters.teams.identity import CHANNEL, user
+from bot.identity import Identity
 from bot.messages import IncomingTurn
 
-CHANNEL = "teams"
 SHARED_CONVERSATION_TYPES = {"channel", "groupChat"}
 _THREAD_SUFFIX = re.compile(r";messageid=\d+$")
 _AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
@@ -81,13 +82,11 @@ def incoming_turn(activity: Activity) -> IncomingTurn | None:
         return None
     conversation = button_origin(activity) or activity.conversation.id
     return IncomingTurn(
-        channel=CHANNEL,
-        user_id=f"{CHANNEL}:{user_key(activity)}",
-        conversation_id=f"{CHANNEL}:{conversation}",
+        user=user(user_key(activity)),
+        conversation=Identity(CHANNEL, conversation),
         text=text,
         choice=choice,
         message_id=activity.id or None,
-        is_private_conversation=not is_shared(activity),
     )
 
 

@@ -27,6 +27,8 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters import Close
+from adapters.local import CHANNEL, LocalAddresses, local_identity
 from bot.config import LOOPBACK_HOSTS
 from bot.core import Assistant
 from bot.delivery import DeliveryError
@@ -37,7 +39,6 @@ from bot.storage.tables import local_outbox
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "local"
 BROADCAST = "local"  # the address for every local user
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 USER_ID = re.compile(r"local:[A-Za-z0-9_.@-]{1,100}")
@@ -188,8 +189,9 @@ def parse_chat_request(body: bytes, user: str) -> IncomingTurn:
         raise BadRequest("missing")
     if message_id is not None and (not isinstance(message_id, str) or not 0 < len(message_id) <= MESSAGE_ID_MAX):
         raise BadRequest("message_id")
-    return IncomingTurn(channel=CHANNEL, user_id=user, conversation_id=user, text=text, choice=choice,
-                        message_id=f"{user}:{message_id}" if message_id else None, is_private_conversation=True)
+    who = local_identity(user)
+    return IncomingTurn(user=who, conversation=who, text=text, choice=choice,
+                        message_id=f"{user}:{message_id}" if message_id else None)
 
 
 async def read_outbox(engine: AsyncEngine, user: str, after: int | None) -> dict[str, Any]:
@@ -245,3 +247,22 @@ def setup_web(app: web.Application, assistant: Assistant) -> None:
     app.router.add_post("/api/chat", chat.chat)
     app.router.add_get("/api/outbox", chat.outbox)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
+
+
+class WebChannel:
+    """The local web chat as a :class:`adapters.Channel` (its sender also serves the terminal)."""
+
+    name = CHANNEL
+    addresses = LocalAddresses()
+
+    def mount(self, app: web.Application, assistant: Assistant) -> str | None:
+        if not assistant.settings.web_chat_enabled:  # off by default off loopback: the local chat has no sign-in
+            return None
+        setup_web(app, assistant)
+        return "local web chat"
+
+    async def open_sender(self, assistant: Assistant) -> tuple[LocalSender, Close]:
+        async def close() -> None:
+            return None
+
+        return LocalSender(assistant.engine), close

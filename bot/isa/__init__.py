@@ -1,7 +1,8 @@
 """The register of Information Sharing Agreements: model, storage, import/export, chat commands.
 
 :func:`install_isa` is what the composition root calls: it registers the ``isa`` command, the
-register's question hook, and (when a dialog runner is available) the ``isa add``/``isa edit`` dialog.
+register's question hook, and the ``isa add``/``isa edit`` form (dialogs/isa_form.py) with the
+completion that saves it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,26 @@ if TYPE_CHECKING:
 
 
 def install_isa(assistant: Assistant) -> None:
+    from bot.context import TurnContext
     from bot.isa.answers import answer_from_register
-    from bot.isa.commands import ISACommand
-    from bot.isa.dialog import install_dialog
+    from bot.isa.commands import ISACommand, save_from_form
+    from bot.isa.model import ISAValidationError
+    from bot.isa.register import ISANotFound
+    from bot.messages import Reply
+    from dialogs.base import DialogState
+    from dialogs.isa_form import ISADialog
 
-    command = ISACommand()
-    assistant.register_command("isa", command, "isa.command_help")
+    strings = assistant.strings
+    form = ISADialog(strings, assistant.addresses)
+
+    async def save_form(state: DialogState, ctx: TurnContext) -> list[Reply]:
+        try:
+            return await save_from_form(ctx, state["isa_id"], state["values"])
+        except ISAValidationError as exc:
+            return [Reply(strings.get("isa.invalid", problems=str(exc)))]
+        except ISANotFound:
+            return [Reply(strings.get("isa.not_found", id=state["isa_id"]))]
+
+    assistant.dialogs.register(form, save_form)
+    assistant.register_command("isa", ISACommand(form.name), "isa.command_help")
     assistant.question_hooks.append(answer_from_register)
-    install_dialog(assistant, command)

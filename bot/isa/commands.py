@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.context import TurnContext
-from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa, normalise_user, same_user
+from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa
 from bot.isa.register import ISANotFound, audit, can_edit, due_isas, get_isa, history, list_isas, save_isa, search
 from bot.isa.register import snooze as snooze_isa
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
@@ -87,11 +87,10 @@ def parse_assignments(text: str) -> dict[str, str]:
 
 
 class ISACommand:
-    """The ``isa`` command handler; ``dialog_name`` is set when the ISA dialog is registered."""
+    """The ``isa`` command handler; ``isa add`` and ``isa edit <id>`` without fields start the form dialog."""
 
-    def __init__(self) -> None:
-        self.dialog_name: str | None = None
-        self.start_dialog = None  # async (ctx, dialog_name, args) -> list[Reply], from the dialog runner
+    def __init__(self, form_dialog: str) -> None:
+        self.form_dialog = form_dialog
 
     async def __call__(self, ctx: TurnContext, args: str) -> list[Reply]:
         words = args.split(maxsplit=1)
@@ -167,14 +166,12 @@ class ISACommand:
 
     # ------------------------------------------------------------------ changing (admins and owners)
     async def _add(self, ctx: TurnContext, rest: str) -> list[Reply]:
-        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, None):
+        if not can_edit(ctx.assistant.admins, ctx.user_id, None):
             return [not_allowed(ctx)]
-        if not rest.strip() and self.start_dialog is not None:
-            return await self.start_dialog(ctx, self.dialog_name, "add")
         if not rest.strip():
-            raise CommandError("isa.form_usage")
+            return await ctx.assistant.dialogs.start(self.form_dialog, ctx, "add")
         values = parse_assignments(rest)
-        values.setdefault("owner", normalise_user(ctx.user_id))
+        values.setdefault("owner", ctx.user_id)
         values.setdefault("status", str(ISAStatus.ACTIVE))
         return await save_from_form(ctx, None, values)
 
@@ -183,12 +180,10 @@ class ISACommand:
         isa_id = parse_id(id_text)
         async with ctx.assistant.engine.connect() as conn:
             current = await get_isa(conn, isa_id)
-        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, current):
+        if not can_edit(ctx.assistant.admins, ctx.user_id, current):
             return [not_allowed(ctx)]
-        if not assignments.strip() and self.start_dialog is not None:
-            return await self.start_dialog(ctx, self.dialog_name, f"edit {isa_id}")
         if not assignments.strip():
-            raise CommandError("isa.form_usage")
+            return await ctx.assistant.dialogs.start(self.form_dialog, ctx, f"edit {isa_id}")
         return await save_from_form(ctx, isa_id, parse_assignments(assignments))
 
     async def _reviewed(self, ctx: TurnContext, rest: str) -> list[Reply]:
@@ -201,7 +196,7 @@ class ISACommand:
             raise CommandError("isa.bad_date") from None
         async with ctx.assistant.engine.begin() as conn:
             isa = await get_isa(conn, isa_id)
-            if not can_edit(ctx.assistant.settings.admins, ctx.user_id, isa):
+            if not can_edit(ctx.assistant.admins, ctx.user_id, isa):
                 return [not_allowed(ctx)]
             new_date = new_date or one_year_after(max(today(ctx), isa.review_date))
             if new_date <= today(ctx):
@@ -209,7 +204,7 @@ class ISACommand:
             isa.review_date = new_date
             if isa.status == ISAStatus.UNDER_REVIEW:
                 isa.status = ISAStatus.ACTIVE
-            await save_isa(conn, isa, normalise_user(ctx.user_id), ctx.assistant.clock(), action="isa.reviewed")
+            await save_isa(conn, isa, ctx.user_id, ctx.assistant.clock(), action="isa.reviewed")
         return [Reply(s.get("isa.reviewed", title=isa.title, date=new_date.isoformat()))]
 
     async def _snooze(self, ctx: TurnContext, rest: str) -> list[Reply]:
@@ -222,18 +217,18 @@ class ISACommand:
         until = today(ctx) + timedelta(days=days)
         async with ctx.assistant.engine.begin() as conn:
             isa = await get_isa(conn, isa_id)
-            if not can_edit(ctx.assistant.settings.admins, ctx.user_id, isa):
+            if not can_edit(ctx.assistant.admins, ctx.user_id, isa):
                 return [not_allowed(ctx)]
-            await snooze_isa(conn, isa, until, normalise_user(ctx.user_id), ctx.assistant.clock())
+            await snooze_isa(conn, isa, until, ctx.user_id, ctx.assistant.clock())
         return [Reply(s.get("isa.snoozed", title=isa.title, date=until.isoformat()))]
 
     async def _remind(self, ctx: TurnContext, rest: str) -> list[Reply]:
         """``isa remind weekly mon 09:00`` / ``isa remind off`` for this conversation."""
         s = ctx.assistant.strings
         words = rest.lower().split()
-        channel = normalise_user(ctx.conversation_id)  # the register's form of the address (slack:C…)
+        channel = ctx.conversation_id
         now = ctx.assistant.clock()
-        actor = normalise_user(ctx.user_id)
+        actor = ctx.user_id
         async with ctx.assistant.engine.begin() as conn:
             current = (await conn.execute(select(subs).where(subs.c.channel == channel))).first()
             changing = words and current is not None and current.active  # replacing or stopping one in force
@@ -271,18 +266,18 @@ class ISACommand:
 
 def actor_role(ctx: TurnContext, actor: str, isa: ISA) -> str:
     """Who made a change, as the reader may see it: ``you`` or a role, never another person's id."""
-    if same_user(actor, ctx.user_id):
+    if actor == ctx.user_id:
         return "you"
-    if actor.startswith("cli:") or can_edit(ctx.assistant.settings.admins, actor, None):
+    if actor.startswith("cli:") or actor in ctx.assistant.admins:
         return "admin"  # the command line is run by whoever administers the server
-    return "owner" if same_user(actor, isa.owner) else "other"
+    return "owner" if actor == isa.owner else "other"
 
 
 async def may_change_reminder(conn, ctx: TurnContext, created_by: str, channel: str) -> bool:
     """The ISA edit rule for a reminder in force: admins, whoever set it, or the owner of an agreement
     that reminds this conversation. Anyone may set one where none is in force (it takes nothing away)."""
-    admins, user = ctx.assistant.settings.admins, ctx.user_id
-    if can_edit(admins, user, None) or same_user(user, created_by):
+    admins, user = ctx.assistant.admins, ctx.user_id
+    if can_edit(admins, user, None) or user == created_by:
         return True
     return any(can_edit(admins, user, isa) for isa in await list_isas(conn) if channel in isa.channels)
 
@@ -299,10 +294,10 @@ async def save_from_form(ctx: TurnContext, isa_id: int | None, values: dict[str,
         current = await get_isa(conn, isa_id) if isa_id is not None else None
         merged = current.comparable() if current else {}
         merged.update(values)
-        isa = build_isa(merged, isa_id)
+        isa = build_isa(merged, ctx.assistant.addresses, isa_id, within=ctx.turn.user)
         # Admins add agreements (the register is what others rely on); an owner may change, or hand over, theirs.
-        if not can_edit(ctx.assistant.settings.admins, ctx.user_id, current):
+        if not can_edit(ctx.assistant.admins, ctx.user_id, current):
             return [not_allowed(ctx)]
-        await save_isa(conn, isa, normalise_user(ctx.user_id), ctx.assistant.clock())
+        await save_isa(conn, isa, ctx.user_id, ctx.assistant.clock())
     key = "isa.added" if isa_id is None else "isa.updated"
     return [Reply(s.get(key, id=isa.id, title=isa.title)), isa_card(ctx, isa)]

@@ -23,6 +23,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.csvsafe import restore_cell, safe_cell
+from bot.identity import Addresses
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
 from bot.isa.register import list_isas, upsert_by_title
 
@@ -59,8 +60,8 @@ def _record_to_fields(record: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def parse_records(records: list[tuple[int, dict[str, Any]]], field_lines: list[dict[str, int]] | None = None
-                  ) -> list[ISA]:
+def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresses,
+                  field_lines: list[dict[str, int]] | None = None) -> list[ISA]:
     """Validate every record; raise with every row's problems rather than stopping at the first.
 
     ``field_lines`` (YAML) gives each field its own line; a CSV row is one line.
@@ -71,7 +72,7 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], field_lines: list[d
     for index, (line, record) in enumerate(records):
         lines = field_lines[index] if field_lines else {}
         try:
-            isa = build_isa(_record_to_fields(record))
+            isa = build_isa(_record_to_fields(record), addresses)
         except ISAValidationError as exc:
             errors.extend(RowError(lines.get(e.field, line), e.field, e.reason) for e in exc.errors)
             continue
@@ -90,7 +91,7 @@ def _too_many(count: int, line: int) -> ImportFailed:
     return ImportFailed([RowError(line, "file", f"has more than {MAX_IMPORT_ROWS} agreements ({count} or more)")])
 
 
-def read_csv(text: str) -> list[ISA]:
+def read_csv(text: str, addresses: Addresses) -> list[ISA]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
         header = tuple(h.strip() for h in reader.fieldnames or ())
@@ -106,10 +107,10 @@ def read_csv(text: str) -> list[ISA]:
                 raise _too_many(len(records), reader.line_num)
     except csv.Error as exc:
         raise ImportFailed([RowError(reader.line_num, "file", f"is not valid CSV ({exc})")]) from None
-    return parse_records(records)
+    return parse_records(records, addresses)
 
 
-def read_yaml(text: str) -> list[ISA]:
+def read_yaml(text: str, addresses: Addresses) -> list[ISA]:
     """A YAML list of mappings with the CSV's field names (lists may be YAML lists)."""
     try:
         alias = next((e for e in yaml.parse(text) if isinstance(e, yaml.AliasEvent)), None)
@@ -136,17 +137,17 @@ def read_yaml(text: str) -> list[ISA]:
                for key in item if not (isinstance(key, str) and (key in CSV_FIELDS or key == "article9_condition"))]
     if unknown:
         raise ImportFailed(unknown)
-    return parse_records(list(zip(lines, document, strict=True)), field_lines)
+    return parse_records(list(zip(lines, document, strict=True)), addresses, field_lines)
 
 
-def read_file(path: Path) -> list[ISA]:
+def read_file(path: Path, addresses: Addresses) -> list[ISA]:
     try:
         if path.stat().st_size > MAX_IMPORT_BYTES:
             raise ImportFailed([RowError(0, "file", f"is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")])
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFailed([RowError(0, "file", f"cannot be read ({type(exc).__name__})")]) from None
-    return read_yaml(text) if path.suffix.lower() in {".yaml", ".yml"} else read_csv(text)
+    return read_yaml(text, addresses) if path.suffix.lower() in {".yaml", ".yml"} else read_csv(text, addresses)
 
 
 async def import_agreements(engine: AsyncEngine, agreements: list[ISA], actor: str, now: datetime) -> dict[str, int]:

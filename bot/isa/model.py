@@ -1,9 +1,9 @@
 """What an Information Sharing Agreement is in the register, and how its fields are validated.
 
 Validation is shared by the chat dialog, the CSV/YAML import and the commands, so every route into
-the register gives the same reasons for the same mistakes. Addresses are channel-qualified:
-a user is ``slack:U…``, ``teams:<AAD object id>`` or ``local:<name>``; a channel is
-``slack:<channel id>``, ``teams:<conversation id>`` or ``local`` / ``local:<conversation id>``.
+the register gives the same reasons for the same mistakes. The owner and the channels are stored
+as canonical identity keys (``slack:T1:U1``, ``teams:<AAD object id>``, ``local:<name>``; see
+:mod:`bot.identity`), read by the channels' own address parsers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
+
+from bot.identity import Addresses, AddressKind, Identity
 
 
 class ISAStatus(StrEnum):
@@ -37,8 +39,6 @@ DATE_FIELDS = ("start_date", "review_date")
 SPECIAL_CATEGORY_WORDS = ("health", "medical", "mental", "ethnic", "race", "racial", "religio", "belief",
                           "sexual", "sex life", "biometric", "genetic", "political", "trade union")
 
-_USER = re.compile(r"^(slack:[UW][A-Z0-9]{1,}|teams:[0-9a-fA-F-]{8,}|local:[\w.@-]{1,100})$")
-_CHANNEL = re.compile(r"^(slack:[CGDU][A-Z0-9]{1,}|teams:\S{3,}|local|local:[\w.@:-]{1,200})$")
 _URL = re.compile(r"^https?://\S+$")
 
 
@@ -122,28 +122,17 @@ def parse_status(value: str) -> ISAStatus:
     raise ValueError(f"must be one of {', '.join(s.value for s in ISAStatus)}")
 
 
-def normalise_user(user_id: str) -> str:
-    """``slack:T1:U1`` (a turn's qualified id) -> ``slack:U1`` (the register's form); the same for a
-    Slack conversation (``slack:T1:C1`` -> ``slack:C1``). Other addresses are already in that form."""
-    prefix, _, rest = user_id.partition(":")
-    if prefix == "slack" and ":" in rest:
-        return f"slack:{rest.rsplit(':', 1)[1]}"
-    return user_id
+def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity | None = None) -> Any:
+    """One field's value from user input (text or a list); ValueError with the reason if it is wrong.
 
-
-def same_user(a: str, b: str) -> bool:
-    return normalise_user(a).lower() == normalise_user(b).lower()
-
-
-def validate_field(name: str, raw: Any) -> Any:
-    """One field's value from user input (text or a list); ValueError with the reason if it is wrong."""
+    Addresses become canonical keys; ``within`` is who typed them (a Slack user's ``slack:C2`` is in
+    their own workspace).
+    """
     if name in LIST_FIELDS:
         items = split_list(raw)
         if name == "channels":
-            bad = [item for item in items if not _CHANNEL.match(item)]
-            if bad:
-                raise ValueError(f"{bad[0]!r} is not a channel (slack:<channel id>, teams:<conversation id> or local)")
-        elif not items:
+            return list(dict.fromkeys(addresses.key(item, AddressKind.CONVERSATION, within=within) for item in items))
+        if not items:
             raise ValueError("list at least one, separated by ';'")
         return items
     text = "" if raw is None else str(raw).strip()
@@ -157,10 +146,7 @@ def validate_field(name: str, raw: Any) -> Any:
     if name == "status":
         return parse_status(text)
     if name == "owner":
-        owner = normalise_user(text)
-        if not _USER.match(owner):
-            raise ValueError(f"{text!r} is not a user (slack:U…, teams:<AAD object id> or local:<name>)")
-        return owner
+        return addresses.key(text, AddressKind.USER, within=within)
     if name == "document_url":
         if text and not _URL.match(text):
             raise ValueError(f"{text!r} is not a web address starting with https://")
@@ -174,13 +160,14 @@ def validate_field(name: str, raw: Any) -> Any:
     return text
 
 
-def build_isa(data: dict[str, Any], isa_id: int | None = None) -> ISA:
+def build_isa(data: dict[str, Any], addresses: Addresses, isa_id: int | None = None,
+              within: Identity | None = None) -> ISA:
     """A validated ISA from raw field values; ISAValidationError lists every problem, field by field."""
     errors: list[FieldError] = []
     values: dict[str, Any] = {}
     for name in EDITABLE_FIELDS:
         try:
-            values[name] = validate_field(name, data.get(name))
+            values[name] = validate_field(name, data.get(name), addresses, within)
         except ValueError as exc:
             errors.append(FieldError(name, str(exc)))
     if not errors:

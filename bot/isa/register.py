@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.isa.model import ISA, REVIEWABLE, ISAStatus, diff, same_user
+from bot.isa.model import ISA, REVIEWABLE, ISAStatus, diff
 from bot.storage.tables import audit_log, isa_snoozes, isas
 
 
@@ -113,9 +113,12 @@ async def snoozes(conn: AsyncConnection) -> dict[int, tuple[date, date]]:
 
 
 # ---------------------------------------------------------------- permissions and search
-def can_edit(admins: tuple[str, ...], user_id: str, isa: ISA | None) -> bool:
-    """Configured admins may change any ISA; an owner may change their own. Everyone may read."""
-    return any(same_user(user_id, admin) for admin in admins) or (isa is not None and same_user(user_id, isa.owner))
+def can_edit(admins: frozenset[str], user_id: str, isa: ISA | None) -> bool:
+    """Configured admins may change any ISA; an owner may change their own. Everyone may read.
+
+    Canonical keys compare exactly, so a user in another Slack workspace never passes for an admin.
+    """
+    return user_id in admins or (isa is not None and user_id == isa.owner)
 
 
 _SUFFIXES = ("ings", "ing", "ors", "ers", "ies", "ion", "or", "er", "es", "s")

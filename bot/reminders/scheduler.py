@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background import add_background_task, sleep_or_stop
 from bot.delivery import DeliveryError
-from bot.isa.model import ISA, REVIEWABLE, ISAStatus, same_user
+from bot.isa.model import ISA, REVIEWABLE, ISAStatus
 from bot.isa.register import ISANotFound, get_isa, list_isas, snoozes
 from bot.messages import Reply
 from bot.reminders import message
@@ -325,7 +325,7 @@ class ReminderScheduler:
                 if sub is None or not sub.active:
                     raise _NoLongerDue("the channel reminder was turned off")
                 in_force = [isa for isa in await list_isas(conn, (ISAStatus.ACTIVE,)) if isa.start_date <= today]
-            linked = [isa for isa in in_force if any(same_user(row.channel, c) for c in isa.channels)]
+            linked = [isa for isa in in_force if row.channel in isa.channels]
             about = content.strings.get("reminders.about_channel")
             return [message.channel_reply(content, linked or in_force, bool(linked), today)], about
         isa = agreements.get(row.isa_id)

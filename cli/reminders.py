@@ -36,38 +36,8 @@ def parse_now(text: str | None, timezone) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone)
 
 
-async def register_senders(assistant) -> list:
-    """The proactive senders a command-line run can use; returns things to close afterwards."""
-    from adapters.web import CHANNEL, LocalSender
-
-    closers = []
-    if CHANNEL not in assistant.delivery.channels():
-        assistant.delivery.register(CHANNEL, LocalSender(assistant.engine))
-    if assistant.settings.slack_enabled and "slack" not in assistant.delivery.channels():
-        from adapters.slack.blocks import BlockRenderer
-        from adapters.slack.client import SlackApi, make_web_client
-        from adapters.slack.sender import SlackSender
-
-        api = SlackApi(make_web_client(assistant.settings))
-        await api.start()
-        assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
-        closers.append(api.close)
-    if assistant.settings.microsoft_app_id and "teams" not in assistant.delivery.channels():
-        from botbuilder.integration.aiohttp import CloudAdapter
-
-        from adapters.teams.auth import PooledBotFrameworkAuthentication
-        from adapters.teams.references import ReferenceStore
-        from adapters.teams.sender import TeamsSender
-
-        authentication = PooledBotFrameworkAuthentication.from_settings(assistant.settings)
-        assistant.delivery.register("teams", TeamsSender(CloudAdapter(authentication), ReferenceStore(assistant.engine),
-                                                         assistant.strings, assistant.settings.microsoft_app_id))
-        closers.append(authentication.pool.close)
-    return closers
-
-
 async def run_due(args) -> int:
-    from app import build_assistant
+    from app import build_assistant, open_senders
     from bot.config import ConfigError, load_settings
     from bot.logs import configure_logging
     from bot.reminders.scheduler import ReminderScheduler
@@ -87,7 +57,7 @@ async def run_due(args) -> int:
         if args.dry_run:
             sent, failed = await scheduler.preview(now), []
         else:
-            closers = await register_senders(assistant)
+            closers = await open_senders(assistant)
             report = await scheduler.run_due(now)
             sent, failed = report.sent, report.failed
     finally:

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     run.add_argument("--json", action="store_true", help="print the report as JSON")
     run.set_defaults(func=_run)
     export = commands.add_parser("export-user", help="print everything held about USER_ID as JSON")
-    export.add_argument("user_id", metavar="USER_ID", help="a user id as the bot stores it, e.g. slack:T1:U1")
+    export.add_argument("user_id", metavar="USER_ID", help="a user's canonical id, e.g. slack:T1:U1 or local:alice")
     export.set_defaults(func=_export)
     erase = commands.add_parser("erase-user", help="delete the working data held about USER_ID (audited)")
     erase.add_argument("user_id", metavar="USER_ID")
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     erase.set_defaults(func=_erase)
     sar = subparsers.add_parser("sar", help="subject access: everything held about USER_ID, as JSON")
     sar.add_argument("user_id", metavar="USER_ID")
-    sar.set_defaults(func=_export)
+    sar.set_defaults(func=_export, retention_command=None)
 
 
 async def _engine():
@@ -61,12 +61,28 @@ async def _run(args) -> int:
     return 0
 
 
+def _identity(args):
+    """The canonical identity USER_ID names (read by its channel), or None after saying what is wrong."""
+    from app import address_book
+    from bot.identity import AddressKind
+
+    try:
+        return address_book().parse(args.user_id, AddressKind.USER)
+    except ValueError as exc:
+        print(f"{args.retention_command or 'sar'}: {exc}", file=sys.stderr)
+        return None
+
+
 async def _export(args) -> int:
+    from app import address_book
     from bot.retention import export_user
 
+    identity = _identity(args)
+    if identity is None:
+        return 2
     _settings, engine = await _engine()
     try:
-        data = await export_user(engine, args.user_id)
+        data = await export_user(engine, identity.key, address_book().legacy_keys(identity))
     finally:
         await engine.dispose()
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
@@ -77,9 +93,12 @@ async def _export(args) -> int:
 async def _erase(args) -> int:
     from bot.retention import erase_user
 
+    identity = _identity(args)
+    if identity is None:
+        return 2
     _settings, engine = await _engine()
     try:
-        erased = await erase_user(engine, args.user_id, include_records=args.include_records)
+        erased = await erase_user(engine, identity.key, include_records=args.include_records)
     finally:
         await engine.dispose()
     print(json.dumps({"erased": erased}))

@@ -1,4 +1,4 @@
-"""The command line. Each ``bot.cli.<name>`` module adds its subcommands with ``register``.
+"""The command line. Each ``cli.<name>`` module adds its subcommands with ``register``.
 
 A subcommand sets ``func`` (sync or async, taking the parsed args, returning an exit code). It may
 let ConfigError and ContentError propagate: they are reported here, with exit code 2.
@@ -13,15 +13,15 @@ import inspect
 import sys
 
 COMMAND_MODULES = [
-    "bot.cli.ask",
-    "bot.cli.unanswered",
-    "bot.cli.content",
-    "bot.cli.chat",
-    "bot.cli.records",
-    "bot.cli.retention",
-    "bot.cli.isa",
-    "bot.cli.reminders",
-    "bot.cli.teams",
+    "cli.ask",
+    "cli.unanswered",
+    "cli.content",
+    "cli.chat",
+    "cli.records",
+    "cli.retention",
+    "cli.isa",
+    "cli.reminders",
+    "cli.teams",
 ]
 
 

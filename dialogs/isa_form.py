@@ -1,24 +1,18 @@
 """``isa add`` and ``isa edit <id>`` as a short dialog (the Dialog protocol in dialogs/base.py).
 
 Pure: each answer is checked with the register's own field validation as it is typed, so mistakes
-are caught at the step that made them; ``complete`` validates the whole agreement again, checks the
-user may change it, and saves it with its audit line.
+are caught at the step that made them. On confirm the core (bot/isa) validates the whole agreement
+again, checks the user may change it, and saves it with its audit line.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.identity import Addresses
 from bot.isa.model import EDITABLE_FIELDS, ISAStatus, is_special_category, split_list, validate_field
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
+from bot.strings import Strings
 from dialogs.base import DialogState, Inbound, Status
-
-if TYPE_CHECKING:
-    from bot.context import TurnContext
-    from bot.core import Assistant
-    from bot.isa.commands import ISACommand
-    from bot.strings import Strings
 
 ADD_ORDER = ("title", "parties", "purpose", "data_categories", "lawful_basis", "article9_condition", "owner",
              "start_date", "review_date", "status", "document_url", "channels")
@@ -31,8 +25,9 @@ SAVE, CHANGE, CANCEL = "isa_save", "isa_change", "isa_cancel"
 class ISADialog:
     name = "isa"
 
-    def __init__(self, strings: Strings):
+    def __init__(self, strings: Strings, addresses: Addresses):
         self.strings = strings
+        self.addresses = addresses
 
     # ------------------------------------------------------------------ protocol
     def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
@@ -56,18 +51,6 @@ class ISADialog:
             return self._confirm_step(state, text)
         return self._answer(state, text, inbound)
 
-    async def complete(self, state: DialogState, ctx: TurnContext) -> list[Reply]:
-        from bot.isa.commands import save_from_form
-        from bot.isa.model import ISAValidationError
-        from bot.isa.register import ISANotFound
-
-        try:
-            return await save_from_form(ctx, state["isa_id"], state["values"])
-        except ISAValidationError as exc:
-            return [Reply(self.strings.get("isa.invalid", problems=str(exc)))]
-        except ISANotFound:
-            return [Reply(self.strings.get("isa.not_found", id=state["isa_id"]))]
-
     # ------------------------------------------------------------------ steps
     def _answer(self, state: DialogState, text: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
         field = state["field"]
@@ -78,7 +61,7 @@ class ISADialog:
         if field in OPTIONAL and text.lower() in SKIP_WORDS:
             text = ""
         try:
-            value = validate_field(field, text)
+            value = validate_field(field, text, self.addresses, inbound.user)
         except ValueError as exc:
             return state, [Reply(self.strings.get("isa.dialog.invalid", reason=exc)), self._ask(state)]
         state["values"][field] = "; ".join(value) if isinstance(value, list) else (
@@ -138,18 +121,3 @@ class ISADialog:
                      fields=fields, choices=[Choice(s.get("isa.dialog.save"), SAVE),
                                              Choice(s.get("isa.dialog.change"), CHANGE),
                                              Choice(s.get("isa.dialog.cancel"), CANCEL)])
-
-
-def install_dialog(assistant: Assistant, command: ISACommand) -> None:
-    """Register the ISA dialog with the dialog runner, so ``isa add`` and ``isa edit <id>`` start it."""
-    from dialogs.runner import ensure_runner
-
-    runner = ensure_runner(assistant)
-    dialog = ISADialog(assistant.strings)
-    runner.register(dialog)
-    command.dialog_name = dialog.name
-
-    async def start_dialog(ctx: TurnContext, name: str, args: str) -> list[Reply]:
-        return await runner.start(name, ctx, args)
-
-    command.start_dialog = start_dialog

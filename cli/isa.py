@@ -32,11 +32,12 @@ async def run_import(args) -> int:
     import getpass
     from pathlib import Path
 
+    from app import address_book
     from bot.isa.importexport import ImportFailed, import_agreements, read_file
     from bot.storage.db import utcnow
 
     try:
-        agreements = read_file(Path(args.file))
+        agreements = read_file(Path(args.file), address_book())
     except ImportFailed as exc:
         print(f"{args.file}: nothing imported; fix these and try again:", file=sys.stderr)
         for error in exc.errors:

@@ -3,14 +3,15 @@
 It implements the core's ``DialogDriver``. State lives in ``conversation_state``, one row per
 (user, conversation), written after every step, so a restart (even ``kill -9``) resumes exactly
 where the user was, on any replica. Dialogs stay pure; the runner does the I/O around them:
-answering a question asked mid-way (then the dialog repeats its step), calling ``complete`` once
-when the user confirms, and closing stale dialogs after ``walkthrough_expiry_minutes``.
+answering a question asked mid-way (then the dialog repeats its step), calling the dialog's registered
+completion once when the user confirms, and closing stale dialogs after ``walkthrough_expiry_minutes``.
 Every reply a dialog produces carries case details, so the runner marks them all private.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,15 +33,20 @@ log = logging.getLogger(__name__)
 # Button values that only mean something inside a dialog: pressed after it ended, they get a note.
 STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction)
 
+# The confirmed action of a dialog (store the record, save the ISA): the state and the turn in, replies out.
+Completion = Callable[[DialogState, "TurnContext"], Awaitable[list[Reply]]]
+
 
 class DialogRunner:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.dialogs: dict[str, Dialog] = {}
+        self.completions: dict[str, Completion] = {}
 
-    def register(self, dialog: Dialog) -> None:
-        """Make a dialog startable by name (the walkthrough, the ISA editor, ...)."""
+    def register(self, dialog: Dialog, complete: Completion) -> None:
+        """Make a dialog startable by name (the walkthrough, the ISA editor, ...); ``complete`` does its I/O."""
         self.dialogs[dialog.name] = dialog
+        self.completions[dialog.name] = complete
 
     # ------------------------------------------------------------------ the DialogDriver protocol
     async def is_active(self, ctx: TurnContext) -> bool:
@@ -82,7 +88,7 @@ class DialogRunner:
     def inbound(self, ctx: TurnContext, extra: dict[str, Any] | None = None) -> Inbound:
         local_now = self.assistant.clock().astimezone(self.assistant.settings.tz)  # records show local time
         return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=local_now,
-                       privacy_findings=ctx.scan.kinds, user_id=ctx.user_id, extra=extra or {})
+                       privacy_findings=ctx.scan.kinds, user_id=ctx.user_id, user=ctx.turn.user, extra=extra or {})
 
     # ------------------------------------------------------------------ after each step
     async def _after_step(self, ctx: TurnContext, dialog: Dialog, state: DialogState,
@@ -94,7 +100,7 @@ class DialogRunner:
         status = Status(state.get("status", Status.ACTIVE))
         if status is Status.COMPLETE:
             try:
-                replies = replies + await dialog.complete(state, ctx)
+                replies = replies + await self.completions[dialog.name](state, ctx)
             except SQLAlchemyError as exc:  # keep the state: pressing confirm again is safe (idempotent)
                 log.error("dialog completion failed", extra={"dialog": dialog.name, "reason": type(exc).__name__})
                 return [*replies, Reply(self.assistant.strings.get("walkthrough.record_failed"))]
@@ -166,9 +172,3 @@ def _private(replies: list[Reply]) -> list[Reply]:
         reply.private = True
     return replies
 
-
-def ensure_runner(assistant: Assistant) -> DialogRunner:
-    """The assistant's dialog runner, created on first use (each feature registers its dialogs on it)."""
-    if not isinstance(assistant.dialogs, DialogRunner):
-        assistant.dialogs = DialogRunner(assistant)
-    return assistant.dialogs

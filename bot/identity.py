@@ -1,0 +1,84 @@
+"""Who and where: the one identity type for people and conversations on every channel.
+
+An :class:`Identity` is issued by an adapter (the only code that knows its channel's id shapes) and
+compared by its canonical :attr:`Identity.key` everywhere else: the ISA register, decision records,
+reminders, admin checks, subject access and erasure. The key is ``<channel>:<scope>:<id>`` when the
+channel's ids are only unique inside a workspace (Slack: ``slack:T1:U1``) and ``<channel>:<id>``
+when they are unique on their own (Teams AAD object ids and conversation ids, local names). Two
+people in different workspaces therefore never share a key, and nothing outside the adapter ever
+re-parses one.
+
+Typed addresses (an ISA owner, a reminder channel, ``ADMINS``) are read by the channel's
+:class:`AddressParser`, found in :class:`Addresses` by the prefix before the first ``:``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class AddressKind(StrEnum):
+    USER = "user"
+    CONVERSATION = "conversation"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A user or a conversation on one channel; ``scope`` is the workspace when ids need one."""
+
+    channel: str
+    id: str
+    scope: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The canonical form every table stores and every comparison uses."""
+        if self.scope:
+            return f"{self.channel}:{self.scope}:{self.id}"
+        return f"{self.channel}:{self.id}" if self.id else self.channel
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AddressParser(Protocol):
+    """One channel's reading of typed addresses (implemented by each adapter)."""
+
+    channel: str
+
+    def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
+        """The identity ``text`` names, or ValueError saying what is wrong.
+
+        ``within`` is who typed it: a Slack user's ``slack:U2`` means U2 in their own workspace.
+        """
+
+    def legacy_keys(self, identity: Identity) -> tuple[str, ...]:
+        """Older stored forms of the same identity that a migration could not rewrite (for subject access)."""
+
+
+class Addresses:
+    """The address parsers of every channel, registered by the composition root."""
+
+    def __init__(self) -> None:
+        self._parsers: dict[str, AddressParser] = {}
+
+    def register(self, parser: AddressParser) -> None:
+        self._parsers[parser.channel] = parser
+
+    def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
+        """ValueError (with the reason) for an unknown channel or a malformed address."""
+        text = text.strip()
+        parser = self._parsers.get(text.split(":", 1)[0])
+        if parser is None:
+            known = ", ".join(f"{name}:…" for name in sorted(self._parsers)) or "no channel is configured"
+            raise ValueError(f"{text!r} is not a {kind} (start with {known})")
+        return parser.parse(text, kind, within=within if within and within.channel == parser.channel else None)
+
+    def key(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> str:
+        return self.parse(text, kind, within=within).key
+
+    def legacy_keys(self, identity: Identity) -> tuple[str, ...]:
+        parser = self._parsers.get(identity.channel)
+        return parser.legacy_keys(identity) if parser else ()

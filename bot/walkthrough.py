@@ -1,0 +1,94 @@
+"""The decision walkthrough and the decision records, as the user meets them in chat.
+
+``decide`` starts the walkthrough (the pure dialog in dialogs/walkthrough.py); "Record this" stores
+the summary as a decision record. ``records`` lists the user's own records, ``records show N`` shows
+one, and ``records amend N`` corrects a typed answer by storing a new record linked to the original.
+:func:`install_walkthrough` registers the dialogs, their completions and the commands.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot import records
+from bot.context import TurnContext
+from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.numbers import whole_number
+from bot.strings import Strings
+from bot.summary import summary_fields, summary_text
+from dialogs.base import DialogState
+from dialogs.walkthrough import AMEND, WALKTHROUGH, AmendRecordDialog, WalkthroughDialog
+
+if TYPE_CHECKING:
+    from bot.core import Assistant
+
+log = logging.getLogger(__name__)
+
+RECENT_RECORDS = 10
+
+
+def record_reply(record: records.DecisionRecord, strings: Strings) -> Reply:
+    fields = [CardField(label, value) for label, value in summary_fields(record.summary, strings)]
+    return Reply(summary_text(record.summary, strings, record.id), kind=ReplyKind.SUMMARY,
+                 title=strings.get("records.record_number", id=record.id), fields=fields,
+                 summary=record.summary, private=True)
+
+
+def install_walkthrough(assistant: Assistant) -> None:
+    """Register the walkthrough and record dialogs and the ``decide`` and ``records`` commands."""
+    runner = assistant.dialogs
+    content = assistant.content
+
+    async def store_decision(state: DialogState, ctx: TurnContext) -> list[Reply]:
+        record, created = await records.store(assistant.engine, ctx.user_id, walkthrough.summary(state),
+                                              f"decision:{state['id']}", assistant.clock())
+        log.info("decision recorded", extra={"record": record.id, "decision": record.decision, "new": created})
+        key = "walkthrough.recorded" if created else "walkthrough.already_recorded"
+        return [Reply(assistant.strings.get(key, id=record.id), choices=[
+            Choice(assistant.strings.get("choices.records"), "records")])]
+
+    async def store_amendment(state: DialogState, ctx: TurnContext) -> list[Reply]:
+        record = await records.amend(assistant.engine, ctx.user_id, state["record_id"], state["changes"],
+                                     state["note"], assistant.clock(), idempotency_key=f"amend:{state['id']}")
+        return [Reply(assistant.strings.get("records.amended", id=record.id, original=state["record_id"]))]
+
+    async def decide(ctx: TurnContext, args: str) -> list[Reply]:
+        return await runner.start(WALKTHROUGH, ctx, args)
+
+    async def records_command(ctx: TurnContext, args: str) -> list[Reply]:
+        s = assistant.strings
+        words = args.lower().replace("#", " ").split()
+        if words and words[0] == "list":
+            words = words[1:]
+        if not words:
+            found = await records.list_records(assistant.engine, ctx.user_id, RECENT_RECORDS)
+            if not found:
+                return [Reply(s.get("records.none"), kind=ReplyKind.LIST, private=True,
+                              choices=[Choice(s.get("choices.decide"), "decide")])]
+            lines = [records.list_line(r, s) for r in found] + ["", s.get("records.list_hint")]
+            return [Reply("\n".join(lines), kind=ReplyKind.LIST, title=s.get("records.list_title"), private=True,
+                          choices=[Choice(f"#{r.id} {r.reference}", f"records show {r.id}") for r in found[:5]])]
+        action, number = (words[0], words[1:]) if not words[0].isdigit() else ("show", words)
+        if action not in {"show", "amend"} or len(number) != 1 or not (number[0].isascii() and number[0].isdigit()):
+            return [Reply(s.get("records.usage"), private=True)]
+        record_id = whole_number(number[0])
+        if record_id is None:  # larger than any id the database can hold
+            return [Reply(s.get("records.not_found", id=number[0][:30]), private=True)]
+        try:
+            record = await records.get_record(assistant.engine, ctx.user_id, record_id)
+        except records.RecordNotFound:
+            return [Reply(s.get("records.not_found", id=record_id), private=True)]
+        if action == "show":
+            return [record_reply(record, s)]
+        return await runner.start(AMEND, ctx, args, extra={"record": {"id": record.id, "summary": record.summary}})
+
+    runner.register(AmendRecordDialog(content.strings), store_amendment)
+    if WALKTHROUGH in content.trees:
+        walkthrough = WalkthroughDialog(content.trees[WALKTHROUGH], {t.id: t for t in content.topics},
+                                        content.version)
+        runner.register(walkthrough, store_decision)
+        assistant.register_command("decide", decide, "walkthrough.command_help")
+    else:
+        log.warning("no content/trees/walkthrough.yaml: the decide command is not available")
+    assistant.register_command("records", records_command, "records.command_help")
