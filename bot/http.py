@@ -13,8 +13,10 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from bot.config import LOOPBACK_HOSTS, Settings
@@ -179,16 +181,38 @@ class _Refused(asyncio.Protocol):
         transport.close()
 
 
+class HardenedRequestHandler(web.RequestHandler):
+    """aiohttp's connection handler, whose own error answers (a malformed request line or headers,
+    before any route runs) also get the security headers and no version banner, and are logged at
+    INFO with the reason: any client can send a malformed request, so it must not flood the ERROR log."""
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError | ConnectionError):
+            log.info("malformed request refused", extra={"reason": f"{type(exc).__name__}: {exc}"[:200]})
+            return
+        super().log_exception(*args, **kwargs)
+
+    def handle_error(self, request, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        response = super().handle_error(request, status, exc, message)
+        response.headers.update(DEFAULT_HEADERS)
+        response.headers["Server"] = SERVER_NAME
+        return response
+
+
 class CappedTCPSite(web.TCPSite):
     """A TCP site that accepts at most ``max_connections`` open connections, so a flood of idle or slow
     sockets cannot use up the process's file descriptors and starve everyone else."""
 
-    __slots__ = ("_max_connections", "_refused")
+    __slots__ = ("_handler_options", "_max_connections", "_refused")
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int, **kwargs):
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int,
+                 keepalive_timeout: float, **kwargs):
         super().__init__(runner, host, port, **kwargs)
         self._max_connections = max_connections
         self._refused = 0
+        self._handler_options = {"keepalive_timeout": keepalive_timeout}
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
@@ -205,7 +229,7 @@ class CappedTCPSite(web.TCPSite):
                 log.warning("connection refused: at MAX_CONNECTIONS",
                             extra={"max_connections": self._max_connections, "refused": self._refused})
             return _Refused()
-        return server()
+        return HardenedRequestHandler(server, loop=asyncio.get_running_loop(), **self._handler_options)
 
 
 def run_server(app: Awaitable[web.Application], settings: Settings, shutdown_timeout: float = 15.0) -> None:
@@ -213,12 +237,11 @@ def run_server(app: Awaitable[web.Application], settings: Settings, shutdown_tim
     which also runs while a request's headers are arriving)."""
 
     async def serve() -> None:
-        runner = web.AppRunner(await app, handle_signals=True, shutdown_timeout=shutdown_timeout,
-                               keepalive_timeout=settings.header_timeout_seconds)
+        runner = web.AppRunner(await app, handle_signals=True, shutdown_timeout=shutdown_timeout)
         await runner.setup()
         try:
-            await CappedTCPSite(runner, settings.host, settings.port,
-                                max_connections=settings.max_connections).start()
+            await CappedTCPSite(runner, settings.host, settings.port, max_connections=settings.max_connections,
+                                keepalive_timeout=settings.header_timeout_seconds).start()
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()

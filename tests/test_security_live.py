@@ -135,6 +135,25 @@ async def test_api_and_static_responses_carry_the_security_headers(live):
             assert headers.get("Server") == "infoshare", path  # no product or version banner
 
 
+async def test_aiohttps_own_error_answers_carry_them_too(live):
+    """A request that never reaches a route (malformed line, smuggling-shaped headers) is answered by
+    aiohttp itself; that answer must not name the server's version either."""
+    for raw in (b"GARBAGE\r\n\r\n",
+                b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", live.server.port)
+        writer.write(raw)
+        head = (await asyncio.wait_for(reader.read(1000), 5)).split(b"\r\n\r\n")[0].decode()
+        writer.close()
+        assert head.startswith("HTTP/1.") and " 400 " in head.splitlines()[0], head
+        assert "X-Content-Type-Options: nosniff" in head and "Server: infoshare" in head, head
+        assert "aiohttp" not in head and "Python" not in head, head
+    lines = [json.loads(line) for line in live.server.log().splitlines() if line.startswith("{")]
+    refused = [line for line in lines if line["message"] == "malformed request refused"]
+    assert len(refused) >= 2 and all(line["level"] == "INFO" and "exception" not in line for line in refused)
+    assert not [line for line in lines if line["level"] == "ERROR"]  # any client can send these: no log flood
+
+
 async def test_the_page_sets_a_strict_session_cookie(live):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as fresh:
         async with fresh.get(f"{live.url}/") as response:
