@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Grade the question engine on an evaluation set (default ../shared/eval/qa-dev.yaml).
 
-    python bench/qa_eval.py [PATH ...]      e.g. tests/data/qa-paraphrases.yaml
+    python bench/qa_eval.py [--totals] [PATH ...]      e.g. tests/data/qa-paraphrases.yaml
 
 Grading rule (as written in qa-dev.yaml): an answerable case must be answered, and for every group in
 ``must`` at least one alternative must appear in the answer (case-insensitive substring), and nothing
 in ``must_not``. An unanswerable case must be abstained on: ``answered`` false, saying it does not know
 and pointing to a human (manager, safeguarding lead, information governance). Exit code 1 on any failure.
+
+Per set it reports in-scope correct, out-of-scope abstained, how many in-scope questions got the "one of
+these" options instead of an answer, and the confidently-wrong rate: questions answered (not abstained,
+not offered options) whose answer fails the rule, as a share of all questions. ``--totals`` prints only
+the figures, never the questions (for a sealed set).
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +36,21 @@ class Grade:
     why: str
     topic: str | None
     confidence: float
+    answered: bool = False
+    options: bool = False  # offered "one of these" instead of answering
+
+    @property
+    def confidently_wrong(self) -> bool:
+        return self.answered and not self.passed
 
 
 def grade_case(case: dict, answer) -> Grade:
-    """Apply the evaluation set's rule to one case."""
+    """Apply the evaluation set's rule to one case (and note whether it answered or offered options)."""
+    grade = _grade(case, answer)
+    return replace(grade, answered=answer.answered, options=bool(getattr(answer, "options", ())))
+
+
+def _grade(case: dict, answer) -> Grade:
     text = answer.answer.lower()
     question = case["q"]
     if not case.get("answerable", True):
@@ -62,7 +78,7 @@ def grade_file(engine, path: Path) -> list[Grade]:
     return [grade_case(case, engine.answer(case["q"])) for case in cases]
 
 
-def summarise(path: Path, grades: list[Grade]) -> str:
+def summarise(path: Path, grades: list[Grade], totals_only: bool = False) -> str:
     in_scope = [g for g in grades if g.answerable]
     out_scope = [g for g in grades if not g.answerable]
 
@@ -70,12 +86,20 @@ def summarise(path: Path, grades: list[Grade]) -> str:
         passed = sum(g.passed for g in items)
         return f"{passed}/{len(items)} ({100 * passed / max(len(items), 1):.1f}%)"
 
-    lines = [f"== {path}", f"{'in-scope accuracy':<22}{pct(in_scope)}", f"{'abstention accuracy':<22}{pct(out_scope)}"]
+    wrong = sum(g.confidently_wrong for g in grades)
+    options = sum(g.options for g in in_scope)
+    lines = [f"== {path}", f"{'in-scope correct':<22}{pct(in_scope)}",
+             f"{'out-of-scope abstained':<22}{pct(out_scope)}",
+             f"{'in-scope offered options':<22} {options}/{len(in_scope)}",
+             f"{'confidently wrong':<22}{wrong}/{len(grades)} ({100 * wrong / max(len(grades), 1):.1f}%)"]
     failures = [g for g in grades if not g.passed]
-    if failures:
+    if failures and not totals_only:
         lines.append("failures:")
-        lines += [f"  - {g.question!r} (confidence {g.confidence:.3f}): {g.why}" for g in failures]
-    lines.append(f"SUMMARY {path.name}: overall {pct(grades)}, in-scope {pct(in_scope)}, abstention {pct(out_scope)}")
+        lines += [f"  - {'WRONG ' if g.confidently_wrong else ''}{g.question!r} (confidence {g.confidence:.3f}): "
+                  f"{g.why}" for g in failures]
+    lines.append(f"SUMMARY {path.name}: in-scope {pct(in_scope)}, out-of-scope abstained {pct(out_scope)}, "
+                 f"options {options}, confidently wrong {wrong}/{len(grades)} "
+                 f"({100 * wrong / max(len(grades), 1):.1f}%)")
     return "\n".join(lines)
 
 
@@ -85,11 +109,12 @@ def main(argv: list[str]) -> int:
     from bot.qa import QuestionEngine
 
     engine = QuestionEngine(load_content(PROJECT_ROOT / "content"))
-    paths = [Path(a) for a in argv] or [DEFAULT_SET]
+    totals_only = "--totals" in argv
+    paths = [Path(a) for a in argv if a != "--totals"] or [DEFAULT_SET]
     failed = 0
     for path in paths:
         grades = grade_file(engine, path)
-        print(summarise(path, grades))
+        print(summarise(path, grades, totals_only))
         failed += sum(not g.passed for g in grades)
     return 1 if failed else 0
 

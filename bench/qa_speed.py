@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 EVAL_SETS = [ROOT.parent / "shared" / "eval" / "qa-dev.yaml",
              *(ROOT / "tests" / "data" / name for name in ("qa-paraphrases.yaml", "qa-heldout-2.yaml",
-                                                           "qa-heldout-3.yaml"))]
+                                                           "qa-heldout-3.yaml", "qa-blind-voices.yaml",
+                                                           "qa-blind-scenarios.yaml", "qa-blind-nearmiss.yaml",
+                                                           "qa-blind-own-1.yaml"))]
 CALIBRATION = ROOT / "bench" / "data" / "out-of-scope-calibration.yaml"
 
 

@@ -6,12 +6,12 @@ both print the same ``file:line: what is wrong`` lines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.strings import Strings, load_strings
-from bot.topics import EMPTY_VOCABULARY, Topic, Vocabulary, load_topics, load_vocabulary
+from bot.topics import EMPTY_VOCABULARY, Topic, Vocabulary, load_out_of_scope, load_topics, load_vocabulary
 from bot.yamlload import ContentError, ContentProblem, load_validated
 from dialogs.tree import Tree, load_trees
 
@@ -25,6 +25,7 @@ class Content:
     trees: dict[str, Tree]
     meta: dict[str, Any]
     vocabulary: Vocabulary = EMPTY_VOCABULARY
+    out_of_scope: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> examples the bot abstains on
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -44,6 +45,11 @@ def load_content(root: Path) -> Content:
             results[name] = loader()
         except ContentError as exc:
             problems.extend(exc.problems)
+    if "topics" in results:
+        try:
+            results["out_of_scope"] = load_out_of_scope(root, results["topics"])
+        except ContentError as exc:
+            problems.extend(exc.problems)
     if not problems:
         try:
             results["trees"] = load_trees(root, {t.id for t in results["topics"]}, results["strings"])
@@ -60,4 +66,5 @@ def load_content(root: Path) -> Content:
         trees=results["trees"],
         meta=dict(meta),
         vocabulary=results["vocabulary"],
+        out_of_scope=results["out_of_scope"],
     )

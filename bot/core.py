@@ -39,10 +39,14 @@ DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
+# The value of a "one of these" topic button: pressing it answers that topic ("topic consent_refused").
+TOPIC_CHOICE = "topic "
 
 
 class QuestionAnswerer(Protocol):
     def answer(self, question: str) -> Answer: ...
+
+    def topic_answer(self, topic_id: str) -> Answer | None: ...
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,15 @@ class Assistant:
             if hooked is not None:
                 return hooked, "answer"
         scan = ctx.scan if question == ctx.turn.text else privacy.scan(question)
-        answer = self.qa.answer(privacy.without_details(question, scan.findings))
+        pressed = question.startswith(TOPIC_CHOICE) and self.qa.topic_answer(question[len(TOPIC_CHOICE):].strip())
+        answer = pressed or self.qa.answer(privacy.without_details(question, scan.findings))
         if answer.smalltalk:
             return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"
+        if answer.options:  # in scope, but which topic is not clear: offer the likely ones as buttons
+            choices = [Choice(topic.title, TOPIC_CHOICE + topic.id)
+                       for topic in map(self.content.topic, answer.options) if topic is not None]
+            await self._log_unanswered(scan.redacted)
+            return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, choices=choices)], "options"
         if not answer.answered:
             await self._log_unanswered(scan.redacted)
             return [Reply(answer.answer, kind=ReplyKind.ABSTAIN, sources=list(answer.sources))], "abstain"

@@ -1,8 +1,10 @@
-"""Guidance topics, the units the question engine retrieves and answers with, and the vocabulary
-(abbreviations, synonyms, stopwords, small talk) it uses to understand how practitioners type."""
+"""Guidance topics, the units the question engine retrieves and answers with; the out-of-scope examples
+it learns to abstain on; and the vocabulary (abbreviations, synonyms, stopwords, small talk) it uses to
+understand how practitioners type."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ class Topic:
     related: tuple[str, ...] = ()
     keywords: tuple[str, ...] = field(default=())
     offer_walkthrough: bool = False  # answers on this topic offer a "walk me through it" button
+    danger_phrases: tuple[str, ...] = ()  # a question with one of these gets this topic's answer first
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,14 @@ class Vocabulary:
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
     smalltalk: dict[str, tuple[str, ...]]
-    weak_words: frozenset[str] = frozenset()
     capital_abbreviations: dict[str, str] = field(default_factory=dict)
 
 
 EMPTY_VOCABULARY = Vocabulary({}, {}, frozenset(), {})
+
+# An answer opening "Yes." or "No." reads as permission for whatever was asked, even a question it did not
+# answer: each answer must state its rule instead.
+_BARE_VERDICT = re.compile(r"^\s*(?:yes|no)\s*[.,!;:]", re.IGNORECASE)
 
 
 def load_topics(root: Path) -> list[Topic]:
@@ -60,6 +66,10 @@ def load_topics(root: Path) -> list[Topic]:
                                                f"(first at {other[0]}:{other[1]})"))
                 continue
             where[item["id"]] = (display, line)
+            if _BARE_VERDICT.match(item["answer"]):
+                problems.append(ContentProblem(display, document["topics"][index].lines.get("answer", line),
+                                               f"topic {item['id']!r}: the answer opens with a bare yes or no; "
+                                               "state the rule instead"))
             topics.append(Topic(
                 id=item["id"],
                 title=item["title"],
@@ -69,8 +79,17 @@ def load_topics(root: Path) -> list[Topic]:
                 related=tuple(item.get("related", ())),
                 keywords=tuple(item.get("keywords", ())),
                 offer_walkthrough=bool(item.get("offer_walkthrough", False)),
+                danger_phrases=tuple(item.get("danger_phrases", ())),
             ))
+    first_topic: dict[str, str] = {}
     for topic in topics:
+        for example in topic.examples:
+            key = " ".join(example.lower().split())
+            other = first_topic.setdefault(key, topic.id)
+            if other != topic.id:  # one phrasing, two topics: the router cannot learn both
+                display, line = where[topic.id]
+                problems.append(ContentProblem(display, line, f"topic {topic.id!r}: example {example!r} is also "
+                                               f"an example of topic {other!r}"))
         for related in topic.related:
             if related not in where:
                 display, line = where[topic.id]
@@ -103,6 +122,28 @@ def load_vocabulary(root: Path) -> Vocabulary:
         synonyms={key: tuple(values) for key, values in document["synonyms"].items()},
         stopwords=frozenset(document["stopwords"]),
         smalltalk={key: tuple(str(p) for p in phrases) for key, phrases in document["smalltalk"].items()},
-        weak_words=frozenset(document.get("weak_words", ())),
         capital_abbreviations={key: str(value) for key, value in document.get("capital_abbreviations", {}).items()},
     )
+
+
+def load_out_of_scope(root: Path, topics: list[Topic]) -> dict[str, tuple[str, ...]]:
+    """Load ``content/out-of-scope.yaml``: kinds of question the assistant does not answer, with examples.
+
+    An example that is also a topic's example would teach the router two opposite things, so it is an error.
+    """
+    path = root / "out-of-scope.yaml"
+    if not path.exists():
+        return {}
+    document = load_validated(path, "out-of-scope", root)
+    display = str(path.relative_to(root))
+    in_scope = {" ".join(example.lower().split()): topic.id for topic in topics for example in topic.examples}
+    problems = []
+    for kind, examples in document["kinds"].items():
+        for index, example in enumerate(examples):
+            topic_id = in_scope.get(" ".join(example.lower().split()))
+            if topic_id is not None:
+                problems.append(ContentProblem(display, examples.lines[index],
+                                               f"{kind}: {example!r} is also an example of topic {topic_id!r}"))
+    if problems:
+        raise ContentError(problems)
+    return {kind: tuple(examples) for kind, examples in document["kinds"].items()}

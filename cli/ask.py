@@ -48,6 +48,8 @@ def _print_human(answer) -> None:
     if answer.sources:
         lines.append("Sources:")
         lines += [f"  - {source.title}: {source.ref}" for source in answer.sources]
+    if answer.options:
+        lines += [f"  - {topic_id}" for topic_id in answer.options]
     if answer.answered and not answer.smalltalk:
         lines.append(f"(topic {answer.topic}, confidence {answer.confidence:.2f})")
     print("\n".join(lines) + "\n", flush=True)

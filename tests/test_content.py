@@ -135,9 +135,9 @@ def test_content_owner_can_change_wording_without_python(content_copy):
 def test_every_topic_is_short_practical_and_sourced(content):
     for topic in content.topics:
         words = len(topic.answer.split())
-        assert words <= 130, f"{topic.id}: {words} words"
+        assert words <= 170, f"{topic.id}: {words} words"  # room to state legal conditions accurately
         assert topic.sources, topic.id
-        assert 4 <= len(topic.examples) <= 12, f"{topic.id}: {len(topic.examples)} examples"
+        assert len(topic.examples) >= 4, f"{topic.id}: {len(topic.examples)} examples"  # the router learns from them
         assert topic.related, f"{topic.id} has no related topics"
 
 
@@ -166,8 +166,9 @@ GUIDE_STATEMENTS = [
      ["no extra public interest test", "necessary"]),
     # six responsibilities
     ("what are the six responsibilities?", "six_responsibilities",
-     ["fairly, lawfully and transparently", "specified", "adequate, relevant and not excessive",
-      "up to date", "no longer than necessary", "secure", "all staff"]),
+     ["lawfully, fairly and in a transparent way", "specified, explicit and legitimate",
+      "adequate, relevant and limited to what is necessary", "up to date", "no longer than necessary", "secure",
+      "accountability", "1998"]),
     # Article 6
     ("what are the article 6 conditions?", "article6_conditions",
      ["consent", "contract", "legal obligation", "vital interests", "public task", "legitimate interests"]),
@@ -191,9 +192,9 @@ GUIDE_STATEMENTS = [
      ["common law duty of confidence", "human rights act 1998", "do not prevent", "limit"]),
     ("are IT systems a barrier to sharing?", "it_systems_not_a_barrier", ["not a barrier", "professional judgement"]),
     ("do I need consent to start an early help assessment?", "early_help_no_consent_to_assess",
-     ["do not need consent", "early help module"]),
+     ["do not need consent", "early help module", "must normally be told"]),
     ("do I need consent to refer a family to a family hub?", "early_help_engagement_consent",
-     ["do need the family's consent", "family hub", "what is early help?"]),
+     ["need the family's agreement", "family hub", "what is early help?", "not the same as consent"]),
     ("what leaflet do I give about early help?", "early_help_leaflet", ["what is early help?"]),
     # consent rules
     ("when should I seek consent?", "when_to_seek_consent", ["freely given"]),

@@ -1,0 +1,293 @@
+"""The trained topic router: which topic a question is about, with a calibrated probability.
+
+A scikit-learn pipeline is trained from content/: every topic's examples and title, plus the out-of-scope
+examples (content/out-of-scope.yaml) as one more class, so "what's the IT helpdesk number" has somewhere
+to go other than the nearest topic. Features are TF-IDF over character 2-5-grams inside words (robust to
+typos: "consnet" shares most of its n-grams with "consent") and word 1-2-grams; the classifier is a
+multinomial logistic regression. Its probabilities are calibrated by one temperature fitted on
+out-of-fold predictions (k-fold over the training examples), and the one answer threshold is chosen on
+those same held-out predictions: the lowest threshold whose held-out confidently-wrong rate stays within
+``WRONG_RATE_TARGET``. Nothing is tuned by hand.
+
+Importing scikit-learn costs about two seconds, too slow for ``python -m bot ask``. So the fitted model is
+exported to plain arrays (vocabularies, IDF weights, coefficients) in a cache file keyed by a hash of the
+training data and the library versions, and answering needs only numpy. The analyzers below are the
+same functions at training and at answering time, and a test checks that the exported model gives
+scikit-learn's own probabilities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+OUTSIDE = "_outside"  # the class of out-of-scope questions
+ROUTER_FORMAT = "1"  # bump when training or the analyzers change: old caches are then ignored
+FOLDS = 5
+MODEL = "svm"  # or "svm" (a linear SVM, calibrated the same way); compared in bench/qa_calibrate.py
+REGULARISATION_C = {"logistic": 20.0, "svm": 1.0}  # inverse regularisation strength of each model
+WRONG_RATE_TARGET = 0.05  # held-out share of questions we may answer with the wrong topic (the issue's limit)
+SEED = 12
+CACHES_KEPT = 4  # other content versions (a test's edited copy) keep theirs for a while
+
+Prepare = Callable[[str], list[str]]  # text -> normalised words
+
+
+def char_grams(words: Sequence[str]) -> list[str]:
+    """Character 2-5-grams inside each word, padded with a space at both ends (like ``char_wb``)."""
+    return [gram for word in words for gram in word_char_grams(word)]
+
+
+@lru_cache(maxsize=16384)
+def word_char_grams(word: str) -> tuple[str, ...]:
+    """One word's character 2-5-grams (words recur, so answering reuses them)."""
+    padded = f" {word} "
+    size = len(padded)
+    return tuple(padded[i:i + n] for n in range(2, 6) if size >= n for i in range(size - n + 1))
+
+
+def word_grams(words: Sequence[str]) -> list[str]:
+    """Words and adjacent word pairs."""
+    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
+
+
+ANALYZERS: tuple[Callable[[Sequence[str]], list[str]], ...] = (char_grams, word_grams)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One TF-IDF feature block, exported: term -> column, and the IDF of each column."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    offset: int
+
+
+class Router:
+    """Answer-time half of the router: numpy only, microseconds per question."""
+
+    def __init__(self, labels: Sequence[str], blocks: Sequence[_Block], coef: np.ndarray, intercept: np.ndarray,
+                 temperature: float, threshold: float, prepare: Prepare):
+        self.labels = tuple(labels)
+        self._blocks = tuple(blocks)
+        self._coef = coef  # (features, classes)
+        self._intercept = intercept
+        self.temperature = temperature
+        self.threshold = threshold
+        self._prepare = prepare
+        self.outside_index = self.labels.index(OUTSIDE)
+        # Per word, the columns of its known n-grams in each block whose analyzer works word by word.
+        self._word_columns = lru_cache(maxsize=16384)(self._columns_of_word)
+
+    def _columns_of_word(self, word: str) -> tuple[int, ...]:
+        column_of = self._blocks[0].vocabulary.get
+        return tuple(c for c in map(column_of, word_char_grams(word)) if c is not None)
+
+    def known_words(self) -> frozenset[str]:
+        """Every word the router was trained on (the single words of its word block)."""
+        return frozenset(term for term in self._blocks[-1].vocabulary if " " not in term)
+
+    def scores(self, words: Sequence[str]) -> np.ndarray:
+        """The classifier's raw decision scores (before calibration) for normalised words."""
+        columns: list[int] = []
+        values: list[float] = []
+        for number, (analyzer, block) in enumerate(zip(ANALYZERS, self._blocks, strict=True)):
+            if number == 0:  # character n-grams: word by word, from the per-word cache
+                counts = Counter(c for word in words for c in self._word_columns(word))
+            else:
+                column_of = block.vocabulary.get
+                counts = Counter(c for c in map(column_of, analyzer(words)) if c is not None)
+            index = list(counts)
+            frequency = list(counts.values())
+            if not index:
+                continue
+            weights = (1.0 + np.log(np.asarray(frequency, dtype=float))) * block.idf[index]
+            weights /= math.sqrt(float(weights @ weights))
+            columns.extend(block.offset + i for i in index)
+            values.extend(weights.tolist())
+        if not columns:
+            return self._intercept.astype(float)
+        return np.asarray(values, dtype=np.float32) @ self._coef[columns] + self._intercept
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """Calibrated probability of each label (``self.labels``) for a question."""
+        return softmax(self.scores(self._prepare(text)) * self.temperature)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------------- training
+@dataclass(frozen=True)
+class TrainingSet:
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps([self.texts, self.labels]).encode()).hexdigest()
+
+
+def fit_pipeline(words: Sequence[Sequence[str]], labels: Sequence[str], model: str = MODEL):
+    """The scikit-learn pipeline (two TF-IDF blocks and a linear classifier), fitted."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    union = make_union(*(TfidfVectorizer(analyzer=analyzer, sublinear_tf=True) for analyzer in ANALYZERS))
+    c = REGULARISATION_C[model]
+    classifier = LogisticRegression(C=c, max_iter=3000) if model == "logistic" else LinearSVC(C=c)
+    return make_pipeline(union, classifier).fit(list(words), list(labels))
+
+
+def out_of_fold_scores(words: Sequence[Sequence[str]], labels: Sequence[str], classes: Sequence[str],
+                       model: str = MODEL) -> np.ndarray:
+    """Decision scores of each example from a model that never saw it (k-fold), columns in ``classes``."""
+    from sklearn.model_selection import KFold
+
+    scores = np.full((len(words), len(classes)), -1e3)
+    position = {label: i for i, label in enumerate(classes)}
+    for train, held in KFold(FOLDS, shuffle=True, random_state=SEED).split(words):
+        fitted = fit_pipeline([words[i] for i in train], [labels[i] for i in train], model)
+        fold = fitted.decision_function([words[i] for i in held])
+        for column, label in enumerate(fitted.classes_):
+            scores[held, position[label]] = fold[:, column]
+    return scores
+
+
+def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The softmax temperature that minimises held-out log loss (probability calibration)."""
+    from scipy.optimize import minimize_scalar
+
+    def loss(t: float) -> float:
+        probabilities = softmax(scores * t)
+        return -float(np.mean(np.log(probabilities[np.arange(len(truth)), truth] + 1e-12)))
+
+    return float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, outside: int) -> float:
+    """The lowest answer threshold whose held-out confidently-wrong rate is within the target.
+
+    A question is answered when its best topic (never the out-of-scope class) has at least the threshold;
+    it is wrong when that topic is not its own (or it had none)."""
+    topic_probabilities = probabilities.copy()
+    topic_probabilities[:, outside] = -1.0
+    best = topic_probabilities.argmax(axis=1)
+    confidence = topic_probabilities[np.arange(len(best)), best]
+    wrong = best != truth
+    for threshold in np.arange(0.20, 0.96, 0.01):
+        answered = confidence >= threshold
+        if (answered & wrong).mean() <= WRONG_RATE_TARGET:
+            return round(float(threshold), 2)
+    return 0.95
+
+
+def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router:
+    """Fit, calibrate and export a router (imports scikit-learn: seconds, so results are cached)."""
+    words = [prepare(text) for text in training.texts]
+    labels = list(training.labels)
+    pipeline = fit_pipeline(words, labels, model)
+    classes = [str(c) for c in pipeline.classes_]
+    truth = np.array([classes.index(label) for label in labels])
+    held_out = out_of_fold_scores(words, labels, classes, model)
+    temperature = fit_temperature(held_out, truth)
+    threshold = choose_threshold(softmax(held_out * temperature), truth, classes.index(OUTSIDE))
+    union, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
+    blocks, offset = [], 0
+    for _, vectorizer in union.transformer_list:
+        vocabulary = {str(term): int(column) for term, column in vectorizer.vocabulary_.items()}
+        blocks.append(_Block(vocabulary, vectorizer.idf_.astype(float), offset))
+        offset += len(vocabulary)
+    return Router(classes, blocks, classifier.coef_.T.astype(np.float32).copy(), classifier.intercept_.astype(float),
+                  temperature, threshold, prepare)
+
+
+# ---------------------------------------------------------------------------------------------- cache
+def _library_versions() -> str:
+    return ",".join(f"{name}={_version(name)}" for name in ("scikit-learn", "numpy", "scipy"))
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def cache_key(training: TrainingSet, prepare_digest: str) -> str:
+    material = (f"{ROUTER_FORMAT}|{MODEL}|{REGULARISATION_C[MODEL]}|{WRONG_RATE_TARGET}|{_library_versions()}|"
+                f"{prepare_digest}|")
+    return hashlib.sha256((material + training.digest()).encode()).hexdigest()[:24]
+
+
+def save(router: Router, path: Path) -> None:
+    """Write the exported model atomically (a half-written cache must never be read)."""
+    arrays: dict[str, np.ndarray] = {
+        "labels": np.array(router.labels),
+        "coef": router._coef,
+        "intercept": router._intercept,
+        "calibration": np.array([router.temperature, router.threshold]),
+    }
+    for number, block in enumerate(router._blocks):
+        terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
+        arrays[f"terms{number}"] = np.array(terms)
+        arrays[f"idf{number}"] = block.idf
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path, prepare: Prepare) -> Router:
+    with np.load(path, allow_pickle=False) as data:
+        blocks, offset = [], 0
+        for number in range(len(ANALYZERS)):
+            terms = data[f"terms{number}"].tolist()
+            blocks.append(_Block({t: i for i, t in enumerate(terms)}, data[f"idf{number}"], offset))
+            offset += len(terms)
+        temperature, threshold = data["calibration"].tolist()
+        return Router(data["labels"].tolist(), blocks, data["coef"], data["intercept"], temperature, threshold,
+                      prepare)
+
+
+def cached_router(training: TrainingSet, prepare: Prepare, prepare_digest: str, cache_dir: Path) -> Router:
+    """The router for this training data: from the cache when it is there, else trained and cached."""
+    key = cache_key(training, prepare_digest)
+    path = cache_dir / f"qa-router-{key}.npz"
+    if path.exists():
+        try:
+            return load(path, prepare)
+        except (OSError, ValueError, KeyError) as exc:  # a corrupt cache is rebuilt, never fatal
+            log.warning("question router cache unreadable; retraining", extra={"reason": type(exc).__name__})
+    router = train(training, prepare)
+    try:
+        save(router, path)
+        stale = sorted(cache_dir.glob("qa-router-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in stale[CACHES_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only disk costs start-up time, not answers
+        log.warning("could not cache the question router", extra={"reason": type(exc).__name__})
+    return router
