@@ -16,6 +16,7 @@ from bot import privacy
 from bot.context import TurnContext
 from bot.core import Assistant
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
+from bot.numbers import whole_number
 from bot.strings import Strings
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,8 @@ def render_replies(replies: list[Reply], strings: Strings) -> tuple[str, list[Ch
 def read_input(line: str, choices: list[Choice]) -> tuple[str, str | None]:
     """``(text, choice)``: a number naming one of the offered options presses that button."""
     text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(choices):
-        return "", choices[int(text) - 1].value
+    if number := whole_number(text, len(choices)):
+        return "", choices[number - 1].value
     return text, None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -26,7 +26,7 @@ from bot.content import Content
 from bot.context import TurnContext
 from bot.delivery import Delivery
 from bot.dialog_runner import DialogRunner
-from bot.identity import Addresses
+from bot.identity import Addresses, Identity
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage.db import claim_once, insert_ignore, utcnow
@@ -59,6 +59,23 @@ class Command:
 TurnObserver = Callable[[str, float], None]  # (outcome, seconds) for metrics
 # A feature that can answer some questions itself (e.g. from the ISA register): replies, or None to pass.
 QuestionHook = Callable[[TurnContext, str], Awaitable[list[Reply] | None]]
+
+
+def without_nul(turn: IncomingTurn) -> IncomingTurn:
+    """NUL characters removed from everything a channel sent: no one types them, and PostgreSQL
+    refuses them in text (which would lose the transcript or look like a database outage)."""
+    def clean(value: str | None) -> str | None:
+        return value.replace("\x00", "") if value else value
+
+    def identity(who: Identity) -> Identity:
+        return replace(who, id=clean(who.id) or "", scope=clean(who.scope))
+
+    parts = (turn.text, turn.choice, turn.message_id, turn.user.id, turn.user.scope, turn.conversation.id,
+             turn.conversation.scope)
+    if not any(part and "\x00" in part for part in parts):
+        return turn
+    return replace(turn, text=clean(turn.text) or "", choice=clean(turn.choice), message_id=clean(turn.message_id),
+                   user=identity(turn.user), conversation=identity(turn.conversation))
 
 
 class Assistant:
@@ -108,8 +125,9 @@ class Assistant:
 
     async def _handle(self, turn: IncomingTurn) -> tuple[list[Reply], str]:
         s = self.strings
-        if len(turn.text) > self.settings.max_message_chars:
-            log.info("message too long", extra={"user": turn.user_id, "chars": len(turn.text)})
+        turn = without_nul(turn)
+        if (chars := max(len(turn.text), len(turn.choice or ""))) > self.settings.max_message_chars:
+            log.info("message too long", extra={"user": turn.user_id, "chars": chars})
             return [Reply(s.get("errors.too_long", limit=self.settings.max_message_chars))], "rejected"
         scan = privacy.scan(turn.text)
         ctx = TurnContext(turn, scan, self)

@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.csvsafe import safe_cell
 from bot.storage.db import durable_transaction
 from bot.storage.tables import decision_records
 from bot.summary import AMENDABLE_FIELDS, FIELD_ORDER, LIST_FIELDS, display, summary_text
@@ -140,7 +141,7 @@ def export_csv(records: Iterable[DecisionRecord]) -> str:
         row.update({name: " | ".join(record.summary.get(name) or []) for name in LIST_FIELDS})
         row.update(id=record.id, created_at=record.created_at.isoformat(), amends_id=record.amends_id or "",
                    content_version=record.content_version)
-        writer.writerow(row)
+        writer.writerow({name: safe_cell(value) for name, value in row.items()})
     return out.getvalue()
 
 

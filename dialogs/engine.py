@@ -28,6 +28,7 @@ from typing import Any
 from rapidfuzz import fuzz, utils
 
 from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.numbers import whole_number
 from bot.summary import summary_fields, summary_text
 from dialogs.base import DialogState, Inbound, Status
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree, resolve
@@ -152,8 +153,8 @@ def match_option(options: tuple[Option, ...] | list[Option], raw: str) -> Option
         return by_value
     cleaned = normalise(text)
     if cleaned.isdigit():
-        number = int(cleaned)
-        return options[number - 1] if 1 <= number <= len(options) else None
+        number = whole_number(cleaned, len(options)) or 0
+        return options[number - 1] if number else None
     if not cleaned:
         return None
     for option in options:

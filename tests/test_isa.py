@@ -169,7 +169,11 @@ async def test_admin_and_owner_edits_are_audited_with_a_diff(isa_assistant):
     slack_admin = await ask(isa_assistant, "isa reviewed 1 2029-01-31", user="slack:T1:U0BOSS")
     assert "next review is due on 2029-01-31" in slack_admin[-1].text
     history = (await ask(isa_assistant, "isa history 1"))[-1]
-    assert "local:admin" in history.text and "review_date" in history.text and "slack:T1:U0BOSS" in history.text
+    assert "an administrator – isa.update: review_date" in history.text
+    assert "an administrator – isa.reviewed" in history.text
+    assert "local:admin" not in history.text and "U0BOSS" not in history.text  # a role, never someone's id
+    own = (await ask(isa_assistant, "isa history 1", user=ADMIN))[-1]
+    assert "you – isa.update: review_date" in own.text
     async with isa_assistant.engine.connect() as conn:
         entry = (await conn.execute(select(audit_log).where(audit_log.c.action == "isa.update",
                                                             audit_log.c.subject == "isa:1"))).one()
