@@ -28,7 +28,7 @@ from adapters.web import WebChannel
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import load_content
 from bot.core import DATABASE_ERRORS, Assistant
-from bot.http import ASSISTANT, error_middleware, setup_health
+from bot.http import ASSISTANT, error_middleware, install_http_protections, run_server, setup_health
 from bot.identity import Addresses, AddressKind
 from bot.isa import install_isa
 from bot.logs import configure_logging
@@ -102,6 +102,7 @@ async def build_app(settings: Settings) -> web.Application:
     assistant = await build_assistant(settings)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
     app[ASSISTANT] = assistant
+    install_http_protections(app, settings)
     setup_health(app)
     # Each channel mounts itself and registers its sender (SDKs are imported only when mounted).
     enabled = [mounted for channel in CHANNELS if (mounted := channel.mount(app, assistant))]
@@ -136,7 +137,7 @@ def main() -> int:
         return app
 
     try:
-        web.run_app(serve(), host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
+        run_server(serve(), settings, shutdown_timeout=15)
     except ContentError as exc:
         print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
         return 2

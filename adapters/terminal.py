@@ -16,6 +16,7 @@ from bot import privacy
 from bot.context import TurnContext
 from bot.core import Assistant
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
+from bot.numbers import whole_number
 from bot.strings import Strings
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,8 @@ def render_replies(replies: list[Reply], strings: Strings) -> tuple[str, list[Ch
 def read_input(line: str, choices: list[Choice]) -> tuple[str, str | None]:
     """``(text, choice)``: a number naming one of the offered options presses that button."""
     text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(choices):
-        return "", choices[int(text) - 1].value
+    if number := whole_number(text, len(choices)):
+        return "", choices[number - 1].value
     return text, None
 
 
@@ -129,7 +130,8 @@ async def run_json(assistant: Assistant, user_id: str, stdin: TextIO, stdout: Te
         else:
             turn = IncomingTurn(user=who, conversation=who, text=text, choice=choice)
             try:
-                out = {"replies": [json_reply(r) for r in await assistant.handle(turn)]}
+                out = {"replies": [json_reply(r) for r in await assistant.handle(turn)],
+                       "privacy": privacy.scan(text).to_json()}
             except Exception as exc:  # one broken turn must not end the session
                 log.exception("chat --json turn failed", extra={"line_number": number})
                 out = {"error": f"line {number}: internal error ({type(exc).__name__})", "replies": []}

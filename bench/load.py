@@ -215,10 +215,11 @@ async def web_load(base_url: str, clients: int, seconds: float, *, walkers: bool
         await asyncio.gather(*(walker(u) if walkers and n % WALKER_EVERY == 0 else asker(u)
                                for n, u in enumerate(users)))
         elapsed = time.perf_counter() - started
-    return {"latencies": latencies, "elapsed": elapsed, "errors": errors, "confirmed": confirmed}
+    return {"latencies": latencies, "elapsed": elapsed, "errors": errors, "confirmed": confirmed,
+            "users": [u.user for u in users]}
 
 
-async def count_records(database_url: str, user_prefix: str) -> int:
+async def count_records(database_url: str, users: list[str]) -> int:
     from sqlalchemy import func, select
 
     from bot.storage.db import create_engine
@@ -228,7 +229,7 @@ async def count_records(database_url: str, user_prefix: str) -> int:
     try:
         async with engine.connect() as conn:
             query = select(func.count()).select_from(decision_records).where(
-                decision_records.c.user_id.like(f"{user_prefix}%"))
+                decision_records.c.user_id.in_(users))
             return (await conn.execute(query)).scalar_one()
     finally:
         await engine.dispose()
@@ -255,7 +256,7 @@ async def bench_web(clients: int, seconds: float, database_url: str) -> list[dic
             stop(process)
         extra: dict = {"baseline": baseline} if baseline else {}
         if walkers:
-            stored = await count_records(database_url, f"local:{tag}-")
+            stored = await count_records(database_url, result["users"])
             extra |= {"confirmed": result["confirmed"], "lost": max(0, result["confirmed"] - stored),
                       "duplicated": max(0, stored - result["confirmed"])}
         rows.append({"channel": "web /api/chat", "server": label, "clients": clients,
@@ -356,7 +357,7 @@ async def run(seconds: float, clients: list[int], channels: list[str], database_
             url = database_url or f"sqlite:///{tmp}/{channel}-{count}.db"
             try:
                 rows += await CHANNELS[channel](count, seconds, url)
-            except Exception as exc:  # one channel's rig failing must not hide the others' figures
+            except Exception as exc:  # noqa: BLE001 - one channel's rig failing must not hide the others' figures
                 print(f"{channel} at {count} clients: not measured ({type(exc).__name__}: {exc})", file=sys.stderr)
     return rows
 

@@ -45,7 +45,7 @@ HEADLINES: dict[str, str] = {
     "teams_bench": r"^our adapter vs stock",
     "reminders_bench": r"scheduler / baseline",
     "qa_calibrate": r"held-out examples",
-    "privacy_bench": r"^(false alarms|missed) ",
+    "privacy_bench": r"^(all spans|benign warned|scan p99, 4,000 characters of ordinary) ",
 }
 NOT_BENCHES = {"report", "__init__", "conftest"}
 FAULT_TESTS = ["tests/test_faults.py", "tests/test_replicas.py", "tests/test_hostile.py"]

@@ -21,6 +21,9 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.servers import session_token  # noqa: E402  (after the path: run as a script)
+
 TARGET_MB = 150
 BARE_APP = """
 from aiohttp import web
@@ -65,9 +68,9 @@ async def wait_ready(url: str, timeout: float = 60) -> None:
 async def drive(url: str, requests: int) -> None:
     async with aiohttp.ClientSession() as session:
         async def one(i: int) -> None:
-            user = f"local:web-bench{i % 50}"
+            cookie = {"Cookie": f"infoshare_session={session_token(f'bench{i % 50}')}"}
             text = "decide" if i % 10 == 0 else QUESTIONS[i % len(QUESTIONS)]
-            async with session.post(f"{url}/api/chat", json={"user": user, "text": text}) as response:
+            async with session.post(f"{url}/api/chat", json={"text": text}, headers=cookie) as response:
                 await response.read()
 
         for start in range(0, requests, 25):

@@ -36,6 +36,11 @@ class Settings:
     walkthrough_expiry_minutes: int = 120
     max_message_chars: int = 4000
     max_body_bytes: int = 256 * 1024
+    header_timeout_seconds: int = 20  # a request's headers must arrive within this (slowloris)
+    body_timeout_seconds: int = 20  # and its body within this after the headers
+    max_connections: int = 512  # open client connections; more are answered 503 and closed
+    public_hosts: tuple[str, ...] = ()  # Host names besides loopback the server answers to (PUBLIC_HOST)
+    web_trusted_user_header: str | None = None  # set only behind an SSO proxy that always sets it
     retention_days: int = 30
     record_retention_days: int = 2555  # about seven years, a common case-record period
     admins: tuple[str, ...] = ()
@@ -51,11 +56,13 @@ class Settings:
     slack_api_base_url: str | None = None
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
+    slack_app_id: str | None = None  # when set, payloads for another app id are refused
     # Teams / Bot Framework (names as in Microsoft's samples)
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
+    allowed_tenants: tuple[str, ...] = ()  # MultiTenant: the only tenants answered (empty = any)
     teams_openid_metadata_url: str | None = None  # unset = Microsoft's; tests point it at loopback
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -146,6 +153,11 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         walkthrough_expiry_minutes=_int(env, "WALKTHROUGH_EXPIRY_MINUTES", 120, minimum=1),
         max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 4000, minimum=100),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+        header_timeout_seconds=_int(env, "HEADER_TIMEOUT_SECONDS", 20, minimum=1),
+        body_timeout_seconds=_int(env, "BODY_TIMEOUT_SECONDS", 20, minimum=1),
+        max_connections=_int(env, "MAX_CONNECTIONS", 512, minimum=1),
+        public_hosts=tuple(h.lower() for h in _list(env, "PUBLIC_HOST")),
+        web_trusted_user_header=env.get("WEB_TRUSTED_USER_HEADER") or None,
         retention_days=_int(env, "RETENTION_DAYS", 30, minimum=1),
         record_retention_days=_int(env, "RECORD_RETENTION_DAYS", 2555, minimum=1),
         admins=_list(env, "ADMINS"),
@@ -160,9 +172,11 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         slack_api_base_url=env.get("SLACK_API_BASE_URL") or None,
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
         slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
+        slack_app_id=env.get("SLACK_APP_ID") or None,
         microsoft_app_id=env.get("MicrosoftAppId") or None,
         microsoft_app_password=env.get("MicrosoftAppPassword") or None,
         microsoft_app_type=app_type,
         microsoft_app_tenant_id=env.get("MicrosoftAppTenantId") or None,
+        allowed_tenants=_list(env, "ALLOWED_TENANTS"),
         teams_openid_metadata_url=env.get("TEAMS_OPENID_METADATA_URL") or None,
     )

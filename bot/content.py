@@ -40,6 +40,8 @@ def load_content(root: Path) -> Content:
         ("strings", lambda: load_strings(root)),
         ("topics", lambda: load_topics(root)),
         ("vocabulary", lambda: load_vocabulary(root)),
+        ("privacy", lambda: load_validated(root / "privacy.yaml", "privacy", root) if (root / "privacy.yaml").exists()
+         else None),
     ):
         try:
             results[name] = loader()

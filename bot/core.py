@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from bot.content import Content
 from bot.context import TurnContext
 from bot.delivery import Delivery
 from bot.dialog_runner import DialogRunner
-from bot.identity import Addresses
+from bot.identity import Addresses, Identity
 from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage import turns
@@ -60,6 +60,23 @@ TurnObserver = Callable[[str, float], None]  # (outcome, seconds) for metrics
 QuestionHook = Callable[[TurnContext, str], Awaitable[list[Reply] | None]]
 
 
+def without_nul(turn: IncomingTurn) -> IncomingTurn:
+    """NUL characters removed from everything a channel sent: no one types them, and PostgreSQL
+    refuses them in text (which would lose the transcript or look like a database outage)."""
+    def clean(value: str | None) -> str | None:
+        return value.replace("\x00", "") if value else value
+
+    def identity(who: Identity) -> Identity:
+        return replace(who, id=clean(who.id) or "", scope=clean(who.scope))
+
+    parts = (turn.text, turn.choice, turn.message_id, turn.user.id, turn.user.scope, turn.conversation.id,
+             turn.conversation.scope)
+    if not any(part and "\x00" in part for part in parts):
+        return turn
+    return replace(turn, text=clean(turn.text) or "", choice=clean(turn.choice), message_id=clean(turn.message_id),
+                   user=identity(turn.user), conversation=identity(turn.conversation))
+
+
 class Assistant:
     def __init__(
         self,
@@ -82,6 +99,7 @@ class Assistant:
         self.admins: frozenset[str] = frozenset()  # canonical keys of ADMINS, set by the composition root
         self.observers: list[TurnObserver] = []
         self.question_hooks: list[QuestionHook] = []  # tried in order before the guidance
+        privacy.use_content(content.root)  # the veto list a safeguarding lead keeps in content/privacy.yaml
         self.register_command("help", self._help, "help.command", changes_nothing=True)
         self.register_command("ask", self._ask_command, "help.ask", changes_nothing=True)
 
@@ -107,8 +125,9 @@ class Assistant:
 
     async def _handle(self, turn: IncomingTurn) -> tuple[list[Reply], str]:
         s = self.strings
-        if len(turn.text) > self.settings.max_message_chars:
-            log.info("message too long", extra={"user": turn.user_id, "chars": len(turn.text)})
+        turn = without_nul(turn)
+        if (chars := max(len(turn.text), len(turn.choice or ""))) > self.settings.max_message_chars:
+            log.info("message too long", extra={"user": turn.user_id, "chars": chars})
             return [Reply(s.get("errors.too_long", limit=self.settings.max_message_chars))], "rejected"
         ctx = TurnContext(turn, privacy.scan(turn.text), self)
         key = f"turn:{turn.channel}:{turn.message_id}" if turn.message_id else None
@@ -156,10 +175,10 @@ class Assistant:
         prefix: list[Reply] = []
         if first_contact:
             prefix.append(Reply(s.get("disclaimer"), kind=ReplyKind.NOTICE))
-        if ctx.scan.findings:
-            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in ctx.scan.kinds)
+        if ctx.scan.certain:  # the precision tier warns; everything found is redacted either way
+            kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in ctx.scan.warning_kinds)
             prefix.append(Reply(s.get("privacy.warning", kinds=kinds), kind=ReplyKind.NOTICE))
-            log.info("privacy guard fired", extra={"user": ctx.user_id, "kinds": list(ctx.scan.kinds)})
+            log.info("privacy guard fired", extra={"user": ctx.user_id, "kinds": list(ctx.scan.warning_kinds)})
         return prefix + replies
 
     async def _route(self, ctx: TurnContext) -> tuple[list[Reply], str]:
@@ -193,7 +212,7 @@ class Assistant:
                 return hooked, "answer"
         scan = ctx.scan if question == ctx.turn.text else privacy.scan(question)
         pressed = question.startswith(TOPIC_CHOICE) and self.qa.topic_answer(question[len(TOPIC_CHOICE):].strip())
-        answer = pressed or self.qa.answer(privacy.without_details(question, scan.findings))
+        answer = pressed or self.qa.answer(privacy.without_details(question, scan.certain))
         if answer.smalltalk:
             return [Reply(answer.answer, kind=ReplyKind.SMALLTALK, choices=self.starter_choices())], "smalltalk"
         if answer.options:  # in scope, but which topic is not clear: offer the likely ones as buttons

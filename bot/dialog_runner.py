@@ -16,12 +16,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.messages import Reply
+from bot.privacy import redact
+from bot.storage.db import insert_ignore
 from bot.storage.dialog_states import DialogStates
+from bot.storage.tables import privacy_confirmations
 from dialogs.base import Dialog, DialogState, Inbound, Status
-from dialogs.engine import ReviewAction
+from dialogs.engine import NOT_A_PERSON, ReviewAction
 
 if TYPE_CHECKING:
     from bot.context import TurnContext
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Button values that only mean something inside a dialog: pressed after it ended, they get a note.
-STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction)
+STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction) | {NOT_A_PERSON}
 
 # The confirmed action of a dialog (store the record, save the ISA): the state and the turn in, replies out.
 Completion = Callable[[DialogState, "TurnContext"], Awaitable[list[Reply]]]
@@ -67,17 +71,23 @@ class DialogRunner:
             log.info("dialog expired", extra={"user": ctx.user_id, "dialog": state.get("dialog")})
             note = Reply(s.get("walkthrough.expired", minutes=self.assistant.settings.walkthrough_expiry_minutes))
             return _private([note]) + await self._outside_dialog(ctx)
+        if ctx.turn.choice == NOT_A_PERSON:  # under a refused answer: the next typed answer is kept as written
+            await self.save(ctx.user_id, ctx.conversation_id, {**state, "not_a_person": True})
+            return _private([Reply(s.get("walkthrough.not_a_person_ok"))])
         dialog = self.dialogs.get(state.get("dialog", ""))
         if dialog is None:
             log.warning("state for an unknown dialog dropped", extra={"dialog": state.get("dialog")})
             await self.clear(ctx.user_id, ctx.conversation_id)
             return _private([Reply(s.get("walkthrough.unknown_dialog"))])
+        inbound = self.inbound(ctx)
         try:
-            new_state, replies = dialog.step(state, self.inbound(ctx))
+            new_state, replies = dialog.step({k: v for k, v in state.items() if k != "not_a_person"}, inbound)
         except Exception:  # a broken state or a bug: never a traceback, never a dead end the user can't leave
             log.exception("dialog step failed; state dropped", extra={"dialog": dialog.name, "user": ctx.user_id})
             await self.clear(ctx.user_id, ctx.conversation_id)
             return _private([Reply(s.get("walkthrough.unknown_dialog"))])
+        if inbound.not_a_person and inbound.privacy_findings and _changed(state, new_state):
+            await remember_not_people(self.assistant, ctx.scan.words_flagged(ctx.turn.text))
         return _private(await self._after_step(ctx, dialog, new_state, replies))
 
     # ------------------------------------------------------------------ starting
@@ -90,8 +100,11 @@ class DialogRunner:
 
     def inbound(self, ctx: TurnContext, extra: dict[str, Any] | None = None) -> Inbound:
         local_now = self.assistant.clock().astimezone(self.assistant.settings.tz)  # records show local time
+        confirmed = bool(ctx.dialog_state and ctx.dialog_state.get("not_a_person"))
         return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=local_now,
-                       privacy_findings=ctx.scan.kinds, user_id=ctx.user_id, user=ctx.turn.user, extra=extra or {})
+                       privacy_findings=ctx.scan.warning_kinds, user_id=ctx.user_id, user=ctx.turn.user,
+                       extra=extra or {}, redacted=ctx.scan.redacted, not_a_person=confirmed,
+                       redacted_unsure=redact(ctx.turn.text, [f for f in ctx.scan.findings if not f.certain]))
 
     # ------------------------------------------------------------------ after each step
     async def _after_step(self, ctx: TurnContext, dialog: Dialog, state: DialogState,
@@ -150,6 +163,32 @@ class DialogRunner:
 
     async def clear(self, user_id: str, conversation_id: str) -> None:
         await self.states.clear(user_id, conversation_id)
+
+
+def _changed(before: DialogState, after: DialogState) -> bool:
+    """Whether a step took the answer (anything but the clock and the confirmation flag moved)."""
+    ignored = {"updated_at", "not_a_person"}
+    return {k: v for k, v in before.items() if k not in ignored} != {k: v for k, v in after.items() if k not in ignored}
+
+
+async def remember_not_people(assistant: Assistant, words: tuple[str, ...]) -> None:
+    """Count the words a user confirmed are not a person, for the content owner's veto list.
+
+    Only the flagged words are kept, never the answer they came from nor who typed them
+    (``python -m bot privacy confirmations`` lists them).
+    """
+    now = assistant.clock()
+    try:
+        async with assistant.engine.begin() as conn:
+            for word in words:
+                word = word[:200]
+                updated = await conn.execute(update(privacy_confirmations).where(privacy_confirmations.c.word == word)
+                                             .values(times=privacy_confirmations.c.times + 1, last_confirmed=now))
+                if updated.rowcount == 0:
+                    await conn.execute(insert_ignore(conn, privacy_confirmations).values(
+                        word=word, times=1, first_confirmed=now, last_confirmed=now))
+    except SQLAlchemyError as exc:  # the answer is kept either way; the note for the content owner is best effort
+        log.warning("could not note a not-a-person confirmation", extra={"reason": type(exc).__name__})
 
 
 def _private(replies: list[Reply]) -> list[Reply]:

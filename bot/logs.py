@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 
 from bot.privacy import scan
 
+PAYLOAD_LOGGERS = ("aiohttp.access", "aiohttp.client", "sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "alembic",
+                   "aiosqlite", "asyncpg", "slack_sdk", "slack_bolt", "botbuilder", "botframework", "msrest", "msal",
+                   "urllib3", "requests_oauthlib")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -38,5 +41,7 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic"):
+    # Libraries that log SQL parameters or request bodies (message text) at DEBUG or INFO stay at WARNING,
+    # whatever LOG_LEVEL is: the guard redacts what it finds, but a log is no place for message content.
+    for noisy in PAYLOAD_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.csvsafe import safe_cell
 from bot.summary import FIELD_ORDER, LIST_FIELDS, display, summary_text
 
 
@@ -62,7 +63,7 @@ def export_csv(records: Iterable[DecisionRecord]) -> str:
         row.update({name: " | ".join(record.summary.get(name) or []) for name in LIST_FIELDS})
         row.update(id=record.id, created_at=record.created_at.isoformat(), amends_id=record.amends_id or "",
                    content_version=record.content_version)
-        writer.writerow(row)
+        writer.writerow({name: safe_cell(value) for name, value in row.items()})
     return out.getvalue()
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot import records
 from bot.context import TurnContext
 from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.numbers import whole_number
 from bot.storage import records as record_store
 from bot.strings import Strings
 from bot.summary import summary_fields, summary_text
@@ -70,9 +71,11 @@ def install_walkthrough(assistant: Assistant) -> None:
             return [Reply("\n".join(lines), kind=ReplyKind.LIST, title=s.get("records.list_title"), private=True,
                           choices=[Choice(f"#{r.id} {r.reference}", f"records show {r.id}") for r in found[:5]])]
         action, number = (words[0], words[1:]) if not words[0].isdigit() else ("show", words)
-        if action not in {"show", "amend"} or len(number) != 1 or not number[0].isdigit():
+        if action not in {"show", "amend"} or len(number) != 1 or not (number[0].isascii() and number[0].isdigit()):
             return [Reply(s.get("records.usage"), private=True)]
-        record_id = int(number[0])
+        record_id = whole_number(number[0])
+        if record_id is None:  # larger than any id the database can hold
+            return [Reply(s.get("records.not_found", id=number[0][:30]), private=True)]
         try:
             record = await record_store.get_record(assistant.engine, ctx.user_id, record_id)
         except records.RecordNotFound:

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "cli.isa",
     "cli.reminders",
     "cli.teams",
+    "cli.privacy",
 ]
 
 

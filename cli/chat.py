@@ -2,8 +2,10 @@
 
 ``--json`` switches to a line protocol for scripts and benchmarks (a fixed contract): each input
 line is ``{"text": "..."}`` or ``{"choice": "VALUE"}``; after each, one output line
-``{"replies": [{"text", "choices": [{"label", "value"}], "summary"}], "done": bool}`` where ``done``
-means no dialog is active. A malformed line gets ``{"error": "...", "replies": [], "done": ...}``.
+``{"replies": [{"text", "choices": [{"label", "value"}], "summary"}], "privacy": {"kinds", "redacted"},
+"done": bool}`` where ``done`` means no dialog is active and ``privacy`` describes the line just sent (the kinds
+of identifying detail found, sorted, and the text as stored).
+A malformed line gets ``{"error": "...", "replies": [], "done": ...}``.
 """
 
 from __future__ import annotations

@@ -13,6 +13,16 @@ from pathlib import Path
 FORMATS = ("text", "json", "csv", "pdf")
 
 
+def record_number(text: str) -> int:
+    """argparse type: a record number the database can hold (an absurd one is a usage error, not a crash)."""
+    from bot.numbers import whole_number
+
+    number = whole_number(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a record number")
+    return number
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("records", help="list, show or export your decision records")
     sub = parser.add_subparsers(dest="records_command", metavar="ACTION", required=True)
@@ -21,13 +31,13 @@ def register(subparsers) -> None:
         action = sub.add_parser(name, help=help_text)
         action.add_argument("--user", required=True, help="whose records (for example local:alice)")
         if name == "show":
-            action.add_argument("id", type=int, help="the record number")
+            action.add_argument("id", type=record_number, help="the record number")
         if name == "export":
-            action.add_argument("--id", type=int, default=None, help="one record (default: all)")
+            action.add_argument("--id", type=record_number, default=None, help="one record (default: all)")
             action.add_argument("--output", "-o", type=Path, default=None,
                                 help="file to write (default: standard output; required for pdf)")
         if name == "list":
-            action.add_argument("--limit", type=int, default=20, help="how many (0 for all; default 20)")
+            action.add_argument("--limit", type=record_number, default=20, help="how many (0 for all; default 20)")
         action.add_argument("--format", choices=FORMATS, default="text")
         action.set_defaults(func=run)
 

@@ -35,14 +35,24 @@ class Inbound:
     text: str
     choice: str | None
     now: datetime
-    privacy_findings: tuple[str, ...] = ()  # kinds of identifying detail found in ``text``
+    privacy_findings: tuple[str, ...] = ()  # kinds of identifying detail the guard is sure of in ``text``
     user_id: str = ""
     user: Identity | None = None  # who typed it, for addresses they type (``slack:C2`` is in their workspace)
     extra: dict[str, Any] = field(default_factory=dict)
+    redacted: str | None = None  # ``text`` with everything the guard found (sure or not) redacted
+    redacted_unsure: str | None = None  # ``text`` with only what the guard was unsure of redacted
+    not_a_person: bool = False  # the user pressed "It is not a person" for their last refused answer
 
     @property
     def input(self) -> str:
         return self.choice if self.choice is not None else self.text
+
+    @property
+    def stored_text(self) -> str:
+        """What a typed answer is kept as: redacted; once the user confirmed the sure findings name no person,
+        only the unsure ones are."""
+        kept = self.redacted_unsure if self.not_a_person else self.redacted
+        return self.text if kept is None else kept
 
 
 class Dialog(Protocol):

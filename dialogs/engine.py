@@ -28,6 +28,7 @@ from typing import Any
 from rapidfuzz import fuzz, utils
 
 from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.numbers import whole_number
 from bot.summary import summary_fields, summary_text
 from dialogs.base import DialogState, Inbound, Status
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree, resolve
@@ -152,8 +153,8 @@ def match_option(options: tuple[Option, ...] | list[Option], raw: str) -> Option
         return by_value
     cleaned = normalise(text)
     if cleaned.isdigit():
-        number = int(cleaned)
-        return options[number - 1] if 1 <= number <= len(options) else None
+        number = whole_number(cleaned, len(options)) or 0
+        return options[number - 1] if number else None
     if not cleaned:
         return None
     for option in options:
@@ -174,13 +175,30 @@ def check_text(node: Node, text: str, inbound: Inbound, strings: Any) -> str | N
         return strings.get("walkthrough.text_empty")
     if len(text) > node.max_chars:
         return strings.get("walkthrough.text_too_long", limit=node.max_chars)
-    if inbound.privacy_findings:
+    if inbound.privacy_findings and not (inbound.not_a_person and confirmable(inbound)):
         kinds = ", ".join(strings.get(f"privacy.kind.{k}") for k in inbound.privacy_findings
                           if f"privacy.kind.{k}" in strings) or strings.get("privacy.kind.name")
-        return strings.get("walkthrough.privacy_refused", kinds=kinds)
+        key = "walkthrough.privacy_confirmable" if confirmable(inbound) else "walkthrough.privacy_refused"
+        return strings.get(key, kinds=kinds)
     if node.check is TextCheck.CASE_REFERENCE and not looks_like_case_reference(text):
         return strings.get("walkthrough.reference_refused")
     return None
+
+
+# What a user may confirm is not a person: a service or place the veto list lacks. Numbers never.
+CONFIRMABLE_KINDS = frozenset({"name", "address", "institution"})
+NOT_A_PERSON = "privacy:not_a_person"  # the button value under a refusal the user may override
+
+
+def confirmable(inbound: Inbound) -> bool:
+    return bool(inbound.privacy_findings) and set(inbound.privacy_findings) <= CONFIRMABLE_KINDS
+
+
+def refusal_reply(refusal: str, inbound: Inbound, strings: Any) -> Reply:
+    """A refused typed answer; when it looks like a name or a place, with the way to say it is not a person."""
+    choices = [Choice(strings.get("walkthrough.choice.not_a_person"), NOT_A_PERSON)] if (
+        confirmable(inbound) and not inbound.not_a_person) else []
+    return _private(refusal, choices=choices)
 
 
 def looks_like_case_reference(text: str) -> bool:
@@ -348,8 +366,8 @@ def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tup
             return state, [prompt_reply(tree, path, len(state["answers"]))]
         refusal = check_text(node, text, inbound, s)
         if refusal:
-            return state, [_private(refusal), prompt_reply(tree, path, len(state["answers"]))]
-        state["answers"].append([node.id, " ".join(text.split())])
+            return state, [refusal_reply(refusal, inbound, s), prompt_reply(tree, path, len(state["answers"]))]
+        state["answers"].append([node.id, " ".join(inbound.stored_text.split())])
     following = replay(tree, state["answers"])
     state["node"] = following.node.id
     if following.node.kind is NodeKind.OUTCOME:
@@ -428,8 +446,8 @@ def _edit_text(tree: Tree, state: DialogState, inbound: Inbound) -> tuple[Dialog
     text = inbound.text.strip()
     refusal = check_text(node, text, inbound, tree.strings)
     if refusal:
-        return state, [_private(refusal), _edit_prompt(tree, state)]
-    state["answers"] = [[node_id, " ".join(text.split()) if node_id == node.id else value]
+        return state, [refusal_reply(refusal, inbound, tree.strings), _edit_prompt(tree, state)]
+    state["answers"] = [[node_id, " ".join(inbound.stored_text.split()) if node_id == node.id else value]
                         for node_id, value in state["answers"]]
     state.update(phase=str(Phase.REVIEW), editing=None)
     return state, [summary_reply(tree, state)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.identity import Addresses
 from bot.isa.model import EDITABLE_FIELDS, ISAStatus, is_special_category, split_list, validate_field
 from bot.messages import CardField, Choice, Reply, ReplyKind
+from bot.numbers import whole_number
 from bot.strings import Strings
 from dialogs.base import DialogState, Inbound, Status
 
@@ -34,7 +35,7 @@ class ISADialog:
         now = inbound.now.isoformat()
         state: DialogState = {"dialog": self.name, "status": Status.ACTIVE, "started_at": now, "updated_at": now,
                               "mode": "edit" if mode == "edit" else "add", "values": {}, "field": None,
-                              "isa_id": int(id_text) if id_text.strip().isdigit() else None}
+                              "isa_id": whole_number(id_text)}
         if state["mode"] == "edit":
             return state, [self._pick(state)]
         state["field"] = ADD_ORDER[0]

@@ -120,8 +120,8 @@ class AmendRecordDialog:
             refusal = engine.check_text(node, inbound.text.strip(), inbound, s)
             if refusal:
                 again = self._text_prompt(state) if phase == "text" else Reply(s.get("records.amend_note"))
-                return state, [Reply(refusal), again]
-            text = " ".join(inbound.text.split())
+                return state, [engine.refusal_reply(refusal, inbound, s), again]
+            text = " ".join(inbound.stored_text.split())
             if phase == "text":
                 state["changes"][state["editing"]] = text
                 state.update(phase="pick", editing=None)

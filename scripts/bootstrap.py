@@ -1,7 +1,9 @@
 """Create ``.venv`` and install requirements when missing, then re-run inside it (stdlib only).
 
 Used by ``app.py`` and ``scripts/test.py`` so that a fresh machine with only Python 3.11 needs no
-manual set-up. Re-installs when a requirements file changes (tracked by a hash stamp).
+manual set-up. Re-installs when a requirements file changes (tracked by a hash stamp), first
+upgrading the venv's own pip and setuptools: the copies ``venv`` bundles can be years old and carry
+known vulnerabilities (``python3 scripts/audit.py`` checks everything installed).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
+INSTALL_TOOLS = ("pip", "setuptools")
 
 
 def _requirements_hash(requirements: list[Path]) -> str:
@@ -37,6 +40,11 @@ def ensure_venv(requirement_files: list[str], argv: list[str] | None = None) -> 
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     if not stamp.exists() or stamp.read_text() != wanted:
         print("Installing dependencies (first run only) ...", file=sys.stderr, flush=True)
+        upgraded = subprocess.run([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+                                   "--upgrade", *INSTALL_TOOLS], check=False)
+        if upgraded.returncode != 0:  # e.g. an offline wheel cache without them: the old ones still install
+            print(f"Could not upgrade {' and '.join(INSTALL_TOOLS)}; carrying on with the venv's copies",
+                  file=sys.stderr, flush=True)
         subprocess.run([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q",
                         *[arg for p in files for arg in ("-r", str(p))]], check=True)
         stamp.write_text(wanted)

@@ -18,7 +18,7 @@ from pathlib import Path
 PACKAGES = ("app", "cli", "bot", "dialogs", "adapters")
 # Modules of bot/ that hold only neutral types and wording: what the pure dialogs may use.
 NEUTRAL = frozenset({"bot.messages", "bot.identity", "bot.strings", "bot.yamlload", "bot.summary", "bot.topics",
-                     "bot.isa.model"})
+                     "bot.numbers", "bot.isa.model"})
 
 
 @dataclass(frozen=True)

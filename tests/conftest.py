@@ -55,7 +55,7 @@ def _pg_reason() -> str | None:
         # Fixtures call this from inside a running loop: probe on a thread with its own loop.
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, probe()).result()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "skip the PostgreSQL tests, with the reason"
         return f"PostgreSQL tests skipped: cannot reach TEST_DATABASE_URL ({type(exc).__name__}: {exc})"
     return None
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -48,10 +50,10 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "DATABASE_URL": database_url,
+        inherited = {k: v for k, v in os.environ.items()  # channels only when this test turns them on
+                     if k not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId")}
+        self.env = {**inherited, "HOST": "127.0.0.1", "PORT": str(self.port), "DATABASE_URL": database_url,
                     "SCHEDULER_ENABLED": "false", "LOG_LEVEL": "INFO", **env}
-        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId"):
-            self.env.pop(name, None)
         self.process: subprocess.Popen | None = None
 
     async def start(self, timeout: float = 30.0) -> ServerProcess:
@@ -157,20 +159,31 @@ RECORD_CHOICE = "record_decision"
 FREE_TEXT_ANSWER = "Ref 4471"  # acceptable both as a case reference and as short free text
 
 
-class WebChatUser:
-    """One local web chat user talking to whichever server it is pointed at, as the page does."""
+def session_token(label: str) -> str:
+    """A well-formed session token derived from ``label``, so a test can name its users; the server
+    turns any token into an unguessable ``local:web-<hash>`` id (see adapters.web.user_for_session)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(label.encode()).digest()).decode().rstrip("=")
 
-    def __init__(self, session: aiohttp.ClientSession, user: str):
+
+class WebChatUser:
+    """One local web chat user talking to whichever server it is pointed at, as the page does: with its
+    session cookie (the same one on every replica), never naming itself. ``user`` is the id it gets."""
+
+    def __init__(self, session: aiohttp.ClientSession, label: str):
+        from adapters.web import SESSION_COOKIE, user_for_session
+
         self.session = session
-        self.user = user
+        self.token = session_token(label)
+        self.user = user_for_session(self.token)
+        self.headers = {"Cookie": f"{SESSION_COOKIE}={self.token}"}
         self.sent = 0
 
     async def send(self, base_url: str, *, text: str | None = None, choice: str | None = None,
                    message_id: str | None = None) -> list[dict]:
         self.sent += 1
-        payload: dict = {"user": self.user, "message_id": message_id or f"m{self.sent}"}
+        payload: dict = {"message_id": message_id or f"m{self.sent}"}
         payload.update({"choice": choice} if choice is not None else {"text": text or ""})
-        async with self.session.post(f"{base_url}/api/chat", json=payload) as response:
+        async with self.session.post(f"{base_url}/api/chat", json=payload, headers=self.headers) as response:
             body = await response.json()
             assert response.status == 200, body
             return body["replies"]

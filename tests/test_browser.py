@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from adapters.web import SESSION_COOKIE, user_for_session
 from app import build_app
 
 try:
@@ -222,9 +223,12 @@ async def test_proactive_messages_appear_without_a_reload(server, browser):
     await page.clock.install()  # so the test can jump past the 10-second poll instead of waiting
     try:
         await page.goto(url)
-        user = await page.evaluate("localStorage.getItem('infoshare.user')")
-        assert user.startswith("local:web-")
-        cursor_key = f"infoshare.outbox.{user}"
+        session = next(c for c in await context.cookies() if c["name"] == SESSION_COOKIE)
+        assert session["httpOnly"]
+        assert session["sameSite"] == "Strict"
+        assert await page.evaluate("document.cookie") == ""  # the page cannot read (or send as data) its id
+        user = user_for_session(session["value"])
+        cursor_key = "infoshare.outbox"
         for _ in range(100):  # the first poll only fetches the cursor
             if await page.evaluate(f"localStorage.getItem({cursor_key!r})") is not None:
                 break

@@ -72,7 +72,7 @@ async def test_kill_9_mid_walkthrough_resumes_on_the_other_replica(pg_url, tmp_p
             summary, _steps = await walk_to_summary(lambda **move: user.send(survivor.url, **move), replies)
             assert summary["decision"]
             await user.send(survivor.url, choice=RECORD_CHOICE, message_id="confirm")
-        assert await _count_records(pg_url, "local:killed-mid-way") == 1
+        assert await _count_records(pg_url, user.user) == 1
     finally:
         doomed.kill()
         await survivor.stop()
@@ -123,7 +123,7 @@ async def test_database_outage_gives_a_clear_message_then_recovers_without_loss(
             async with session.get(f"{server.url}/readyz") as ready:
                 assert ready.status == 200
         if walkthrough is not None:
-            assert await _count_records(pg_url, "local:outage") == 1
+            assert await _count_records(pg_url, user.user) == 1
         assert "Traceback" not in server.log()
     finally:
         assert await server.stop() == 0, "graceful shutdown after the outage"

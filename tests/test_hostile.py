@@ -24,10 +24,12 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 from sqlalchemy import func, select
 
+from adapters.web import SESSION_COOKIE
 from bot.identity import Identity
 from bot.messages import IncomingTurn, Reply
 from bot.storage.tables import decision_records
 from tests.conftest import make_settings, turn
+from tests.servers import session_token
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
@@ -170,6 +172,7 @@ def _slack_headers(body: bytes, *, signed: bool) -> dict[str, str]:
     return headers
 
 
+WEB_SESSION = {"Cookie": f"{SESSION_COOKIE}={session_token('hostile')}"}
 ENDPOINTS = {"/api/chat": "local web chat", "/slack/events": "Slack", "/api/messages": "Teams"}
 bodies = st.one_of(
     st.binary(max_size=3000),
@@ -229,6 +232,8 @@ def test_endpoint_never_fails_or_leaks_on_garbage(tmp_path, path):
             headers = {"Content-Type": content_type}
             if path.startswith("/slack"):
                 headers |= _slack_headers(body, signed=signed)
+            if path == "/api/chat":
+                headers |= WEB_SESSION  # so the garbage reaches the parser, not just the session check
 
             async def post() -> tuple[int, bytes]:
                 async with live.client.post(path, data=body, headers=headers) as response:
@@ -250,12 +255,12 @@ def test_web_chat_api_answers_any_text_in_shape(tmp_path):
         @given(text=texts, message_id=st.none() | st.text(min_size=1, max_size=100))
         def property_(text: str, message_id: str | None) -> None:
             assume(not _could_confirm(text))
-            payload: dict[str, Any] = {"user": "local:hostile", "text": text}
+            payload: dict[str, Any] = {"text": text}
             if message_id is not None:
                 payload["message_id"] = message_id
 
             async def post() -> tuple[int, bytes]:
-                async with live.client.post("/api/chat", json=payload) as response:
+                async with live.client.post("/api/chat", json=payload, headers=WEB_SESSION) as response:
                     return response.status, await response.read()
 
             status, body = live.run(post())

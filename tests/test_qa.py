@@ -20,7 +20,7 @@ from bot.content import load_content
 from bot.messages import ReplyKind
 from bot.qa import QuestionEngine
 from bot.storage.db import create_engine, migrate
-from bot.storage.turns import unanswered_counts
+from cli.unanswered import unanswered_counts
 from tests.conftest import turn
 
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"
@@ -255,8 +255,7 @@ def test_gap_topics_held_out_set(engine):
     """Operation Encompass, images of injuries, voluntary groups, the public interest, good reasons: answered,
     and their near misses (a sports centre's opening times) still abstain."""
     grades = grade_file(engine, HELD_OUT_5)
-    assert len(grades) >= 25
-    assert sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
+    assert len(grades) >= 25 and sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
 
 
 # ---------------------------------------------------------------------------------------------- CLI contract
@@ -266,9 +265,12 @@ def _ask(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 
 def _assert_contract(payload: dict) -> None:
-    assert set(payload) == {"answered", "answer", "sources", "confidence", "topic"}
+    assert set(payload) == {"answered", "answer", "sources", "confidence", "topic", "privacy"}
     assert isinstance(payload["answered"], bool)
     assert isinstance(payload["answer"], str)
+    assert set(payload["privacy"]) == {"kinds", "redacted"}
+    assert payload["privacy"]["kinds"] == sorted(
+        payload["privacy"]["kinds"])
     assert isinstance(payload["confidence"], float)
     assert payload["topic"] is None or isinstance(payload["topic"], str)
     assert all(set(s) == {"title", "ref"} for s in payload["sources"])

@@ -79,8 +79,10 @@ async def test_typed_topic_word_that_is_no_topic_is_read_as_a_question(assistant
 async def test_web_chat(tmp_path, vague, offered):
     app = await build_app(make_settings(tmp_path))
     async with TestClient(TestServer(app)) as client:
+        await client.get("/")  # the page issues the session cookie (the server decides who is chatting)
+
         async def chat(**payload) -> list[dict]:
-            response = await client.post("/api/chat", json={"user": "local:web-choices", **payload})
+            response = await client.post("/api/chat", json=payload)
             assert response.status == 200
             return (await response.json())["replies"]
 

@@ -68,6 +68,6 @@ async def test_two_replicas_share_one_database(replicas, pg_url):
         assert await user.send(other, choice=RECORD_CHOICE, message_id="confirm") == [], "a retried press is dropped"
         # Pressing "Record this" again (a new delivery, a double click) cannot store a second record either.
         await user.send(other, choice=RECORD_CHOICE, message_id="double-click")
-    rows = await _records(pg_url, "local:alternating")
+    rows = await _records(pg_url, user.user)
     assert len(rows) == 1
     assert rows[0].decision == summary["decision"]

@@ -451,3 +451,43 @@ async def test_walkthrough_button_on_a_channel_answer_continues_privately(slack)
     steps = slack.fake.of("response_url", "chat.postEphemeral")
     assert steps
     assert all(s.args.get("response_type", "ephemeral") == "ephemeral" for s in steps)
+
+
+async def test_a_typed_place_is_refused_with_a_not_a_person_button_in_the_dm(slack):
+    """The privacy guard's refusal and its confirm path, in Slack: the refusal carries the button."""
+    from dialogs.engine import NOT_A_PERSON
+
+    _needs_decide(slack)
+    start = dm_event("decide")
+    await slack.client.event(start)
+    await slack.idle()
+    typed, pressed, summary = [], 0, None
+    for _ in range(40):
+        calls = [c for c in slack.fake.of("chat.postMessage", "chat.update")
+                 if c.args.get("channel") == start["channel"]]
+        refusal = next((c for c in reversed(calls) if any(NOT_A_PERSON in (b.get("value") or "") for b in c.buttons())),
+                       None)
+        if refusal is not None and not pressed:
+            button = next(b for b in refusal.buttons() if NOT_A_PERSON in (b.get("value") or ""))
+            await slack.client.send(action_body(slack.fake, refusal, button))
+            await slack.idle()
+            pressed += 1
+            continue
+        message = calls[-1]
+        buttons = message.buttons()
+        if any(b["action_id"] == COPY_ACTION for b in buttons):
+            summary = message
+            break
+        choices = [b for b in buttons if b["action_id"].startswith("choice_")]
+        if choices:
+            if message.method == "chat.update":
+                message.result.setdefault("ts", message.args["ts"])
+            await slack.client.send(action_body(slack.fake, message, choices[0]))
+        else:  # typed: the case reference, then a place (refused, then kept once confirmed), then a role
+            text = "REF-123" if not typed else "Oakwood Surgery" if len(typed) <= 1 + pressed else "Duty social worker"
+            typed.append(text)
+            await slack.client.event(dm_event(text, thread_ts=start["ts"]))
+        await slack.idle()
+    assert pressed == 1, "the refusal never offered 'It is not a person'"
+    assert summary is not None
+    assert "Oakwood Surgery" in summary.text()

@@ -85,3 +85,40 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     assert await records(rig) == 1
     assert connector.calls == []
 
+
+
+async def test_a_typed_place_is_refused_with_a_not_a_person_button_and_kept_once_confirmed(rig):
+    """The privacy guard's refusal and its confirm path, in Teams: the refusal card carries the button."""
+    import json
+
+    from dialogs.engine import NOT_A_PERSON
+
+    connector = rig.connector
+    await rig.post(rig.message("decide", shared=True, mention=True))
+    pressed_not_a_person = typed_place = 0
+    summary = None
+    for _ in range(40):
+        refusal = next((c for c in reversed(connector.calls) if c.cards and NOT_A_PERSON in json.dumps(c.cards)), None)
+        if refusal is not None and not pressed_not_a_person:
+            button = next(a for a in refusal.cards[0]["actions"] if a["data"].get("choice") == NOT_A_PERSON)
+            await rig.post(rig.message(value=button["data"], personal_chat=PERSONAL_CHAT))
+            pressed_not_a_person += 1
+            continue
+        card, card_id = latest_card(connector)
+        if card["body"][0]["text"] == "Decision summary":
+            summary = card
+            break
+        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"]
+        if buttons:
+            await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
+        else:
+            if card["body"][0]["text"] == "Step 1":
+                text = "REF-123"
+            elif typed_place < 1 + pressed_not_a_person:  # once refused, once again after the button
+                text, typed_place = "Oakwood Surgery", typed_place + 1
+            else:
+                text = "Duty social worker"
+            await rig.post(rig.message(text, personal_chat=PERSONAL_CHAT))
+    assert pressed_not_a_person == 1, "the refusal card never offered 'It is not a person'"
+    assert summary is not None
+    assert "Oakwood Surgery" in card_text(summary)

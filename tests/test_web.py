@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.web import SESSION_COOKIE, user_for_session
 from app import build_app
 from bot.delivery import DeliveryError
 from bot.http import ASSISTANT
 from bot.messages import Choice, Reply, ReplyKind
 from tests.conftest import make_settings
+from tests.servers import session_token
 
-USER = "local:web-test1"
+USER = "web-test1"  # a label: each label is its own browser session (cookie); the server picks the id
 # One server for the module; tests that care about first contact use a fresh user.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(tmp_path_factory) -> AsyncIterator[TestClient]:
     app = await build_app(make_settings(tmp_path_factory.mktemp("web")))
-    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0), cookie_jar=DummyCookieJar()) as test_client:
         yield test_client
 
 
@@ -34,7 +37,16 @@ def settings(client):
 
 
 def new_user() -> str:
-    return f"local:web-{uuid.uuid4().hex[:8]}"
+    return f"web-{uuid.uuid4().hex[:8]}"
+
+
+def cookie(user: str = USER) -> dict[str, str]:
+    """The Cookie header of ``user``'s browser session."""
+    return {"Cookie": f"{SESSION_COOKIE}={session_token(user)}"}
+
+
+def user_id(user: str = USER) -> str:
+    return user_for_session(session_token(user))
 
 
 def strings(client: TestClient):
@@ -42,7 +54,7 @@ def strings(client: TestClient):
 
 
 async def chat(client: TestClient, user: str = USER, **payload) -> list[dict]:
-    response = await client.post("/api/chat", json={"user": user, **payload})
+    response = await client.post("/api/chat", json=payload, headers=cookie(user))
     assert response.status == 200, await response.text()
     return (await response.json())["replies"]
 
@@ -109,28 +121,24 @@ BAD_CHAT_BODIES = [
     (b"\xff\xfe\x00", "json"),
     (b"[" * 50_000, "json"),
     (json.dumps(["hello"]).encode(), "json"),
-    (json.dumps({"text": "hello"}).encode(), "user"),
-    (json.dumps({"user": "slack:T1:U1", "text": "hi"}).encode(), "user"),
-    (json.dumps({"user": "local:<script>", "text": "hi"}).encode(), "user"),
-    (json.dumps({"user": 5, "text": "hi"}).encode(), "user"),
-    (json.dumps({"user": USER, "text": 42}).encode(), "types"),
-    (json.dumps({"user": USER, "choice": ["decide"]}).encode(), "types"),
+    (json.dumps({"text": 42}).encode(), "types"),
+    (json.dumps({"choice": ["decide"]}).encode(), "types"),
     (json.dumps({"user": USER}).encode(), "missing"),
-    (json.dumps({"user": USER, "text": "hi", "message_id": "x" * 101}).encode(), "message_id"),
-    (json.dumps({"user": USER, "text": "hi", "message_id": 7}).encode(), "message_id"),
+    (json.dumps({"text": "hi", "message_id": "x" * 101}).encode(), "message_id"),
+    (json.dumps({"text": "hi", "message_id": 7}).encode(), "message_id"),
 ]
 
 
 async def test_bad_requests_get_a_clear_400(client):
     for body, key in BAD_CHAT_BODIES:
-        response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+        response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json", **cookie()})
         assert response.status == 400, body[:80]
         assert await response.json() == {"error": strings(client).get(f"web.errors.{key}")}, body[:80]
 
 
 async def test_a_huge_body_is_refused_with_413(client, settings):
-    body = json.dumps({"user": USER, "text": "x" * settings.max_body_bytes}).encode()
-    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    body = json.dumps({"text": "x" * settings.max_body_bytes}).encode()
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json", **cookie()})
     assert response.status == 413
     assert "error" in await response.json()
 
@@ -142,20 +150,20 @@ async def test_an_overlong_message_gets_a_friendly_reply(client, settings):
 
 async def test_proactive_messages_reach_the_outbox(client):
     assistant = client.app[ASSISTANT]
-    start = await (await client.get("/api/outbox", params={"user": USER})).json()
+    start = await (await client.get("/api/outbox", headers=cookie())).json()
     assert start["replies"] == []
     cursor = start["last_id"]
 
     reminder = Reply("Your ISA with the school is due for review.", kind=ReplyKind.REMINDER,
                      choices=[Choice("Open it", "isa show 1")])
-    await assistant.delivery.send(USER, [reminder])
+    await assistant.delivery.send(user_id(), [reminder])
     await assistant.delivery.send("local", [Reply("Everyone: new guidance is available.")])
-    await assistant.delivery.send("local:web-someone-else", [Reply("Not for you.")])
+    await assistant.delivery.send(user_id("someone-else"), [Reply("Not for you.")])
 
-    body = await (await client.get("/api/outbox", params={"user": USER, "after": cursor})).json()
+    body = await (await client.get("/api/outbox", params={"after": cursor}, headers=cookie())).json()
     assert [reply["text"] for reply in body["replies"]] == [reminder.text, "Everyone: new guidance is available."]
     assert body["replies"][0]["choices"] == [{"label": "Open it", "value": "isa show 1"}]
-    later = await (await client.get("/api/outbox", params={"user": USER, "after": body["last_id"]})).json()
+    later = await (await client.get("/api/outbox", params={"after": body["last_id"]}, headers=cookie())).json()
     assert later == {"replies": [], "last_id": body["last_id"]}
 
 
@@ -166,16 +174,14 @@ async def test_bad_local_addresses_fail_permanently(client):
 
 
 BAD_OUTBOX_QUERIES = [
-    ({}, "user"),
-    ({"user": "teams:abc"}, "user"),
-    ({"user": USER, "after": "-1"}, "after"),
-    ({"user": USER, "after": "ten"}, "after"),
-    ({"user": USER, "after": "9" * 40}, "after"),
+    ({"after": "-1"}, "after"),
+    ({"after": "ten"}, "after"),
+    ({"after": "9" * 40}, "after"),
 ]
 
 
 async def test_bad_outbox_queries_get_a_clear_400(client):
     for params, key in BAD_OUTBOX_QUERIES:
-        response = await client.get("/api/outbox", params=params)
+        response = await client.get("/api/outbox", params=params, headers=cookie())
         assert response.status == 400, params
         assert await response.json() == {"error": strings(client).get(f"web.errors.{key}")}, params

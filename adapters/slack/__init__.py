@@ -13,10 +13,12 @@ import contextlib
 import gc
 import logging
 import re
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
@@ -26,6 +28,7 @@ from adapters.slack.listeners import SlackListeners
 from adapters.slack.replay import ReplayGuard
 from adapters.slack.sender import SlackSender
 from adapters.slack.work import WorkQueue
+from adapters.slack.workspace import WorkspaceGuard
 from bot.background import add_background_task
 from bot.config import Settings
 from bot.core import Assistant
@@ -35,6 +38,41 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 SLACK = web.AppKey("slack", SlackListeners)
 _CHARSET = re.compile(r";\s*charset=utf-8", re.IGNORECASE)
+
+
+_EVENT_STRINGS = ("type", "text", "user", "channel", "channel_type", "ts", "thread_ts", "subtype", "bot_id", "tab")
+_ANSWERED_EVENTS = {"message", "app_mention", "app_home_opened"}
+
+
+def payload_problem(body: str, content_type: str | None) -> str | None:
+    """Why a signed body is not a Slack payload of a shape the listeners can use, or None; checked
+    before bolt so a malformed one is a 400 with a logged reason, never a listener traceback."""
+    try:
+        data = parse_body(body, content_type)
+    except (ValueError, RecursionError):
+        return "not JSON"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if "event" in data:
+        event = data["event"]
+        if not isinstance(event, dict):
+            return "event is not an object"
+        if event.get("type") in _ANSWERED_EVENTS and not _strings(event, _EVENT_STRINGS):
+            return "event field of the wrong type"
+    if "actions" in data:
+        actions = data["actions"]
+        if not isinstance(actions, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            return "actions without an action_id"
+    for name in ("user", "team", "channel", "view", "container"):
+        if name in data and data.get("type") in {"block_actions", "view_submission", "view_closed"} \
+                and not isinstance(data[name], dict | None):
+            return f"{name} is not an object"
+    return None
+
+
+def _strings(data: dict[str, Any], names: tuple[str, ...]) -> bool:
+    return all(isinstance(data[name], str | None) for name in names if name in data)
 
 
 def to_bolt_request(request: web.Request, body: str) -> AsyncBoltRequest:
@@ -65,6 +103,7 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
     work = WorkQueue()
     listeners = SlackListeners(assistant, api, work, ReplayGuard())
     bolt = build_bolt_app(settings, client)
+    bolt.use(WorkspaceGuard(settings.slack_app_id))  # before any listener: other workspaces get nothing
     listeners.register(bolt)
     assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
     app[SLACK] = listeners
@@ -82,6 +121,9 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
         if not timestamp.isdigit() or not verifier.is_valid(body, timestamp, request.headers.get("X-Slack-Signature")):
             log.info("Slack request refused: missing, stale or invalid signature")
             return web.Response(status=401, text="")
+        if problem := payload_problem(body, request.content_type):
+            log.warning("malformed Slack payload refused", extra={"reason": problem})
+            return web.Response(status=400, text="")
         work.request_arrived()
         try:
             return to_aiohttp_response(await bolt.async_dispatch(to_bolt_request(request, body)))

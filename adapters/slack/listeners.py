@@ -46,13 +46,33 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
 SLASH_COMMAND = "/infoshare"
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+COLLEAGUE = "a colleague"  # what a mention of someone else becomes: never their id or display name
 
 
-def user_text(text: str) -> str:
-    """Slack message text as the user typed it: mentions of the bot removed, escapes undone."""
-    text = _MENTION.sub("", text or "")
+def user_text(text: str, bot_user: str | None = None) -> str:
+    """Slack message text as the user typed it: the bot's mention removed, anyone else's replaced by
+    "a colleague" (a display name is personal data the bot has no need for), escapes undone.
+
+    Without the bot's id (some payloads lack it) a leading mention is taken to be the bot's.
+    """
+    text = (text or "").strip()
+    if bot_user is None:
+        leading = _MENTION.match(text)
+        bot_user = leading.group(1) if leading else None
+    text = _MENTION.sub(lambda m: " " if m.group(1) == bot_user else f" {COLLEAGUE} ", text)
     return " ".join(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").split())
+
+
+def _bot_user(body: dict[str, Any], request: AsyncBoltRequest) -> str | None:
+    """The bot's own user id, from bolt's context or the event's authorizations."""
+    known = request.context.bot_user_id if request.context else None
+    if known:
+        return known
+    for authorization in body.get("authorizations") or []:
+        if isinstance(authorization, dict) and authorization.get("is_bot") and authorization.get("user_id"):
+            return str(authorization["user_id"])
+    return None
 
 
 def _team(body: dict[str, Any]) -> str:
@@ -97,7 +117,8 @@ class SlackListeners:
                           conversation_channel=event["channel"], thread_ts=event.get("thread_ts") or event.get("ts"),
                           bot_can_post=True, is_bot_dm=True)
         self._queue_turn(request, f"slack:event:{body.get('event_id') or event.get('ts')}", surface,
-                         text=user_text(event.get("text", "")), message_id=body.get("event_id") or event.get("ts"))
+                         text=user_text(event.get("text", ""), _bot_user(body, request)),
+                         message_id=body.get("event_id") or event.get("ts"))
 
     async def on_mention(self, body: dict, event: dict, request: AsyncBoltRequest) -> None:
         if not event.get("user"):
@@ -108,7 +129,8 @@ class SlackListeners:
                           thread_ts=event.get("thread_ts") or event.get("ts"), bot_can_post=True,
                           is_bot_dm=channel.startswith("D"))
         self._queue_turn(request, f"slack:event:{body.get('event_id') or event.get('ts')}", surface,
-                         text=user_text(event.get("text", "")), message_id=body.get("event_id") or event.get("ts"))
+                         text=user_text(event.get("text", ""), _bot_user(body, request)),
+                         message_id=body.get("event_id") or event.get("ts"))
 
     async def on_command(self, ack, body: dict, request: AsyncBoltRequest) -> None:
         await ack()
@@ -116,7 +138,7 @@ class SlackListeners:
         surface = Surface(team=_team(body), user=body.get("user_id", ""), channel=channel or None,
                           conversation_channel=channel or body.get("user_id", ""),
                           response_url=body.get("response_url"))
-        text = " ".join((body.get("text") or "").split()) or "help"
+        text = user_text(body.get("text") or "", _bot_user(body, request) or "") or "help"
         trigger = body.get("trigger_id") or ""
         self._queue_turn(request, f"slack:command:{trigger}", surface, text=text, message_id=f"command:{trigger}")
 

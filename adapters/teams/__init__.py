@@ -31,7 +31,7 @@ def setup_teams(app: web.Application, assistant: Assistant, settings: Settings) 
     from botbuilder.integration.aiohttp import CloudAdapter
 
     from adapters.teams.auth import PooledBotFrameworkAuthentication, keep_signing_keys_fresh
-    from adapters.teams.endpoint import MessagesEndpoint, turn_error_handler
+    from adapters.teams.endpoint import MessagesEndpoint, allowed_tenants, turn_error_handler
     from adapters.teams.handler import TeamsBot
     from adapters.teams.references import ReferenceStore
     from adapters.teams.sender import TeamsSender
@@ -46,7 +46,10 @@ def setup_teams(app: web.Application, assistant: Assistant, settings: Settings) 
     adapter.on_turn_error = turn_error_handler(assistant.strings)
     references = ReferenceStore(assistant.engine)
     bot = TeamsBot(assistant, references)
-    app.router.add_post(ROUTE, MessagesEndpoint(adapter, authentication, bot).handle)
+    tenants = allowed_tenants(settings)
+    if not tenants:
+        log.info("Teams answers any tenant: set ALLOWED_TENANTS to restrict a MultiTenant bot")
+    app.router.add_post(ROUTE, MessagesEndpoint(adapter, authentication, bot, tenants).handle)
     assistant.delivery.register("teams", TeamsSender(adapter, references, assistant.strings,
                                                      settings.microsoft_app_id))
 

@@ -5,6 +5,11 @@ explicit public-cloud parameters, so production and the tests take the same vali
 OpenID metadata URL differs (``TEAMS_OPENID_METADATA_URL``, unset = Microsoft's). Every inbound token is
 checked for signature (keys from that metadata's JWKS), issuer, audience (our app id), expiry and the
 ``serviceurl`` claim. The connector factory is swapped for the pooled one in ``connector``.
+
+With an app id set, only the Bot Connector's issuer is accepted, and that is checked before anything
+else: an emulator or skill token is refused without fetching any keys. botbuilder's own key fetch
+(blocking ``requests`` with no timeout, on the event loop, failures not remembered) is replaced by
+:class:`AsyncOpenIdMetadata`, so no request can ever stall the server waiting for Microsoft.
 """
 
 from __future__ import annotations
@@ -12,8 +17,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+import aiohttp
+import jwt
 from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
@@ -25,8 +35,10 @@ from botframework.connector.auth import (
     ClaimsIdentity,
     ConnectorFactory,
     UserTokenClient,
+    jwt_token_extractor,
 )
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+from botframework.connector.auth.skill_validation import SkillValidation
 
 from adapters.teams.connector import CachedCredentialsFactory, ConnectorPool
 from bot.config import Settings
@@ -34,6 +46,86 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 LOGIN_ENDPOINT = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
 OAUTH_SCOPE = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+CHANNEL_ISSUER = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+KEY_FETCH_TIMEOUT = 10.0  # seconds for the metadata and the JWKS together
+KEY_FAILURE_BACKOFF = 60.0  # a failed fetch is not retried (by any request) for this long
+
+
+class KeysUnavailable(RuntimeError):
+    """The signing keys could not be fetched (now, or recently: the failure is remembered)."""
+
+
+class AsyncOpenIdMetadata(jwt_token_extractor._OpenIdMetadata):
+    """botbuilder's OpenID metadata cache with its fetch made asynchronous: aiohttp with a timeout, one
+    fetch at a time per URL, and a failure remembered for ``KEY_FAILURE_BACKOFF`` seconds so a burst of
+    requests cannot each wait for a dead endpoint. Keys already held are kept when a refresh fails."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self._inflight: asyncio.Future | None = None
+        self._failed_at: float | None = None
+        self._failure = ""
+
+    async def _refresh(self) -> None:
+        if self._failed_at is not None and time.monotonic() - self._failed_at < KEY_FAILURE_BACKOFF:
+            if self.keys:
+                return
+            raise KeysUnavailable(f"signing keys unavailable (recent failure: {self._failure})")
+        inflight = self._inflight
+        if inflight is None or inflight.done() or inflight.get_loop() is not asyncio.get_running_loop():
+            inflight = self._inflight = asyncio.ensure_future(self._fetch())
+        await asyncio.shield(inflight)
+
+    async def _fetch(self) -> None:
+        try:
+            timeout = aiohttp.ClientTimeout(total=KEY_FETCH_TIMEOUT)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(self.url) as response:
+                    response.raise_for_status()
+                    keys_url = (await response.json(content_type=None))["jwks_uri"]
+                async with session.get(keys_url) as response:
+                    response.raise_for_status()
+                    keys = (await response.json(content_type=None))["keys"]
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError, KeyError, TypeError) as exc:
+            self._failed_at, self._failure = time.monotonic(), type(exc).__name__
+            log.warning("Teams signing keys not fetched", extra={"url": self.url, "reason": self._failure})
+            if not self.keys:
+                raise KeysUnavailable(f"signing keys unavailable ({self._failure})") from None
+            return
+        self.keys, self.last_updated, self._failed_at = keys, datetime.now(), None  # noqa: DTZ005 - botbuilder compares it with its own naive now()
+
+
+def install_async_key_fetch() -> None:
+    """Make every OpenID metadata botbuilder creates (and any it already holds) an AsyncOpenIdMetadata."""
+    jwt_token_extractor._OpenIdMetadata = AsyncOpenIdMetadata
+    for url, metadata in list(JwtTokenExtractor.metadataCache.items()):
+        if not isinstance(metadata, AsyncOpenIdMetadata):
+            JwtTokenExtractor.metadataCache[url] = AsyncOpenIdMetadata(url)
+
+
+def unverified_claims(auth_header: str | None) -> dict[str, Any] | None:
+    scheme, _, token = (auth_header or "").partition(" ")
+    if scheme != "Bearer" or not token:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def foreign_issuer(auth_header: str | None) -> str | None:
+    """Why a token cannot be the Bot Connector's, judged before its signature (so before any key
+    fetch); None if it may be. A bot with an app id is only ever called by the Bot Connector, so
+    emulator (AAD-issued) and skill tokens are refused outright."""
+    claims = unverified_claims(auth_header)
+    if claims is None:
+        return "no bearer token, or not a JWT"
+    if claims.get("iss") != CHANNEL_ISSUER:
+        return f"issuer {str(claims.get('iss'))[:100]!r} is not the Bot Connector"
+    if SkillValidation.is_skill_claim(claims):
+        return "a skill token"
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,8 +185,10 @@ class PooledBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
     """Stock validation; outbound connectors come from the pool and token clients are reused."""
 
     def __init__(self, configuration: BotConfiguration, pool: ConnectorPool):
+        install_async_key_fetch()
         super().__init__(configuration, credentials_factory=pool.credentials_factory)
         self._pool = pool
+        self._app_id = configuration.APP_ID
         self.metadata_url = configuration.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
         self._validate_authority = configuration.VALIDATE_AUTHORITY
         self._user_token_clients: dict[str | None, UserTokenClient] = {}
@@ -113,6 +207,8 @@ class PooledBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
         return self._pool.factory(_app_id(claims_identity), OAUTH_SCOPE, LOGIN_ENDPOINT, self._validate_authority)
 
     async def authenticate_request(self, activity: Activity, auth_header: str | None) -> AuthenticateRequestResult:
+        if self._app_id and (reason := foreign_issuer(auth_header)):
+            raise PermissionError(reason)
         result = await super().authenticate_request(activity, auth_header or None)
         result.connector_factory = self._factory(result.claims_identity)
         return result
@@ -128,17 +224,14 @@ class PooledBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication):
 
 
 async def keep_signing_keys_fresh(metadata_url: str, every_seconds: float = 6 * 3600) -> None:
-    """Refresh the Bot Connector signing keys in a worker thread, well inside botbuilder's one-day cache.
-
-    botbuilder fetches them with blocking ``requests`` (no timeout) on the event loop when its cache is a
-    day old; refreshing here first means a slow or hanging Microsoft endpoint never stalls the server.
-    """
+    """Refresh the Bot Connector signing keys well inside botbuilder's one-day cache, so requests find
+    them ready; a failure keeps the old keys and is retried soon."""
+    install_async_key_fetch()
     metadata = JwtTokenExtractor.get_open_id_metadata(metadata_url)
     while True:
         try:
-            await asyncio.to_thread(asyncio.run, metadata._refresh())
-            delay = every_seconds
-        except Exception as exc:  # keep the old keys; try again soon
-            log.warning("Teams signing keys not refreshed", extra={"reason": type(exc).__name__})
-            delay = 300
+            await metadata._refresh()
+            delay = every_seconds if metadata._failed_at is None else KEY_FAILURE_BACKOFF
+        except KeysUnavailable:
+            delay = KEY_FAILURE_BACKOFF
         await asyncio.sleep(delay)

@@ -53,7 +53,7 @@ class TeamsBot(TeamsActivityHandler):
         conversation_id, reference = translate.stored_reference(activity)
         try:
             await self.references.remember(conversation_id, reference, translate.team_id(activity))
-        except Exception as exc:  # a missing reference only delays reminders; the answer still goes out
+        except Exception as exc:  # noqa: BLE001 - a missing reference only delays reminders; the answer still goes out
             log.warning("teams conversation reference not stored", extra={"reason": type(exc).__name__})
 
     # ------------------------------------------------------------------ installs and uninstalls

@@ -82,7 +82,7 @@ class Outbound:
         try:
             await turn_context.send_activity(activity)
             return True
-        except Exception as exc:  # the connector is down or refused: log, keep going
+        except Exception as exc:  # noqa: BLE001 - the connector is down or refused: log, keep going
             log.warning("teams reply not delivered", extra={"reason": failure_reason(exc)})
             return False
 
@@ -91,7 +91,7 @@ class Outbound:
         try:
             await turn_context.update_activity(activity)
             return True
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; one failed send or step must not end the turn
             log.info("teams card not updated in place; posting it instead", extra={"reason": failure_reason(exc)})
             return False
 
@@ -105,7 +105,7 @@ class Outbound:
             created = await connector.conversations.create_conversation(ConversationParameters(
                 is_group=False, bot=incoming.recipient, members=[ChannelAccount(id=user.id)], tenant_id=tenant,
                 channel_data={"tenant": {"id": tenant}} if tenant else None))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; one failed send or step must not end the turn
             log.warning("teams personal chat not created", extra={"reason": failure_reason(exc)})
             return None
         conversation = ConversationAccount(id=created.id, conversation_type="personal", tenant_id=tenant)
@@ -118,7 +118,7 @@ class Outbound:
             activity.channel_id, activity.service_url = incoming.channel_id, incoming.service_url
             try:
                 await connector.conversations.send_to_conversation(created.id, activity)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - logged; one failed send or step must not end the turn
                 log.warning("teams private reply not delivered", extra={"reason": failure_reason(exc)})
                 delivered = False
         reference = {"bot": incoming.recipient.serialize(), "user": user_account.serialize(),
@@ -126,6 +126,6 @@ class Outbound:
                      "serviceUrl": incoming.service_url}
         try:
             await self.references.remember(created.id, reference)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; one failed send or step must not end the turn
             log.warning("teams personal chat reference not stored", extra={"reason": type(exc).__name__})
         return created.id if delivered else None

@@ -45,7 +45,7 @@ class TeamsSender:
             try:
                 for reply in replies:
                     await turn_context.send_activity(reply_activity(reply, self.strings))
-            except Exception as exc:  # kept for the caller: the adapter's turn-error handler would swallow it
+            except Exception as exc:  # noqa: BLE001 - kept for the caller: the adapter's turn-error handler would swallow it
                 failures.append(exc)
 
         await self.adapter.continue_conversation(reference, post, bot_app_id=self.app_id)

@@ -20,6 +20,7 @@ from bot.messages import IncomingTurn
 SHARED_CONVERSATION_TYPES = {"channel", "groupChat"}
 _THREAD_SUFFIX = re.compile(r";messageid=\d+$")
 _AT_TAG = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+COLLEAGUE = "a colleague"  # what a mention of someone else becomes: never their display name
 
 
 def conversation_type(activity: Activity) -> str:
@@ -52,19 +53,22 @@ def tenant_id(activity: Activity) -> str | None:
 
 
 def text_without_bot_mention(activity: Activity) -> str:
-    """The typed text minus ``<at>Bot</at>`` (Teams puts the bot's mention in channel messages)."""
+    """The typed text minus ``<at>Bot</at>`` (Teams puts the bot's mention in channel messages), with every
+    other mention replaced by "a colleague": a display name is personal data the bot has no need for."""
     text = activity.text or ""
     bot = activity.recipient
     bot_names = {bot.name} if bot and bot.name else set()
     for entity in activity.entities or []:
         props = getattr(entity, "additional_properties", None) or {}
         mentioned = props.get("mentioned") or {}
-        if (entity.type or "").lower() == "mention" and bot and mentioned.get("id") == bot.id:
-            if props.get("text"):
-                text = text.replace(props["text"], " ")
-            if mentioned.get("name"):
-                bot_names.add(mentioned["name"])
-    text = _AT_TAG.sub(lambda m: " " if html.unescape(m.group(1)).strip() in bot_names else m.group(1), text)
+        if (entity.type or "").lower() != "mention":
+            continue
+        is_bot = bool(bot) and mentioned.get("id") == bot.id
+        if props.get("text"):
+            text = text.replace(props["text"], " " if is_bot else f" {COLLEAGUE} ")
+        if is_bot and mentioned.get("name"):
+            bot_names.add(mentioned["name"])
+    text = _AT_TAG.sub(lambda m: " " if html.unescape(m.group(1)).strip() in bot_names else f" {COLLEAGUE} ", text)
     return " ".join(html.unescape(text).replace("\xa0", " ").split())
 
 

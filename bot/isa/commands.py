@@ -17,6 +17,7 @@ from bot.context import TurnContext
 from bot.isa.model import EDITABLE_FIELDS, ISA, ISAStatus, ISAValidationError, build_isa, can_edit
 from bot.isa.search import search
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
+from bot.numbers import whole_number
 from bot.reminders.message import SNOOZE_DAYS, one_year_after
 from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.storage import subscriptions
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DUE_WITHIN_DAYS = 30
 MAX_SNOOZE_DAYS = 90
+MAX_DUE_DAYS = 3650  # `isa due` looks ten years ahead at most (further would overflow the date arithmetic)
 
 
 class CommandError(Exception):
@@ -61,9 +63,12 @@ def today(ctx: TurnContext) -> date:
 
 def parse_id(text: str) -> int:
     word = text.strip().lstrip("#")
-    if not word.isdigit():
+    if not (word.isascii() and word.isdigit()):
         raise CommandError("isa.need_id")
-    return int(word)
+    isa_id = whole_number(word)
+    if isa_id is None:  # larger than any id the database can hold
+        raise ISANotFound(word[:30])
+    return isa_id
 
 
 def parse_assignments(text: str) -> dict[str, str]:
@@ -133,7 +138,8 @@ class ISACommand:
 
     async def _due(self, ctx: TurnContext, rest: str) -> list[Reply]:
         s = ctx.assistant.strings
-        days = int(rest) if rest.strip().isdigit() else DUE_WITHIN_DAYS
+        asked = whole_number(rest)
+        days = DUE_WITHIN_DAYS if asked is None else min(asked, MAX_DUE_DAYS)
         async with ctx.assistant.engine.connect() as conn:
             agreements = await due_isas(conn, today(ctx), days)
         if not agreements:
@@ -151,7 +157,8 @@ class ISACommand:
         for entry in entries:
             changed = ", ".join(sorted(entry["details"].get("changes", {}))) or ", ".join(
                 f"{k}={v}" for k, v in entry["details"].items())
-            lines.append(s.get("isa.history_line", at=entry["at"].strftime("%Y-%m-%d %H:%M"), actor=entry["actor"],
+            lines.append(s.get("isa.history_line", at=entry["at"].strftime("%Y-%m-%d %H:%M"),
+                               actor=s.get(f"isa.actor.{actor_role(ctx, entry['actor'], isa)}"),
                                action=entry["action"], changes=changed))
         return [Reply("\n".join(lines) or s.get("isa.history_none"), kind=ReplyKind.LIST,
                       title=s.get("isa.history_title", title=isa.title))]
@@ -203,8 +210,8 @@ class ISACommand:
         s = ctx.assistant.strings
         id_text, _, days_text = rest.strip().partition(" ")
         isa_id = parse_id(id_text)
-        days = int(days_text) if days_text.strip().isdigit() else SNOOZE_DAYS
-        if not 1 <= days <= MAX_SNOOZE_DAYS:
+        days = whole_number(days_text) if days_text.strip() else SNOOZE_DAYS
+        if days is None or not 1 <= days <= MAX_SNOOZE_DAYS:
             raise CommandError("isa.bad_snooze")
         until = today(ctx) + timedelta(days=days)
         async with ctx.assistant.engine.begin() as conn:
@@ -223,6 +230,9 @@ class ISACommand:
         actor = ctx.user_id
         async with ctx.assistant.engine.begin() as conn:
             current = await subscriptions.for_channel(conn, channel)
+            changing = words and current is not None and current.active  # replacing or stopping one in force
+            if changing and not await may_change_reminder(conn, ctx, current.created_by, channel):
+                return [not_allowed(ctx)]
             if words == ["off"]:
                 if current is None or not current.active:
                     return [Reply(s.get("isa.remind_none"))]
@@ -245,6 +255,24 @@ class ISACommand:
                                           timezone=timezone)
             await audit(conn, actor, "reminder.set", channel, {"weekday": WEEKDAYS[weekday], "time": time_of_day}, now)
         return [Reply(s.get("isa.remind_set", day=WEEKDAYS[weekday], time=time_of_day, timezone=timezone))]
+
+
+def actor_role(ctx: TurnContext, actor: str, isa: ISA) -> str:
+    """Who made a change, as the reader may see it: ``you`` or a role, never another person's id."""
+    if actor == ctx.user_id:
+        return "you"
+    if actor.startswith("cli:") or actor in ctx.assistant.admins:
+        return "admin"  # the command line is run by whoever administers the server
+    return "owner" if actor == isa.owner else "other"
+
+
+async def may_change_reminder(conn, ctx: TurnContext, created_by: str, channel: str) -> bool:
+    """The ISA edit rule for a reminder in force: admins, whoever set it, or the owner of an agreement
+    that reminds this conversation. Anyone may set one where none is in force (it takes nothing away)."""
+    admins, user = ctx.assistant.admins, ctx.user_id
+    if can_edit(admins, user, None) or user == created_by:
+        return True
+    return any(can_edit(admins, user, isa) for isa in await list_isas(conn) if channel in isa.channels)
 
 
 def not_allowed(ctx: TurnContext) -> Reply:

@@ -5,6 +5,9 @@ document_url,channels``; lists are separated by ``;``, dates are ISO 8601, and t
 column holds the Article 6 basis optionally followed by ``;`` and the Article 9 condition. An empty
 ``channels`` means only the owner is reminded. Every row is validated before anything is written,
 errors name the line, field and reason, and the whole import is one transaction: all or nothing.
+A file is refused with one line, before it is parsed, when it is larger than ``MAX_IMPORT_BYTES``,
+has more than ``MAX_IMPORT_ROWS`` agreements, or (YAML) uses anchors and aliases, which a register
+never needs and which let a few hundred bytes expand into gigabytes.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from typing import Any
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.csvsafe import restore_cell, safe_cell
 from bot.identity import Addresses
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
 from bot.storage.register import list_isas, upsert_by_title
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_ROWS = 5000  # a council's register is hundreds; more is a mistake (or an attack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,22 +87,36 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresse
     return agreements
 
 
+def _too_many(count: int, line: int) -> ImportFailed:
+    return ImportFailed([RowError(line, "file", f"has more than {MAX_IMPORT_ROWS} agreements ({count} or more)")])
+
+
 def read_csv(text: str, addresses: Addresses) -> list[ISA]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = tuple(h.strip() for h in reader.fieldnames or ())
-    if header != CSV_FIELDS:
-        raise ImportFailed([RowError(1, "header", f"must be exactly {','.join(CSV_FIELDS)}")])
-    records = []
-    for row in reader:
-        if None in row or any(v is None for v in row.values()):
-            raise ImportFailed([RowError(reader.line_num, "row", f"must have exactly {len(CSV_FIELDS)} columns")])
-        records.append((reader.line_num, {k.strip(): v for k, v in row.items()}))
+    try:
+        header = tuple(h.strip() for h in reader.fieldnames or ())
+        if header != CSV_FIELDS:
+            raise ImportFailed([RowError(1, "header", f"must be exactly {','.join(CSV_FIELDS)}")])
+        records = []
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                raise ImportFailed([RowError(reader.line_num, "row",
+                                             f"must have exactly {len(CSV_FIELDS)} columns")])
+            records.append((reader.line_num, {k.strip(): restore_cell(v) for k, v in row.items()}))
+            if len(records) > MAX_IMPORT_ROWS:
+                raise _too_many(len(records), reader.line_num)
+    except csv.Error as exc:
+        raise ImportFailed([RowError(reader.line_num, "file", f"is not valid CSV ({exc})")]) from None
     return parse_records(records, addresses)
 
 
 def read_yaml(text: str, addresses: Addresses) -> list[ISA]:
     """A YAML list of mappings with the CSV's field names (lists may be YAML lists)."""
     try:
+        alias = next((e for e in yaml.parse(text) if isinstance(e, yaml.AliasEvent)), None)
+        if alias is not None:
+            raise ImportFailed([RowError(alias.start_mark.line + 1, "file",
+                                         "uses a YAML alias (*name); write each value out in full")])
         node = yaml.compose(text)
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -106,10 +127,14 @@ def read_yaml(text: str, addresses: Addresses) -> list[ISA]:
         document = document["agreements"]
     if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise ImportFailed([RowError(1, "file", "must be a list of agreements (mappings)")])
+    if len(document) > MAX_IMPORT_ROWS:
+        raise _too_many(len(document), node.value[MAX_IMPORT_ROWS].start_mark.line + 1)
     lines = [item.start_mark.line + 1 for item in node.value]
-    field_lines = [{key.value: key.start_mark.line + 1 for key, _ in item.value} for item in node.value]
-    unknown = [RowError(where[key], key, "is not a field") for where, item in zip(field_lines, document, strict=True)
-               for key in item if key not in CSV_FIELDS and key != "article9_condition"]
+    field_lines = [{str(key.value): key.start_mark.line + 1 for key, _ in item.value
+                    if isinstance(key, yaml.ScalarNode)} for item in node.value]
+    unknown = [RowError(where.get(str(key), line), str(key)[:40], "is not a field")
+               for line, where, item in zip(lines, field_lines, document, strict=True)
+               for key in item if not (isinstance(key, str) and (key in CSV_FIELDS or key == "article9_condition"))]
     if unknown:
         raise ImportFailed(unknown)
     return parse_records(list(zip(lines, document, strict=True)), addresses, field_lines)
@@ -117,6 +142,8 @@ def read_yaml(text: str, addresses: Addresses) -> list[ISA]:
 
 def read_file(path: Path, addresses: Addresses) -> list[ISA]:
     try:
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise ImportFailed([RowError(0, "file", f"is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")])
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportFailed([RowError(0, "file", f"cannot be read ({type(exc).__name__})")]) from None
@@ -143,7 +170,7 @@ def write_csv(agreements: list[ISA]) -> str:
     writer.writerow(CSV_FIELDS)
     for isa in agreements:
         record = _export_record(isa)
-        writer.writerow(["; ".join(v) if isinstance(v, list) else (v or "") for v in record.values()])
+        writer.writerow([safe_cell("; ".join(v) if isinstance(v, list) else (v or "")) for v in record.values()])
     return out.getvalue()
 
 

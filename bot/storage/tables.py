@@ -243,3 +243,17 @@ teams_dialog_routes = Table(
     Column("updated_at", UTCDateTime, nullable=False, index=True),
     info=policy(WORKING, age="updated_at", subject=("user_id",), erase=DELETE),
 )
+
+
+# Words users confirmed are not a person when the privacy guard refused a typed answer (a service or place the
+# veto list lacks). The word only, never the answer nor who confirmed it: content owners review these with
+# ``python -m bot privacy confirmations`` and add the right ones to content/privacy.yaml.
+privacy_confirmations = Table(
+    "privacy_confirmations",
+    metadata,
+    Column("word", String(200), primary_key=True),
+    Column("times", Integer, nullable=False),
+    Column("first_confirmed", UTCDateTime, nullable=False),
+    Column("last_confirmed", UTCDateTime, nullable=False),
+    info=policy(REGISTER),
+)

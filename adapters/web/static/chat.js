@@ -13,23 +13,21 @@
   const status = document.getElementById("status");
   let busy = false;
 
-  // ------------------------------------------------------------------ who am I (kept in this browser)
+  // ------------------------------------------------------------------ local storage (only the outbox cursor)
+  // Who is chatting is decided by the server (an HttpOnly session cookie); the page never sends a user id.
   function storageGet(key) {
     try { return window.localStorage.getItem(key); } catch (e) { return null; }
   }
   function storageSet(key, value) {
     try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: keep it in memory */ }
   }
-  function newUserId() {
-    const bytes = new Uint8Array(6);
-    window.crypto.getRandomValues(bytes);
-    return "local:web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+  // The session cookie is set by the server; this makes sure there is one even when the page was
+  // opened from a link on another site (the browser then holds the SameSite=Strict cookie back).
+  async function ensureSession() {
+    try { await fetch("/api/session", { method: "POST", cache: "no-store" }); } catch (e) { /* offline */ }
   }
-  let userId = storageGet("infoshare.user");
-  if (!userId || !/^local:[A-Za-z0-9_.-]{1,64}$/.test(userId)) {
-    userId = newUserId();
-    storageSet("infoshare.user", userId);
-  }
+  const sessionReady = ensureSession();
 
   // ------------------------------------------------------------------ safe rendering
   function el(tag, className, text) {
@@ -211,10 +209,11 @@
     if (busy) return;
     addUserMessage(echo);
     setBusy(true);
-    const body = Object.assign({ user: userId, message_id: newMessageId() }, payload);
+    const body = Object.assign({ message_id: newMessageId() }, payload);
     const timeout = new AbortController();
     const timer = window.setTimeout(() => timeout.abort(), REPLY_TIMEOUT_MS);
     try {
+      await sessionReady;
       const response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
@@ -284,9 +283,9 @@
   }
 
   // Proactive messages (reminders, notices) arrive in the outbox; poll it gently.
-  let outboxCursor = storageGet("infoshare.outbox." + userId);
+  let outboxCursor = storageGet("infoshare.outbox");
   async function pollOutbox() {
-    const params = new URLSearchParams({ user: userId });
+    const params = new URLSearchParams();
     if (outboxCursor !== null) params.set("after", outboxCursor);
     try {
       const response = await fetch("/api/outbox?" + params.toString(), { cache: "no-store" });
@@ -298,7 +297,7 @@
       }
       if (typeof data.last_id === "number") {
         outboxCursor = String(data.last_id);
-        storageSet("infoshare.outbox." + userId, outboxCursor);
+        storageSet("infoshare.outbox", outboxCursor);
       }
     } catch (e) { /* the server is away; try again next time */ }
   }
@@ -327,7 +326,7 @@
     });
   });
 
-  pollOutbox();
+  sessionReady.then(pollOutbox);
   window.setInterval(pollOutbox, POLL_MS);
   input.focus();
 })();
