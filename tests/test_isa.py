@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from bot.isa.register import list_isas
 from sqlalchemy import func, select
 
 from app import address_book, build_assistant
 from bot.isa.importexport import ImportFailed, import_agreements, read_csv, read_yaml, write_csv, write_yaml
 from bot.isa.model import CSV_FIELDS, ISAStatus
+from bot.storage.register import list_isas
 from bot.storage.tables import audit_log, isas, reminder_subscriptions
 from tests.conftest import make_settings, turn
 
@@ -253,7 +253,7 @@ async def test_add_and_edit_through_the_dialog(isa_assistant):
     assert confirm[-1].title == "Check the agreement"
     await ask(isa_assistant, "", user=ADMIN, choice="isa_save")
     async with isa_assistant.engine.connect() as conn:
-        from bot.isa.register import get_isa
+        from bot.storage.register import get_isa
 
         assert (await get_isa(conn, fire.id)).review_date == date(2029, 2, 1)
     refused = await ask(isa_assistant, f"isa edit {fire.id}", user="local:someone")

@@ -20,7 +20,7 @@ from bot.content import load_content
 from bot.messages import ReplyKind
 from bot.qa import QuestionEngine
 from bot.storage.db import create_engine, migrate
-from cli.unanswered import unanswered_counts
+from bot.storage.turns import unanswered_counts
 from tests.conftest import turn
 
 DEV_SET = PROJECT_ROOT.parent / "shared" / "eval" / "qa-dev.yaml"

@@ -255,9 +255,9 @@ async def test_exported_csv_formulas_are_neutralised(live):
     assert "Added agreement" in added[0]["text"], added
     engine = create_engine(live.database_url)
     try:
-        from bot import records
+        from bot.storage import records as record_store
 
-        await records.store(engine, live.admin.user, {"decision": "share", "reference": "CR-1",
+        await record_store.store(engine, live.admin.user, {"decision": "share", "reference": "CR-1",
                                                       "purpose": FORMULAS[0], "recipient": "\tTab"},
                             "csv-test", datetime.now(UTC))
     finally:
