@@ -73,6 +73,9 @@ class Reply:
     kind: ReplyKind = ReplyKind.NOTICE
     title: str | None = None
     choices: list[Choice] = field(default_factory=list)
+    # Secondary navigation on a walkthrough step (Back, Why, Cancel): rendered after ``choices``, styled
+    # as secondary; pressing one sends its value, the same word a user can type.
+    actions: list[Choice] = field(default_factory=list)
     fields: list[CardField] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
@@ -100,6 +103,9 @@ class IncomingTurn:
     text: str = ""
     choice: str | None = None
     message_id: str | None = None
+    # The user's own name as the platform knows it (Slack real name, Teams display name), for "Decided
+    # by" on their records; None where the channel does not say (the local user types it once).
+    display_name: str | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
