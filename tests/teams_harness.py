@@ -25,7 +25,11 @@ TENANT = "tenant-one"
 TEAM_ID = "19:team-general@thread.tacv2"
 CHANNEL_ID = "19:team-general@thread.tacv2"
 OUTGOING_TOKEN = "outgoing-token-from-fake-msal"
-CARD_SCHEMA = json.loads((Path(__file__).parent / "data" / "adaptive-card-1.5-subset.schema.json").read_text())
+SCHEMAS = Path(__file__).parent / "data" / "schemas"  # official, vendored: see its README.md
+CARD_SCHEMA = json.loads((SCHEMAS / "adaptive-card-1.5.json").read_text())
+MANIFEST_SCHEMA = json.loads((SCHEMAS / "MicrosoftTeams-1.17.schema.json").read_text())
+TEAMS_HOST_CONFIG = json.loads((SCHEMAS / "microsoft-teams-light.hostconfig.json").read_text())
+TEAMS_MSTEAMS_PROPERTY = {"width": "Full"}  # "Format cards in Teams": the one extension a card may carry
 _ids = itertools.count(1_700_000_000_001)
 
 
@@ -49,12 +53,27 @@ class FakeMsal:
         return {"access_token": OUTGOING_TOKEN, "expires_in": 3600}
 
 
+def validate_card(card: dict[str, Any]) -> None:
+    """One card against the official Adaptive Card 1.5 schema; Teams' documented ``msteams`` property is
+    checked on its own and left out of the copy the schema sees (the schema allows no extensions)."""
+    copy = dict(card)
+    msteams = copy.pop("msteams", TEAMS_MSTEAMS_PROPERTY)
+    assert msteams == TEAMS_MSTEAMS_PROPERTY, f"msteams beyond what Teams documents: {msteams}"
+    jsonschema.Draft6Validator(CARD_SCHEMA).validate(copy)
+
+
+def validate_manifest(manifest: dict[str, Any]) -> None:
+    """The package manifest against the official Teams manifest schema v1.17 (draft-06 rules: it uses
+    ``const`` under a draft-04 header)."""
+    jsonschema.Draft6Validator(MANIFEST_SCHEMA).validate(manifest)
+
+
 def validate_cards(connector: FakeConnector) -> int:
-    """Every Adaptive Card the bot sent must be valid Adaptive Card 1.5 (the subset schema)."""
+    """Every Adaptive Card the bot sent must be valid Adaptive Card 1.5 (the official schema)."""
     count = 0
     for call in connector.calls:
         for card in call.cards:
-            jsonschema.validate(card, CARD_SCHEMA)
+            validate_card(card)
             count += 1
     return count
 

@@ -10,7 +10,7 @@ import pytest
 from adapters.teams.cards import adaptive_card, plain_text, render
 from bot.content import load_content
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
-from tests.teams_harness import CARD_SCHEMA
+from tests.teams_harness import validate_card
 
 STRINGS = load_content(Path(__file__).resolve().parent.parent / "content").strings
 SUMMARY = Reply("You decided to share with consent.", kind=ReplyKind.SUMMARY, title="Decision summary",
@@ -32,7 +32,18 @@ def test_every_card_is_valid_adaptive_card_1_5(reply):
     rendered = render(reply, STRINGS)
     for attachment in rendered.get("attachments", []):
         assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
-        jsonschema.validate(attachment["content"], CARD_SCHEMA)
+        validate_card(attachment["content"])
+
+
+def test_the_official_schema_rejects_what_teams_would_refuse():
+    """The vendored schema is the real one: an unknown property or a misspelt element fails validation."""
+    card = adaptive_card(Reply("Hello.", kind=ReplyKind.ANSWER), STRINGS)
+    with pytest.raises(jsonschema.ValidationError):
+        validate_card({**card, "speech": "hello"})
+    with pytest.raises(jsonschema.ValidationError):
+        validate_card({**card, "body": [{"type": "TextBlock"}]})  # a TextBlock needs its text
+    with pytest.raises(AssertionError):
+        validate_card({**card, "msteams": {"width": "Full", "entities": []}})
 
 
 def test_short_notice_is_plain_text_and_structured_replies_are_cards():
