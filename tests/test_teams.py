@@ -97,7 +97,8 @@ async def test_commands_and_card_buttons_reach_the_core(rig, connector):
     await rig.post(rig.message("help"))
     help_card = connector.calls[-1].cards[0]
     assert help_card["body"][0]["text"] == "What I can do"
-    assert "`isa`" in help_card["body"][1]["text"]
+    assert "**isa**" in help_card["body"][1]["text"]  # content's `code` in a style Teams cards have
+    assert "`" not in str(help_card)
     connector.clear()
     # Action.Submit arrives as a message whose value is the button's data.
     await rig.post(rig.message(value={"choice": "help", "kind": "smalltalk"}, reply_to="activity-1"))
