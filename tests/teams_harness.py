@@ -78,13 +78,38 @@ def validate_cards(connector: FakeConnector) -> int:
     return count
 
 
+def card_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every action on a card in the order Teams shows them (body ActionSets, then the card's own)."""
+    found = [a for e in card.get("body", []) if e["type"] == "ActionSet" for a in e["actions"]]
+    return found + card.get("actions", [])
+
+
+def choice_presses(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each answer a user can pick, as (what they read, the value Teams submits): a button's data, or a
+    radio option merged into the data of the button after the list (Teams merges inputs by their id)."""
+    body = card.get("body", [])
+    for index, element in enumerate(body):
+        if element["type"] == "Input.ChoiceSet":
+            submit = next(e for e in body[index + 1:] if e["type"] == "ActionSet")["actions"][0]
+            return [(c["title"], {**submit["data"], element["id"]: c["value"]}) for c in element["choices"]]
+    return [(a["title"], a["data"]) for a in card_actions(card)
+            if a["type"] == "Action.Submit" and a.get("associatedInputs") != "none"]
+
+
+def navigation_presses(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The secondary buttons (Back, Why, Cancel): they submit no input."""
+    return [(a["title"], a["data"]) for a in card_actions(card)
+            if a["type"] == "Action.Submit" and a.get("associatedInputs") == "none"]
+
+
 def card_text(card: dict[str, Any]) -> str:
-    """Everything a user can read on a card, including facts and button titles."""
+    """Everything a user can read on a card, including facts, options and button titles."""
     parts: list[str] = []
     for element in card.get("body", []):
         parts.append(element.get("text", ""))
         parts += [f"{f['title']} {f['value']}" for f in element.get("facts", [])]
-    for action in card.get("actions", []):
+        parts += [c["title"] for c in element.get("choices", [])]
+    for action in card_actions(card):
         parts.append(action["title"])
         if action["type"] == "Action.ShowCard":
             parts.append(card_text(action["card"]))

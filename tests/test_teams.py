@@ -17,7 +17,9 @@ from tests.teams_harness import (
     TEAM_ID,
     USER,
     FakeMsal,
+    card_actions,
     card_text,
+    choice_presses,
     installation,
     start_rig,
     validate_cards,
@@ -65,9 +67,10 @@ async def test_personal_chat_question_gets_disclaimer_then_answer_card_with_sour
     answer = replies[1].cards[0]
     assert answer["version"] == "1.5"
     assert answer["body"][0]["text"] == "You do not always need consent"
-    assert all(block.get("wrap") for block in answer["body"])
-    assert "Sources: One Minute Guide" in answer["body"][-1]["text"]
-    assert answer["body"][-1]["size"] == "Small"
+    texts = [block for block in answer["body"] if block["type"] == "TextBlock"]
+    assert all(block.get("wrap") for block in texts)
+    assert "Sources: One Minute Guide" in texts[-1]["text"]
+    assert texts[-1]["size"] == "Small"
     assert replies[1].body["from"]["id"] == BOT["id"]
     assert replies[1].body["recipient"]["id"] == USER["id"]
     assert all(c.authorization == f"Bearer {OUTGOING_TOKEN}" for c in connector.calls)
@@ -135,9 +138,9 @@ async def test_walkthrough_step_cards_are_updated_in_place(rig, connector):
     await rig.post(rig.message("decide"))
     step_one = connector.of_kind("reply")[-1]
     assert step_one.cards[0]["body"][0]["text"] == "Step 1 of 2"
-    assert step_one.cards[0]["actions"][0]["data"] == {"choice": "decide step2", "kind": "step"}
+    assert choice_presses(step_one.cards[0]) == [("Next", {"choice": "decide step2", "kind": "step"})]
     connector.clear()
-    pressed = rig.message(value=step_one.cards[0]["actions"][0]["data"], reply_to="activity-7")
+    pressed = rig.message(value=choice_presses(step_one.cards[0])[0][1], reply_to="activity-7")
     await rig.post(pressed)
     updates = connector.of_kind("update")
     assert [c.activity_id for c in updates] == ["activity-7"]
@@ -158,7 +161,7 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     shown = card_text(summary)
     assert "REF-123" in shown
     assert "Record this" in shown
-    copy = next(a for a in summary["actions"] if a["type"] == "Action.ShowCard")
+    copy = next(a for a in card_actions(summary) if a["type"] == "Action.ShowCard")
     assert copy["title"] == "Copy as text"
     assert "Case reference: REF-123" in copy["card"]["body"][0]["text"]
     channel = [c for c in connector.calls if c.conversation_id and c.conversation_id.startswith(CHANNEL_ID)]
@@ -168,7 +171,7 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     assert any(c.text == "I've sent you a private message." for c in channel)
     assert any(c.text == "Walkthrough finished." for c in channel)
     # "Record this", pressed in the personal chat, continues the walkthrough that ran in the channel.
-    record = next(a for a in summary["actions"] if a["type"] == "Action.Submit")
+    record = next(a for a in card_actions(summary) if a["type"] == "Action.Submit")
     assert record["data"]["conversation"] == f"{CHANNEL_ID};messageid=1700000000000"
     seen = []
 

@@ -8,12 +8,21 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from adapters.teams.cards import adaptive_card, plain_text, render
+from adapters.teams.cards import MAX_ACTIONS, MAX_CARD_BYTES, adaptive_card, card_bytes, plain_text, render
 from bot.content import load_content
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
-from tests.teams_harness import validate_card
+from tests.teams_harness import (
+    TEAMS_HOST_CONFIG,
+    card_actions,
+    card_text,
+    choice_presses,
+    navigation_presses,
+    validate_card,
+)
 
-STRINGS = load_content(Path(__file__).resolve().parent.parent / "content").strings
+CONTENT = load_content(Path(__file__).resolve().parent.parent / "content")
+STRINGS = CONTENT.strings
+NAVIGATION = [Choice("Back", "back"), Choice("Why?", "why"), Choice("Cancel", "cancel")]
 SUMMARY = Reply("You decided to share with consent.", kind=ReplyKind.SUMMARY, title="Decision summary",
                 fields=[CardField("Case reference", "REF-42"), CardField("Decision", "Share")],
                 sources=[Source("Information sharing advice (2024)", "rule 3")],
@@ -54,10 +63,10 @@ def test_decision_summary_shows_its_record_once_and_copies_it_once():
     summary = Reply(record_text, kind=ReplyKind.SUMMARY, title="Decision summary",
                     fields=[CardField("Decision", "Share")], summary={"reference": "REF-42"}, private=True)
     card = adaptive_card(summary, STRINGS)
-    assert [e["type"] for e in card["body"]] == ["TextBlock", "TextBlock"]
+    assert [e["type"] for e in card["body"]] == ["TextBlock", "TextBlock", "ActionSet"]
     assert card_text_count(card, "Decision: Share") == 2  # once on the card, once in the text to copy
     assert plain_text(summary, STRINGS) == record_text
-    copy = card["actions"][-1]["card"]["body"][0]["text"]
+    copy = card_actions(card)[-1]["card"]["body"][0]["text"]
     assert copy.splitlines()[-1] == "\\- school report"  # shown as typed, not turned into a list
 
 
@@ -72,11 +81,11 @@ def test_user_text_is_escaped_and_code_marks_never_show():
                   title="ISA `5`", fields=[CardField("Owner", "team_a*b")],
                   choices=[Choice("Show `5`", "isa show 5")])
     card = adaptive_card(reply, STRINGS)
-    title, text, facts = card["body"]
+    title, text, facts, buttons = card["body"]
     assert title["text"] == "ISA **5**"
     assert text["text"] == "Added \\*Police\\* & Schools <draft> \\[1\\](x) my\\_ref. Type **isa show 5**."
     assert facts["facts"] == [{"title": "Owner", "value": "team\\_a\\*b"}]
-    assert card["actions"][0]["title"] == "Show 5"
+    assert buttons["actions"][0]["title"] == "Show 5"
     message = render(Reply("Added #5: Police & Schools <draft> agreement_1. See `isa show 5`."), STRINGS)
     assert message["text"] == "Added #5: Police &amp; Schools &lt;draft&gt; agreement\\_1. See `isa show 5`."
 
@@ -90,21 +99,21 @@ def test_answer_card_shows_title_text_sources_and_buttons():
     reply = Reply("No, not always.", kind=ReplyKind.ANSWER, title="Consent", sources=[Source("Guide", "Myth-busting")],
                   choices=[Choice("Walk me through", "decide")])
     card = adaptive_card(reply, STRINGS)
-    title, text, sources = card["body"]
+    title, text, sources, buttons = card["body"]
     assert title == {"type": "TextBlock", "text": "Consent", "wrap": True, "weight": "Bolder", "size": "Medium"}
     assert text["text"] == "No, not always."
     assert text["wrap"] is True
     assert sources["text"] == "Sources: Guide (Myth-busting)"
     assert sources["size"] == "Small"
-    assert card["actions"] == [{"type": "Action.Submit", "title": "Walk me through",
-                                "data": {"choice": "decide", "kind": "answer"}}]
+    assert buttons == {"type": "ActionSet", "actions": [{"type": "Action.Submit", "title": "Walk me through",
+                                                         "data": {"choice": "decide", "kind": "answer"}}]}
 
 
 def test_summary_card_has_facts_record_button_and_copy_as_text():
     card = adaptive_card(SUMMARY, STRINGS)
     facts = next(e for e in card["body"] if e["type"] == "FactSet")["facts"]
     assert facts == [{"title": "Case reference", "value": "REF-42"}, {"title": "Decision", "value": "Share"}]
-    record, copy = card["actions"]
+    record, copy = card_actions(card)
     assert record["title"] == "Record this"
     assert record["data"]["choice"] == "record"
     assert copy["type"] == "Action.ShowCard"
@@ -113,3 +122,70 @@ def test_summary_card_has_facts_record_button_and_copy_as_text():
     assert plain_text(SUMMARY, STRINGS).splitlines() == [
         "Decision summary", "You decided to share with consent.", "Case reference: REF-42", "Decision: Share",
         "Sources: Information sharing advice (2024) (rule 3)"]
+
+
+def action_sets(card: dict) -> list[list[dict]]:
+    return [e["actions"] for e in card["body"] if e["type"] == "ActionSet"] + [card.get("actions", [])]
+
+
+def test_the_six_option_walkthrough_step_fits_teams_and_shows_every_option_in_full():
+    """The walkthrough's "purpose" step offers 6 long options; with Back / Why / Cancel that is 9 buttons,
+    over Teams' 6 a set, and titles Teams would cut off. It becomes a radio list (each option in full,
+    wrapped) with one Continue button, and the navigation as a separate, secondary set."""
+    assert TEAMS_HOST_CONFIG["actions"]["maxActions"] == MAX_ACTIONS == 6
+    node = next(tree for tree in CONTENT.trees.values()).nodes["purpose"]
+    labels = [option.label for option in node.options]
+    assert len(labels) == 6
+    step = Reply(node.prompt, kind=ReplyKind.STEP, title="Step 2 of 9",
+                 choices=[Choice(option.label, option.value) for option in node.options], actions=NAVIGATION)
+    card = adaptive_card(step, STRINGS, origin="19:channel;messageid=1")
+    validate_card(card)
+    assert all(len(actions) <= MAX_ACTIONS for actions in action_sets(card))
+    radio = next(e for e in card["body"] if e["type"] == "Input.ChoiceSet")
+    assert radio["style"] == "expanded"
+    assert radio["wrap"] is True
+    assert radio["isRequired"] is True
+    assert [title for title, _ in choice_presses(card)] == labels
+    assert [value["choice"] for _, value in choice_presses(card)] == [o.value for o in node.options]
+    assert all(value["conversation"] == "19:channel;messageid=1" for _, value in choice_presses(card))
+    assert navigation_presses(card) == [
+        ("Back", {"choice": "back", "kind": "step", "conversation": "19:channel;messageid=1"}),
+        ("Why?", {"choice": "why", "kind": "step", "conversation": "19:channel;messageid=1"}),
+        ("Cancel", {"choice": "cancel", "kind": "step", "conversation": "19:channel;messageid=1"})]
+    navigation_set = card["body"][-1]
+    assert navigation_set["separator"] is True
+    assert all(a["style"] == "default" for a in navigation_set["actions"])
+    assert card_bytes(card) <= MAX_CARD_BYTES
+
+
+def test_short_answers_are_one_row_of_buttons_followed_by_the_secondary_navigation():
+    step = Reply("Is there a risk of harm?", kind=ReplyKind.STEP, title="Step 1 of 5",
+                 choices=[Choice("Yes", "yes"), Choice("No", "no")], actions=NAVIGATION)
+    card = adaptive_card(step, STRINGS)
+    validate_card(card)
+    answers, navigation = [e for e in card["body"] if e["type"] == "ActionSet"]
+    assert [a["title"] for a in answers["actions"]] == ["Yes", "No"]
+    assert "associatedInputs" not in answers["actions"][0]
+    assert [a["title"] for a in navigation["actions"]] == ["Back", "Why?", "Cancel"]
+    assert all(a["associatedInputs"] == "none" and a["style"] == "default" for a in navigation["actions"])
+    assert card["body"][-1] is navigation
+
+
+def test_an_oversized_reply_is_shortened_to_fit_one_teams_message_and_keeps_every_option():
+    """A reply far beyond what content produces today (the review's stress case): the card stays under
+    Teams' size limit and six buttons a set, says it was shortened, and every option can still be picked."""
+    huge = Reply("A long paragraph of guidance. " * 1500, kind=ReplyKind.ANSWER, title="Everything",
+                 choices=[Choice(f"Option {n} with a long explanatory title for the button", f"opt{n}")
+                          for n in range(30)],
+                 fields=[CardField(f"Field {n}", "value " * 200) for n in range(25)],
+                 sources=[Source(f"Source {n}", f"section {n}") for n in range(15)],
+                 links=[Link(f"Link {n}", f"https://example.org/{n}") for n in range(8)], actions=NAVIGATION)
+    card = adaptive_card(huge, STRINGS)
+    validate_card(card)
+    assert card_bytes(card) <= MAX_CARD_BYTES
+    assert all(len(actions) <= MAX_ACTIONS for actions in action_sets(card))
+    assert STRINGS.get("teams.shortened") in card_text(card)
+    assert len(choice_presses(card)) == 30
+    assert len([a for a in card_actions(card) if a["type"] == "Action.OpenUrl"]) == 8
+    small = adaptive_card(Reply("Short.", kind=ReplyKind.ANSWER), STRINGS)
+    assert STRINGS.get("teams.shortened") not in card_text(small)

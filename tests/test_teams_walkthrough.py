@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from bot.storage.tables import decision_records
 from tests.fake_connector import FakeConnector
-from tests.teams_harness import CHANNEL_ID, USER, FakeMsal, card_text, start_rig, validate_cards
+from tests.teams_harness import (
+    CHANNEL_ID,
+    USER,
+    FakeMsal,
+    card_text,
+    choice_presses,
+    start_rig,
+    validate_cards,
+)
 
 PERSONAL_CHAT = f"a:personal-{USER['id']}"  # what the fake connector answers to create_conversation
 THREAD = f"{CHANNEL_ID};messageid=1700000000000"
@@ -57,10 +65,10 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
         if card["body"][0]["text"] == "Decision summary":
             summary = card
             break
-        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"]
-        if buttons:  # pressed in the personal chat; the button knows the channel conversation
-            assert buttons[0]["data"]["conversation"] == THREAD
-            await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
+        presses = choice_presses(card)
+        if presses:  # pressed in the personal chat; the button knows the channel conversation
+            assert presses[0][1]["conversation"] == THREAD
+            await rig.post(rig.message(value=presses[0][1], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:  # typed in the personal chat: routed back to the channel's dialog
             first = card["body"][0]["text"].startswith("Step 1 ")
             text = "REF-123" if first else "Duty social worker, children's services"
@@ -71,8 +79,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     assert "Copy as text" in card_text(summary)
     assert all(c.conversation_id != THREAD or "REF-123" not in str(c.body) for c in connector.calls)
 
-    record = next(a for a in summary["actions"] if a["title"] == "Record this")
-    press = rig.message(value=record["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT)
+    record = dict(choice_presses(summary))["Record this"]
+    press = rig.message(value=record, reply_to=card_id, personal_chat=PERSONAL_CHAT)
     connector.fail_with = 503  # the Bot Connector is down as the practitioner confirms
     assert (await rig.post(press)).status == 201
     assert await records(rig) == 1  # the confirmed record is stored even though the reply was lost
@@ -100,17 +108,17 @@ async def test_a_typed_place_is_refused_with_a_not_a_person_button_and_kept_once
     for _ in range(40):
         refusal = next((c for c in reversed(connector.calls) if c.cards and NOT_A_PERSON in json.dumps(c.cards)), None)
         if refusal is not None and not pressed_not_a_person:
-            button = next(a for a in refusal.cards[0]["actions"] if a["data"].get("choice") == NOT_A_PERSON)
-            await rig.post(rig.message(value=button["data"], personal_chat=PERSONAL_CHAT))
+            button = next(v for _, v in choice_presses(refusal.cards[0]) if v.get("choice") == NOT_A_PERSON)
+            await rig.post(rig.message(value=button, personal_chat=PERSONAL_CHAT))
             pressed_not_a_person += 1
             continue
         card, card_id = latest_card(connector)
         if card["body"][0]["text"] == "Decision summary":
             summary = card
             break
-        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"]
-        if buttons:
-            await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
+        presses = choice_presses(card)
+        if presses:
+            await rig.post(rig.message(value=presses[0][1], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:
             if card["body"][0]["text"].startswith("Step 1 "):
                 text = "REF-123"

@@ -4,13 +4,18 @@ Pure functions over plain dicts, so the renderer is testable without botbuilder 
 the Microsoft 365 Agents SDK unchanged. A button's ``data`` is ``{"choice": value, "kind": card kind}``:
 ``choice`` comes back as ``IncomingTurn.choice``; ``kind`` tells the handler whether the card pressed
 was a walkthrough step, which is what it may update in place; ``conversation`` (only on private cards sent
-to the personal chat) names the conversation whose dialog the button belongs to.
+to the personal chat) names the conversation whose dialog the button belongs to. Where the options are
+too many or too long for a row of buttons they are a radio list whose input id is ``choice``, so the
+submitted data has the same shape. Everything clickable sits in body ``ActionSet``s (answers, then links
+and "Copy as text", then the secondary Back / Why / Cancel), each within Teams' six-button limit.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from bot.messages import Reply, ReplyKind
@@ -20,6 +25,10 @@ ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 ADAPTIVE_CARD_VERSION = "1.5"  # the highest version Teams renders on every client
 CARD_KINDS = {ReplyKind.ANSWER, ReplyKind.STEP, ReplyKind.SUMMARY, ReplyKind.LIST, ReplyKind.REMINDER}
 IN_PLACE_KINDS = {ReplyKind.STEP, ReplyKind.SUMMARY}  # the walkthrough: one card per step
+MAX_ACTIONS = 6  # Teams' host config ``actions.maxActions``: the most buttons one set shows
+BUTTON_ROW_CHARACTERS = 60  # titles in one row beyond this get cut off: Teams never wraps a button's title
+MAX_CARD_BYTES = 28 * 1024  # the lowest message limit Microsoft documents (28 KB), counted in UTF-16
+SHORTEST_CUT = 200  # texts shorter than this are never cut to fit a card
 
 
 _CODE = re.compile(r"`([^`\n]+)`")  # content marks commands as `code`; Teams cards have no code style
@@ -51,8 +60,8 @@ def without_code_marks(text: str) -> str:
 
 def needs_card(reply: Reply) -> bool:
     """Buttons, fields, sources and structured replies need a card; a short notice reads best as text."""
-    return bool(reply.kind in CARD_KINDS or reply.choices or reply.fields or reply.sources or reply.links
-                or reply.title or reply.summary)
+    return bool(reply.kind in CARD_KINDS or reply.choices or reply.actions or reply.fields or reply.sources
+                or reply.links or reply.title or reply.summary)
 
 
 def sources_line(reply: Reply, strings: Strings) -> str:
@@ -99,10 +108,36 @@ def _text_block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": card_markdown(text), "wrap": True, **style}
 
 
-def adaptive_card(reply: Reply, strings: Strings, origin: str | None = None) -> dict[str, Any]:
-    """One Adaptive Card 1.5 for one reply. ``origin`` (a conversation id) goes into each button's data when
-    the card is shown somewhere other than where the dialog runs (a private card sent to the personal chat)."""
-    extra = {"conversation": origin} if origin else {}
+def _submit(title: str, data: dict[str, Any], **style: Any) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": without_code_marks(title), "data": data, **style}
+
+
+def _action_sets(actions: list[dict[str, Any]], **style: Any) -> list[dict[str, Any]]:
+    """ActionSets of at most ``MAX_ACTIONS`` each: Teams drops or hides the rest of a longer one."""
+    return [{"type": "ActionSet", "actions": actions[i:i + MAX_ACTIONS], **style}
+            for i in range(0, len(actions), MAX_ACTIONS)]
+
+
+def _choices(reply: Reply, strings: Strings, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers to pick from: one row of buttons when they fit, else a list showing every option in full.
+
+    Teams never wraps a button's title and shows at most ``MAX_ACTIONS`` in a row, so a long or many-option
+    step (a walkthrough's lawful bases) becomes radio buttons (``Input.ChoiceSet``, id ``choice``, which
+    Teams merges into the submitted data) and one submit button."""
+    titles = [without_code_marks(choice.label) for choice in reply.choices]
+    if len(titles) <= MAX_ACTIONS and sum(map(len, titles)) <= BUTTON_ROW_CHARACTERS:
+        return _action_sets([_submit(choice.label, {"choice": choice.value, **data}) for choice in reply.choices])
+    return [
+        {"type": "Input.ChoiceSet", "id": "choice", "style": "expanded", "wrap": True, "isRequired": True,
+         "label": strings.get("teams.choose_label"), "errorMessage": strings.get("teams.choose_error"),
+         "choices": [{"title": title, "value": choice.value}
+                     for title, choice in zip(titles, reply.choices, strict=True)]},
+        *_action_sets([_submit(strings.get("teams.choose"), data, style="positive")]),
+    ]
+
+
+def _card(reply: Reply, strings: Strings, origin: str | None, shortened: bool) -> dict[str, Any]:
+    data = {"kind": str(reply.kind), **({"conversation": origin} if origin else {})}
     body: list[dict[str, Any]] = []
     if reply.title:
         body.append(_text_block(reply.title, weight="Bolder", size="Medium"))
@@ -112,30 +147,62 @@ def adaptive_card(reply: Reply, strings: Strings, origin: str | None = None) -> 
                                                   for f in reply.fields]})
     if reply.sources:
         body.append(_text_block(sources_line(reply, strings), size="Small", isSubtle=True))
-    actions: list[dict[str, Any]] = [
-        {"type": "Action.Submit", "title": without_code_marks(choice.label),
-         "data": {"choice": choice.value, "kind": str(reply.kind), **extra}}
-        for choice in reply.choices
-    ]
-    actions += [{"type": "Action.OpenUrl", "title": without_code_marks(link.title), "url": link.url}
-                for link in reply.links]
+    if shortened:
+        body.append(_text_block(strings.get("teams.shortened"), size="Small", isSubtle=True))
+    if reply.choices:
+        body += _choices(reply, strings, data)
+    more: list[dict[str, Any]] = [{"type": "Action.OpenUrl", "title": without_code_marks(link.title), "url": link.url}
+                                  for link in reply.links]
     if reply.kind == ReplyKind.SUMMARY:
         # Teams cards cannot write to the clipboard: reveal the plain text, ready to select and copy.
-        actions.append({
+        more.append({
             "type": "Action.ShowCard",
             "title": strings.get("teams.copy_as_text"),
             "card": {"type": "AdaptiveCard", "version": ADAPTIVE_CARD_VERSION,
                      "body": [_text_block(without_code_marks(plain_text(reply, strings)), fontType="Monospace")]},
         })
-    card: dict[str, Any] = {
+    body += _action_sets(more)
+    # Back / Why / Cancel: secondary, last, apart from the answers; they never submit (or check) the list.
+    navigation = [_submit(action.label, {"choice": action.value, **data}, style="default", associatedInputs="none")
+                  for action in reply.actions]
+    body += _action_sets(navigation, separator=True, spacing="Medium")
+    return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": ADAPTIVE_CARD_VERSION,
         "body": body,
         "msteams": {"width": "Full"},
     }
-    if actions:
-        card["actions"] = actions
+
+
+def card_bytes(card: dict[str, Any]) -> int:
+    """A card's size as Teams counts a message: its JSON in UTF-16."""
+    return len(json.dumps(card, ensure_ascii=False).encode("utf-16-le"))
+
+
+def _halve_longest(reply: Reply) -> Reply | None:
+    """The reply with its longest text (the text or a field's value) cut in half, or None if none is long."""
+    texts = [reply.text, *(f.value for f in reply.fields)]
+    longest = max(range(len(texts)), key=lambda i: len(texts[i]))
+    if len(texts[longest]) < SHORTEST_CUT:
+        return None
+    cut = texts[longest][:len(texts[longest]) // 2].rstrip() + "…"
+    if longest == 0:
+        return replace(reply, text=cut)
+    fields = list(reply.fields)
+    fields[longest - 1] = replace(fields[longest - 1], value=cut)
+    return replace(reply, fields=fields)
+
+
+def adaptive_card(reply: Reply, strings: Strings, origin: str | None = None) -> dict[str, Any]:
+    """One Adaptive Card 1.5 for one reply, within Teams' limits on buttons and size. ``origin`` (a
+    conversation id) goes into each button's data when the card is shown somewhere other than where the
+    dialog runs (a private card sent to the personal chat). A reply too big for one Teams message has its
+    longest texts shortened, and says so, rather than being refused by Teams."""
+    card = _card(reply, strings, origin, shortened=False)
+    while card_bytes(card) > MAX_CARD_BYTES and (shorter := _halve_longest(reply)) is not None:
+        reply = shorter
+        card = _card(reply, strings, origin, shortened=True)
     return card
 
 
