@@ -114,6 +114,26 @@ async def test_commands_and_card_buttons_reach_the_core(rig, connector):
     assert connector.of_kind("reply")
 
 
+async def test_the_users_own_display_name_reaches_the_core_and_no_one_elses(rig, connector):
+    """``from.name`` is the practitioner's own name (for "Decided by"); a colleague's mention never is."""
+    seen = []
+
+    async def whoami(ctx, args):
+        seen.append((ctx.turn.display_name, ctx.turn.text))
+        return [Reply("noted", kind=ReplyKind.NOTICE)]
+
+    rig.assistant.register_command("whoami", whoami, "help.command")
+    await rig.post(rig.message("whoami"))
+    colleague = rig.message("whoami <at>Jane Smith</at>", shared=True, mention=True)
+    colleague["entities"].append({"type": "mention", "text": "<at>Jane Smith</at>",
+                                  "mentioned": {"id": "29:jane", "name": "Jane Smith"}})
+    await rig.post(colleague)
+    nameless = rig.message("whoami")
+    nameless["from"] = {"id": USER["id"], "aadObjectId": USER["aadObjectId"]}
+    await rig.post(nameless)
+    assert seen == [("Alex Practitioner", "whoami"), ("Alex Practitioner", "whoami a colleague"), (None, "whoami")]
+
+
 def _walkthrough(assistant):
     """A stand-in walkthrough registered through the core's command interface: one step, then a summary."""
 

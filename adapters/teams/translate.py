@@ -91,7 +91,16 @@ def incoming_turn(activity: Activity) -> IncomingTurn | None:
         text=text,
         choice=choice,
         message_id=activity.id or None,
+        display_name=display_name(activity),
     )
+
+
+def display_name(activity: Activity) -> str | None:
+    """The sender's own display name (``from.name``), for "Decided by" on their own records."""
+    name = activity.from_property.name if activity.from_property else None
+    if not isinstance(name, str):
+        return None
+    return " ".join(name.split()) or None
 
 
 def button_origin(activity: Activity) -> str | None:
