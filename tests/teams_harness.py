@@ -116,13 +116,19 @@ def card_text(card: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def message(text: str = "", *, service_url: str, shared: bool = False, mention: bool = False,
+GROUP_CHAT_ID = "19:group-chat-one@thread.v2"
+
+
+def message(text: str = "", *, service_url: str, shared: bool = False, group: bool = False, mention: bool = False,
             value: dict[str, Any] | None = None, activity_id: str | None = None, reply_to: str | None = None,
             activity_type: str = "message", name: str | None = None,
             personal_chat: str = "a:personal-chat-one") -> dict[str, Any]:
-    """A message (or invoke) activity as Teams posts it, in a personal chat or a channel thread."""
+    """A message (or invoke) activity as Teams posts it, in a personal chat, a channel thread or a group chat."""
     activity_id = activity_id or str(next(_ids))
-    if shared:
+    if group:  # a group chat: shared like a channel, but no team and no threads
+        conversation = {"id": GROUP_CHAT_ID, "conversationType": "groupChat", "isGroup": True, "tenantId": TENANT}
+        channel_data = {"tenant": {"id": TENANT}}
+    elif shared:
         conversation = {"id": f"{CHANNEL_ID};messageid=1700000000000", "conversationType": "channel",
                         "isGroup": True, "tenantId": TENANT}
         channel_data = {"teamsChannelId": CHANNEL_ID, "teamsTeamId": TEAM_ID, "channel": {"id": CHANNEL_ID},

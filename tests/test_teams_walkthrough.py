@@ -12,6 +12,7 @@ from bot.storage.tables import decision_records
 from tests.fake_connector import FakeConnector
 from tests.teams_harness import (
     CHANNEL_ID,
+    GROUP_CHAT_ID,
     USER,
     FakeMsal,
     card_text,
@@ -130,3 +131,25 @@ async def test_a_typed_place_is_refused_with_a_not_a_person_button_and_kept_once
     assert pressed_not_a_person == 1, "the refusal card never offered 'It is not a person'"
     assert summary is not None
     assert "Oakwood Surgery" in card_text(summary)
+
+
+@pytest.mark.parametrize("where", ["channel", "group chat"])
+async def test_why_asked_in_a_shared_conversation_is_answered_only_to_the_asker(rig, where):
+    """Teams has no ephemeral messages, so `why` typed in a channel or group chat is answered in the asker's
+    personal chat (a 1:1 conversation created through the connector); the shared conversation sees only
+    the neutral note."""
+    connector = rig.connector
+    shared = {"shared": True} if where == "channel" else {"group": True}
+    shared_id = THREAD if where == "channel" else GROUP_CHAT_ID
+    await rig.post(rig.message("decide", mention=True, **shared))
+    connector.clear()
+    await rig.post(rig.message("why", mention=True, **shared))
+    in_shared = [c for c in connector.calls if c.conversation_id == shared_id]
+    assert [c.text for c in in_shared] == ["I've sent you a private message."]
+    private = [c for c in connector.calls if c.conversation_id == PERSONAL_CHAT]
+    why_title = rig.assistant.strings.get("walkthrough.why_title")
+    assert private[0].cards[0]["body"][0]["text"] == why_title
+    assert private[-1].cards[0]["body"][0]["text"].startswith("Step 1 ")  # and the step again, privately
+    created = connector.of_kind("create_conversation")
+    assert created and created[0].body["members"] == [{"id": USER["id"]}]
+    assert created[0].body["isGroup"] is False
