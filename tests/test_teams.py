@@ -211,6 +211,17 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     assert f"a:personal-{USER['id']}" in stored
 
 
+async def test_a_private_reply_never_reaches_a_group_conversation_even_without_its_type(rig, connector):
+    _walkthrough(rig.assistant)
+    pressed = rig.message(shared=True, value={"choice": "decide yes", "kind": "step"}, reply_to="activity-9")
+    del pressed["conversation"]["conversationType"]  # isGroup alone says others can read it
+    await rig.post(pressed)
+    assert [c.conversation_id for c in connector.of_kind("send")] == [f"a:personal-{USER['id']}"]
+    shared = [c for c in connector.calls if (c.conversation_id or "").startswith(CHANNEL_ID)]
+    assert shared
+    assert all("REF-123" not in (c.text or "") + str(c.cards) for c in shared)
+
+
 async def test_install_stores_reference_and_uninstall_removes_it(rig, connector):
     url = connector.url
     assert (await rig.post(installation(service_url=url, added=True, team=True))).status == 201

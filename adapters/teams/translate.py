@@ -29,7 +29,10 @@ def conversation_type(activity: Activity) -> str:
 
 
 def is_shared(activity: Activity) -> bool:
-    return conversation_type(activity) in SHARED_CONVERSATION_TYPES
+    """Whether others can read the conversation; ``isGroup`` counts too, so a private reply never lands in
+    a shared conversation whose type is missing or new."""
+    group = bool(activity.conversation and activity.conversation.is_group)
+    return group or conversation_type(activity) in SHARED_CONVERSATION_TYPES
 
 
 def user_key(activity: Activity) -> str:
