@@ -86,6 +86,7 @@ def test_user_text_is_escaped_and_code_marks_never_show():
     assert text["text"] == "Added \\*Police\\* & Schools <draft> \\[1\\](x) my\\_ref. Type **isa show 5**."
     assert facts["facts"] == [{"title": "Owner", "value": "team\\_a\\*b"}]
     assert buttons["actions"][0]["title"] == "Show 5"
+    assert render(reply, STRINGS)["summary"] == "ISA 5"  # the notification preview: plain text
     message = render(Reply("Added #5: Police & Schools <draft> agreement_1. See `isa show 5`."), STRINGS)
     assert message["text"] == "Added #5: Police &amp; Schools &lt;draft&gt; agreement\\_1. See `isa show 5`."
 

@@ -212,4 +212,4 @@ def render(reply: Reply, strings: Strings, origin: str | None = None) -> dict[st
         return {"text": text_message(reply, strings), "text_format": "markdown"}
     card = adaptive_card(reply, strings, origin)
     return {"attachments": [{"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "content": card}],
-            "summary": reply.title or reply.text[:100]}
+            "summary": without_code_marks(reply.title or reply.text)[:100]}
