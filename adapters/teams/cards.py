@@ -141,7 +141,8 @@ def _card(reply: Reply, strings: Strings, origin: str | None, shortened: bool) -
     body: list[dict[str, Any]] = []
     if reply.title:
         body.append(_text_block(reply.title, weight="Bolder", size="Medium"))
-    body.append(_text_block(reply.text))
+    if reply.text.strip() or not body:  # a title-only reply needs no empty paragraph under it
+        body.append(_text_block(reply.text))
     if reply.fields and reply.summary is None:  # a decision summary's text already shows every field
         body.append({"type": "FactSet", "facts": [{"title": card_markdown(f.label), "value": card_markdown(f.value)}
                                                   for f in reply.fields]})
