@@ -150,9 +150,9 @@ def test_the_six_option_walkthrough_step_fits_teams_and_shows_every_option_in_fu
     assert [value["choice"] for _, value in choice_presses(card)] == [o.value for o in node.options]
     assert all(value["conversation"] == "19:channel;messageid=1" for _, value in choice_presses(card))
     assert navigation_presses(card) == [
-        ("Back", {"choice": "back", "kind": "step", "conversation": "19:channel;messageid=1"}),
-        ("Why?", {"choice": "why", "kind": "step", "conversation": "19:channel;messageid=1"}),
-        ("Cancel", {"choice": "cancel", "kind": "step", "conversation": "19:channel;messageid=1"})]
+        ("Back", {"text": "back", "kind": "step", "conversation": "19:channel;messageid=1"}),
+        ("Why?", {"text": "why", "kind": "step", "conversation": "19:channel;messageid=1"}),
+        ("Cancel", {"text": "cancel", "kind": "step", "conversation": "19:channel;messageid=1"})]
     navigation_set = card["body"][-1]
     assert navigation_set["separator"] is True
     assert all(a["style"] == "default" for a in navigation_set["actions"])

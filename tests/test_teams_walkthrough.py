@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from adapters.teams.cards import adaptive_card
+from bot.messages import Choice, Reply, ReplyKind
 from bot.storage.tables import decision_records
 from tests.fake_connector import FakeConnector
 from tests.teams_harness import (
@@ -17,6 +19,7 @@ from tests.teams_harness import (
     FakeMsal,
     card_text,
     choice_presses,
+    navigation_presses,
     start_rig,
     validate_cards,
 )
@@ -153,3 +156,29 @@ async def test_why_asked_in_a_shared_conversation_is_answered_only_to_the_asker(
     created = connector.of_kind("create_conversation")
     assert created and created[0].body["members"] == [{"id": USER["id"]}]
     assert created[0].body["isGroup"] is False
+
+
+async def test_back_why_and_cancel_buttons_work_on_a_step_card_in_the_personal_chat(rig):
+    """The navigation buttons' data as the renderer makes it (see test_teams_cards), pressed on a channel
+    walkthrough's step card in the personal chat: Why answers there, Back returns to the previous step,
+    Cancel ends the walkthrough with nothing recorded; the channel hears nothing."""
+    connector = rig.connector
+    navigation = [Choice("Back", "back"), Choice("Why?", "why"), Choice("Cancel", "cancel")]
+    card = adaptive_card(Reply("Step", kind=ReplyKind.STEP, actions=navigation), rig.assistant.strings, origin=THREAD)
+    presses = dict(navigation_presses(card))
+    await rig.post(rig.message("decide", shared=True, mention=True))
+    await rig.post(rig.message("REF-123", personal_chat=PERSONAL_CHAT))  # step 1 answered: now on step 2
+    connector.clear()
+
+    await rig.post(rig.message(value=presses["Why?"], reply_to="card-2", personal_chat=PERSONAL_CHAT))
+    assert {c.conversation_id for c in connector.calls} == {PERSONAL_CHAT}
+    assert card_text(connector.calls[0].cards[0]).startswith(rig.assistant.strings.get("walkthrough.why_title"))
+    connector.clear()
+    await rig.post(rig.message(value=presses["Back"], reply_to="card-2", personal_chat=PERSONAL_CHAT))
+    assert {c.conversation_id for c in connector.calls} == {PERSONAL_CHAT}
+    assert latest_card(connector)[0]["body"][0]["text"].startswith("Step 1 ")
+    connector.clear()
+    await rig.post(rig.message(value=presses["Cancel"], reply_to="card-1", personal_chat=PERSONAL_CHAT))
+    assert {c.conversation_id for c in connector.calls} == {PERSONAL_CHAT}
+    assert await records(rig) == 0
+    assert rig.assistant.strings.get("walkthrough.cancelled")[:30] in str([c.body for c in connector.calls])

@@ -4,7 +4,9 @@ Pure functions over plain dicts, so the renderer is testable without botbuilder 
 the Microsoft 365 Agents SDK unchanged. A button's ``data`` is ``{"choice": value, "kind": card kind}``:
 ``choice`` comes back as ``IncomingTurn.choice``; ``kind`` tells the handler whether the card pressed
 was a walkthrough step, which is what it may update in place; ``conversation`` (only on private cards sent
-to the personal chat) names the conversation whose dialog the button belongs to. Where the options are
+to the personal chat) names the conversation whose dialog the button belongs to. A navigation button
+(Back, Why, Cancel) carries ``text`` instead of ``choice``: its value is the word a user can type, and it
+arrives as if typed. Where the options are
 too many or too long for a row of buttons they are a radio list whose input id is ``choice``, so the
 submitted data has the same shape. Everything clickable sits in body ``ActionSet``s (answers, then links
 and "Copy as text", then the secondary Back / Why / Cancel), each within Teams' six-button limit.
@@ -163,8 +165,9 @@ def _card(reply: Reply, strings: Strings, origin: str | None, shortened: bool) -
                      "body": [_text_block(without_code_marks(plain_text(reply, strings)), fontType="Monospace")]},
         })
     body += _action_sets(more)
-    # Back / Why / Cancel: secondary, last, apart from the answers; they never submit (or check) the list.
-    navigation = [_submit(action.label, {"choice": action.value, **data}, style="default", associatedInputs="none")
+    # Back / Why / Cancel: secondary, last, apart from the answers; they never submit (or check) the list,
+    # and come back as the word typed (``text``), which every step understands.
+    navigation = [_submit(action.label, {"text": action.value, **data}, style="default", associatedInputs="none")
                   for action in reply.actions]
     body += _action_sets(navigation, separator=True, spacing="Medium")
     return {

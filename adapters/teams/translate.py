@@ -76,7 +76,8 @@ def text_without_bot_mention(activity: Activity) -> str:
 
 
 def submitted_value(activity: Activity) -> dict[str, Any]:
-    """The data of a pressed card button (``Action.Submit`` arrives as a message or an invoke)."""
+    """The data of a pressed card button (``Action.Submit`` arrives as a message or an invoke): ``choice``
+    for an answer, ``text`` for a navigation button, which is the word a user would type."""
     return activity.value if isinstance(activity.value, dict) else {}
 
 
@@ -84,7 +85,8 @@ def incoming_turn(activity: Activity) -> IncomingTurn | None:
     """The user's turn, or None when the activity carries nothing to answer."""
     value = submitted_value(activity)
     choice = value.get("choice") if isinstance(value.get("choice"), str) else None
-    text = text_without_bot_mention(activity)
+    pressed_word = value.get("text") if choice is None and isinstance(value.get("text"), str) else None
+    text = " ".join(pressed_word.split()) if pressed_word else text_without_bot_mention(activity)
     if choice is None and not text:
         return None
     conversation = button_origin(activity) or activity.conversation.id
