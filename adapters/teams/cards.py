@@ -6,10 +6,10 @@ the Microsoft 365 Agents SDK unchanged. A button's ``data`` is ``{"choice": valu
 was a walkthrough step, which is what it may update in place; ``conversation`` (only on private cards sent
 to the personal chat) names the conversation whose dialog the button belongs to. A navigation button
 (Back, Why, Cancel) carries ``text`` instead of ``choice``: its value is the word a user can type, and it
-arrives as if typed. Where the options are
-too many or too long for a row of buttons they are a radio list whose input id is ``choice``, so the
-submitted data has the same shape. Everything clickable sits in body ``ActionSet``s (answers, then links
-and "Copy as text", then the secondary Back / Why / Cancel), each within Teams' six-button limit.
+arrives as if typed. Where the options are too many or too long for a row of buttons they are a radio
+list whose input id is ``choice``, so the submitted data has the same shape. Everything clickable sits
+in body ``ActionSet``s (answers, then links and "Copy as text", then the secondary Back / Why / Cancel),
+each within Teams' six-button limit.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ SHORTEST_CUT = 200  # texts shorter than this are never cut to fit a card
 
 _CODE = re.compile(r"`([^`\n]+)`")  # content marks commands as `code`; Teams cards have no code style
 _MARKDOWN_SIGNIFICANT = re.compile(r"([\\`*_\[\]~])")
-_LIST_START = re.compile(r"^(\s*)([-+]|\d+\.)(?=\s)")  # a line Teams would turn into a list item
+_LIST_START = re.compile(r"^(\s*)([-+]|\d+\.)(?=\s)", re.MULTILINE)  # a line Teams would turn into a list item
 
 
 def _escape_markdown(text: str) -> str:
@@ -47,7 +47,7 @@ def _escape_markdown(text: str) -> str:
 def card_markdown(text: str) -> str:
     """Text for a TextBlock or fact, which Teams reads as markdown: user input (an ISA title, a typed
     answer) and content both arrive as plain text, so every markdown-significant character is escaped;
-    ```code``` spans become bold, and each line its own paragraph (markdown joins single newlines)."""
+    backtick code spans become bold, and each line its own paragraph (markdown joins single newlines)."""
     lines = [line for line in text.split("\n") if line.strip()]
     return "\n\n".join(
         "".join(f"**{_escape_markdown(part)}**" if index % 2 else _escape_markdown(part)
@@ -56,7 +56,7 @@ def card_markdown(text: str) -> str:
 
 
 def without_code_marks(text: str) -> str:
-    """Plain text (button titles, the text to copy): ```code``` spans lose their backticks."""
+    """Plain text (button titles, the text to copy): backtick code spans lose their backticks."""
     return _CODE.sub(r"\1", text)
 
 
@@ -89,7 +89,7 @@ def plain_text(reply: Reply, strings: Strings) -> str:
 
 def message_markdown(text: str) -> str:
     """Text for a text-only message (``textFormat: markdown``, where Teams also reads HTML): markdown and
-    ``& < >`` escaped, so ``<draft>`` in a typed title is shown, not dropped as a tag; ```code``` stays code."""
+    ``& < >`` escaped, so ``<draft>`` in a typed title is shown, not dropped as a tag; code spans stay code."""
     parts = _CODE.split(text)
     return "".join(f"`{html.escape(part, quote=False)}`" if index % 2
                    else _escape_markdown(html.escape(part, quote=False))
