@@ -89,6 +89,8 @@ def test_user_text_is_escaped_and_code_marks_never_show():
     assert render(reply, STRINGS)["summary"] == "ISA 5"  # the notification preview: plain text
     message = render(Reply("Added #5: Police & Schools <draft> agreement_1. See `isa show 5`."), STRINGS)
     assert message["text"] == "Added #5: Police &amp; Schools &lt;draft&gt; agreement\\_1. See `isa show 5`."
+    listed = render(Reply("Parties:\n- Police\n2. Schools"), STRINGS)["text"]
+    assert listed == "Parties:\n\n\\- Police\n\n2\\. Schools"  # typed lines, not a list Teams makes
 
 
 def test_short_notice_is_plain_text_and_structured_replies_are_cards():
