@@ -93,7 +93,18 @@ def choice_presses(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             submit = next(e for e in body[index + 1:] if e["type"] == "ActionSet")["actions"][0]
             return [(c["title"], {**submit["data"], element["id"]: c["value"]}) for c in element["choices"]]
     return [(a["title"], a["data"]) for a in card_actions(card)
-            if a["type"] == "Action.Submit" and a.get("associatedInputs") != "none"]
+            if a["type"] == "Action.Submit" and "choice" in a["data"]]
+
+
+def typed_submit(card: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """What Teams submits when the user types ``text`` in the card's text box and presses the button under
+    it, or None if the card has no box."""
+    body = card.get("body", [])
+    for index, element in enumerate(body):
+        if element["type"] == "Input.Text":
+            submit = next(e for e in body[index + 1:] if e["type"] == "ActionSet")["actions"][0]
+            return {**submit["data"], element["id"]: text}
+    return None
 
 
 def navigation_presses(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -109,6 +120,7 @@ def card_text(card: dict[str, Any]) -> str:
         parts.append(element.get("text", ""))
         parts += [f"{f['title']} {f['value']}" for f in element.get("facts", [])]
         parts += [c["title"] for c in element.get("choices", [])]
+        parts.append(element.get("label", ""))
     for action in card_actions(card):
         parts.append(action["title"])
         if action["type"] == "Action.ShowCard":

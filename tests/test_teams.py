@@ -134,10 +134,10 @@ async def test_the_users_own_display_name_reaches_the_core_and_no_one_elses(rig,
     assert seen == [("Alex Practitioner", "whoami"), ("Alex Practitioner", "whoami a colleague"), (None, "whoami")]
 
 
-async def test_continue_pressed_with_no_option_picked_asks_for_one(rig, connector):
+async def test_a_button_pressed_with_nothing_picked_or_typed_asks_for_it(rig, connector):
     """Teams checks ``isRequired`` itself; a client that does not still gets told, and nothing is answered."""
     await rig.post(rig.message(value={"kind": "step"}, reply_to="activity-3"))
-    assert [c.text for c in connector.calls] == [rig.assistant.strings.get("teams.choose_error")]
+    assert [c.text for c in connector.calls] == [rig.assistant.strings.get("teams.nothing_submitted")]
 
 
 def _walkthrough(assistant):

@@ -21,6 +21,7 @@ from tests.teams_harness import (
     card_text,
     choice_presses,
     start_rig,
+    typed_submit,
     validate_card,
 )
 
@@ -79,8 +80,8 @@ async def test_a_whole_walkthrough_in_teams_from_decide_to_a_recorded_summary(ri
         chosen = pick(card)
         if chosen:
             await post(rig.message(value=chosen[1], reply_to=card_id))
-        else:
-            await post(rig.message(typed_answer(card)))
+        else:  # typed in the step card's text box, then Send
+            await post(rig.message(value=typed_submit(card, typed_answer(card)), reply_to=card_id))
         answers += 1
     assert summary is not None, "the walkthrough never reached its summary"
     shown = card_text(summary)

@@ -17,6 +17,7 @@ from tests.teams_harness import (
     card_text,
     choice_presses,
     navigation_presses,
+    typed_submit,
     validate_card,
 )
 
@@ -192,3 +193,17 @@ def test_an_oversized_reply_is_shortened_to_fit_one_teams_message_and_keeps_ever
     assert len([a for a in card_actions(card) if a["type"] == "Action.OpenUrl"]) == 8
     small = adaptive_card(Reply("Short.", kind=ReplyKind.ANSWER), STRINGS)
     assert STRINGS.get("teams.shortened") not in card_text(small)
+
+
+def test_a_step_answered_in_words_has_a_text_box_and_send_then_the_navigation():
+    step = Reply("What is the case reference?", kind=ReplyKind.STEP, title="Step 1 of 7", actions=NAVIGATION)
+    card = adaptive_card(step, STRINGS, origin="19:channel;messageid=1")
+    validate_card(card)
+    box = next(e for e in card["body"] if e["type"] == "Input.Text")
+    assert box["id"] == "text"
+    assert box["isRequired"] is True
+    assert typed_submit(card, "REF-1") == {"kind": "step", "conversation": "19:channel;messageid=1", "text": "REF-1"}
+    send, navigation = [e for e in card["body"] if e["type"] == "ActionSet"]
+    assert [a["title"] for a in send["actions"]] == [STRINGS.get("teams.send")]
+    assert [a["title"] for a in navigation["actions"]] == ["Back", "Why?", "Cancel"]
+    assert typed_submit(adaptive_card(Reply("Noted.", kind=ReplyKind.ANSWER), STRINGS), "x") is None

@@ -6,10 +6,10 @@ the Microsoft 365 Agents SDK unchanged. A button's ``data`` is ``{"choice": valu
 was a walkthrough step, which is what it may update in place; ``conversation`` (only on private cards sent
 to the personal chat) names the conversation whose dialog the button belongs to. A navigation button
 (Back, Why, Cancel) carries ``text`` instead of ``choice``: its value is the word a user can type, and it
-arrives as if typed. Where the options are too many or too long for a row of buttons they are a radio
-list whose input id is ``choice``, so the submitted data has the same shape. Everything clickable sits
-in body ``ActionSet``s (answers, then links and "Copy as text", then the secondary Back / Why / Cancel),
-each within Teams' six-button limit.
+arrives as if typed, as does a step's text box (input id ``text``). Where the options are too many or
+too long for a row of buttons they are a radio list whose input id is ``choice``, so the submitted data
+has the same shape. Everything clickable sits in body ``ActionSet``s (answers, then links and "Copy as
+text", then the secondary Back / Why / Cancel), each within Teams' six-button limit.
 """
 
 from __future__ import annotations
@@ -154,6 +154,10 @@ def _card(reply: Reply, strings: Strings, origin: str | None, shortened: bool) -
         body.append(_text_block(strings.get("teams.shortened"), size="Small", isSubtle=True))
     if reply.choices:
         body += _choices(reply, strings, data)
+    elif reply.kind == ReplyKind.STEP:  # a step with nothing to pick is answered in words: a box for them
+        body += [{"type": "Input.Text", "id": "text", "isRequired": True, "label": strings.get("teams.answer_label"),
+                  "errorMessage": strings.get("teams.answer_error")},
+                 *_action_sets([_submit(strings.get("teams.send"), data, style="positive")])]
     more: list[dict[str, Any]] = [{"type": "Action.OpenUrl", "title": without_code_marks(link.title), "url": link.url}
                                   for link in reply.links]
     if reply.kind == ReplyKind.SUMMARY:

@@ -40,8 +40,8 @@ class TeamsBot(TeamsActivityHandler):
         activity = turn_context.activity
         turn = translate.incoming_turn(activity)
         if turn is None:
-            if translate.pressed_card_kind(activity):  # Continue pressed with no option picked (an old client)
-                notice = Reply(self.assistant.strings.get("teams.choose_error"), kind=ReplyKind.NOTICE)
+            if translate.pressed_card_kind(activity):  # Continue or Send pressed with nothing (an old client)
+                notice = Reply(self.assistant.strings.get("teams.nothing_submitted"), kind=ReplyKind.NOTICE)
                 await self.outbound.deliver(turn_context, [notice])
             return
         await self._remember(activity)
