@@ -17,12 +17,16 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -127,22 +131,64 @@ def validate_blocks(blocks: Any, max_blocks: int) -> list[str]:
     return problems
 
 
+def _keys(value: Any) -> Any:
+    """The shape of a payload (its keys, recursively), to check a model round trip loses nothing."""
+    if isinstance(value, dict):
+        return {k: _keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_keys(v) for v in value]
+    return None
+
+
+def sdk_problems(blocks: list[Any], view: dict[str, Any] | None = None) -> list[str]:
+    """What slack_sdk's Block Kit models say about ``blocks`` (or a whole ``view``): each must parse,
+    pass ``validate_json()`` and survive the round trip without losing a key."""
+    problems: list[str] = []
+    try:
+        if view is not None:
+            View(**view).validate_json()
+        for n, raw in enumerate(blocks):
+            block = Block.parse(raw)
+            if block is None:
+                problems.append(f"block {n}: slack_sdk cannot parse it")
+                continue
+            block.validate_json()
+            if _keys(block.to_dict()) != _keys(raw):
+                problems.append(f"block {n}: slack_sdk round trip changed it: {raw}")
+    except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
+        problems.append(f"slack_sdk: {type(exc).__name__}: {exc}")
+    return problems
+
+
+# What may follow "<" in mrkdwn we send (links, mentions, special mentions) and "&" (the three escapes).
+_CONTROL = re.compile(r"<(?:https?://|mailto:|@[UW]|#C|!)[^<>]*>")
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+
+
+def unescaped(text: str) -> list[str]:
+    """Slack's control characters left raw in mrkdwn text (which Slack would read as markup)."""
+    rest = _ENTITY.sub("", _CONTROL.sub("", text))
+    return [c for c in "&<>" if c in rest]
+
+
 def validate_call(method: str, args: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if method in MESSAGE_METHODS:
+        if raw := unescaped(str(args.get("text") or "")):
+            problems.append(f"fallback text has unescaped {raw}: {str(args.get('text'))[:120]!r}")
         if len(str(args.get("text") or "")) > 40000:
             problems.append("top-level text over 40000")
         blocks = args.get("blocks")
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
         if blocks is not None:
-            problems += validate_blocks(blocks, 50)
+            problems += validate_blocks(blocks, 50) or sdk_problems(blocks)
         elif not args.get("text"):
             problems.append("a message needs text or blocks")
     elif method in VIEW_METHODS:
         view = args.get("view")
         view = json.loads(view) if isinstance(view, str) else view or {}
-        problems += validate_blocks(view.get("blocks", []), 100)
+        problems += validate_blocks(view.get("blocks", []), 100) or sdk_problems(view.get("blocks", []), view)
         if view.get("type") == "modal":
             for part in ("title", "submit", "close"):
                 if part in view and not 1 <= _text_len(view[part]) <= 24:

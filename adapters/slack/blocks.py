@@ -171,8 +171,7 @@ class BlockRenderer:
                                             "emoji": True}}] if reply.title else []
         body = self._text_blocks(reply) + self._field_blocks(reply) + self._link_blocks(reply)
         tail = self._source_blocks(reply) + self._action_blocks(reply, conversation_channel, can_type_reply)
-        fallback = shorten(reply.title + "\n" + reply.text if reply.title else reply.text, MAX_FALLBACK_TEXT) or \
-            self.strings.get("slack.fallback")
+        fallback = self.fallback_text(reply)
         messages: list[SlackMessage] = []
         blocks = list(head)
         for block in body:
@@ -186,6 +185,12 @@ class BlockRenderer:
         blocks += tail
         messages.append(SlackMessage(fallback, blocks))
         return messages
+
+    def fallback_text(self, reply: Reply) -> str:
+        """The message's top-level ``text`` (notifications, previews, screen readers): Slack reads it as
+        mrkdwn, so it is escaped like the blocks, and it is never empty."""
+        text = reply.title + "\n" + reply.text if reply.title else reply.text
+        return shorten(mrkdwn(text), MAX_FALLBACK_TEXT) or self.strings.get("slack.fallback")
 
     def render_view_blocks(self, replies: list[Reply], conversation_channel: str) -> list[dict[str, Any]]:
         """Replies stacked into one view (App Home, modal), cut at Slack's 100-block limit with a note."""
