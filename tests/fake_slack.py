@@ -207,6 +207,9 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Event()
+        self.real_names: dict[str, str] = {"U1": "Alex Morgan"}  # users.info: everyone else is user_not_found
+        self.not_member: set[str] = set()  # channels conversations.info says the bot is not in
+        self.tokens: set[str] = {TOKEN}  # bot tokens the fake accepts
 
     # ------------------------------------------------------------------ test controls
     @property
@@ -246,6 +249,7 @@ class FakeSlack:
     async def start(self, port: int = 0) -> FakeSlack:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk sends users.info and friends as GET
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
@@ -289,7 +293,8 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._read(request)
         problems = self._record(method, args, request)
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}" and args.get("token") != TOKEN:
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if method != "oauth.v2.access" and bearer not in self.tokens and args.get("token") not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._failure(method)
         if failure is not None:
@@ -313,6 +318,15 @@ class FakeSlack:
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "users.info":
+            user = args.get("user", "")
+            if user not in self.real_names:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "profile": {"real_name": self.real_names[user],
+                                                                 "display_name": self.real_names[user].split()[0]}}}
+        if method == "conversations.info":
+            channel = args.get("channel", "")
+            return {"ok": True, "channel": {"id": channel, "is_member": channel not in self.not_member}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{args.get('users', 'X')}"}}
         if method in VIEW_METHODS:

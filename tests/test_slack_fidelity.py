@@ -34,3 +34,29 @@ async def test_fallback_text_is_escaped_like_the_blocks(tmp_path):
 
 def _dump(slack) -> str:
     return "\n---\n".join(f"{c.method} {c.args.get('channel')} {c.text()[:300]}" for c in slack.fake.calls)
+
+
+async def test_a_mention_reads_as_the_person_named_and_the_guard_keeps_the_name_out_of_storage(tmp_path):
+    """"share with <@U9> at the school" reaches the core as "share with @Sam Jones at the school" (Slack's
+    users.info), so the privacy guard warns about the name; nothing stored keeps it. An unknown user is
+    "@someone", never a blank."""
+    async with running_slack(tmp_path) as slack:
+        slack.fake.real_names["U9"] = "Sam Jones"
+        await _say(slack, "can I share with <@U9> at the school about the referral?")
+        await _say(slack, "should I tell <@U404> about it?")
+        seen = [c.args.get("user") for c in slack.fake.of("users.info")]
+        assert "U9" in seen and "U404" in seen
+        assert any("contains a name" in p.text() for p in slack.posts())  # the guard's warning
+        stored = await _stored_text(slack)
+        assert "Sam Jones" not in stored
+        assert "share with @[name] at the school" in stored
+        assert "should I tell @someone about it?" in stored
+
+
+async def _stored_text(slack) -> str:
+    from sqlalchemy import select
+
+    from bot.storage.tables import transcripts
+
+    async with slack.assistant.engine.connect() as conn:
+        return " | ".join(str(r.text) for r in await conn.execute(select(transcripts.c.text)))

@@ -99,7 +99,7 @@ def build_bolt_app(settings: Settings, client) -> AsyncApp:
 def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) -> str:
     """Mount Slack on ``app``; returns how it is connected, for the start-up log line."""
     client = make_web_client(settings)
-    api = SlackApi(client)
+    api = SlackApi(client, settings.slack_bot_token)
     work = WorkQueue()
     listeners = SlackListeners(assistant, api, work, ReplayGuard())
     bolt = build_bolt_app(settings, client)

@@ -38,6 +38,7 @@ TEXT_MODAL_INPUT = "answer"
 ELLIPSIS = "…"
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_SLACK_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
 
 
 def escape(text: str) -> str:
@@ -48,6 +49,18 @@ def escape(text: str) -> str:
 def mrkdwn(text: str) -> str:
     """Our ``**bold**`` convention as Slack ``*bold*``, with control characters escaped."""
     return _BOLD.sub(r"*\1*", escape(text))
+
+
+def unmrkdwn(text: str) -> str:
+    """Section text we wrote back to what it said: our ``*bold*`` and Slack's escapes undone."""
+    text = _SLACK_BOLD.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def restated(reply: Reply) -> bool:
+    """A summary whose text already says every field (``Label: value``), so the fields would repeat it."""
+    return reply.kind is ReplyKind.SUMMARY and bool(reply.fields) and all(
+        f"{f.label}: {f.value}" in reply.text for f in reply.fields)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -135,6 +148,8 @@ class BlockRenderer:
         return [_section(chunk) for chunk in split_text(mrkdwn(reply.text))] if reply.text.strip() else []
 
     def _field_blocks(self, reply: Reply) -> list[dict[str, Any]]:
+        if restated(reply):
+            return []  # the summary's text already lists every field: show it once
         texts = [shorten(f"*{mrkdwn(f.label)}*\n{mrkdwn(f.value)}", MAX_FIELD_TEXT) for f in reply.fields]
         return [{"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in texts[i:i + MAX_FIELDS]]}
                 for i in range(0, len(texts), MAX_FIELDS)]
@@ -158,7 +173,10 @@ class BlockRenderer:
         if reply.kind is ReplyKind.SUMMARY:
             buttons.append(_button(self.strings.get("slack.copy_text"), COPY_ACTION, "copy"))
         if reply.kind is ReplyKind.STEP and not reply.choices and not can_type_reply:
-            buttons.append(_button(self.strings.get("slack.type_answer"), TEXT_INPUT_ACTION, "open", "primary"))
+            # the modal shows the step's question, and Slack sends no message back from an ephemeral one
+            buttons.append(_button(self.strings.get("slack.type_answer"), TEXT_INPUT_ACTION,
+                                   shorten(reply.title + "\n" + reply.text if reply.title else reply.text,
+                                           MAX_BUTTON_VALUE), "primary"))
         return [{"type": "actions", "block_id": block_id(reply.kind, conversation_channel, i // MAX_ACTIONS_ELEMENTS),
                  "elements": buttons[i:i + MAX_ACTIONS_ELEMENTS]}
                 for i in range(0, len(buttons), MAX_ACTIONS_ELEMENTS)]
@@ -206,17 +224,18 @@ class BlockRenderer:
         return blocks
 
     def plain_text(self, blocks: list[dict[str, Any]]) -> str:
-        """The readable text of a message we rendered (for "Copy as text"), without our buttons."""
+        """The readable text of a message we rendered (for "Copy as text"): plain, as a case note wants it,
+        with Slack's escapes and our bold undone, and without our buttons."""
         lines: list[str] = []
         for block in blocks:
-            if block.get("type") in {"header", "section"} and block.get("text"):
+            if block.get("type") == "header" and block.get("text"):
                 lines.append(block["text"]["text"])
-            lines += [f["text"] for f in block.get("fields", [])]
-            if block.get("type") == "context":
-                lines += [e.get("text", "") for e in block.get("elements", [])]
-        return "\n\n".join(line for line in lines if line)  # still Slack-escaped, ready to post
+            elif block.get("type") == "section" and block.get("text"):
+                lines.append(unmrkdwn(block["text"]["text"]))
+            lines += [unmrkdwn(f["text"]) for f in block.get("fields", [])]
+        return "\n\n".join(line for line in lines if line)
 
     def code_block(self, text: str) -> list[dict[str, Any]]:
         """Plain text in code blocks, split to fit sections (``` adds six characters)."""
-        safe = text.replace("```", "'''")
+        safe = escape(text.replace("```", "'''"))
         return [_section(f"```{chunk}```") for chunk in split_text(safe, MAX_SECTION_TEXT - 6)][:MAX_BLOCKS_MESSAGE]
