@@ -209,7 +209,9 @@ class FakeSlack:
         self.changed = asyncio.Event()
         self.real_names: dict[str, str] = {"U1": "Alex Morgan"}  # users.info: everyone else is user_not_found
         self.not_member: set[str] = set()  # channels conversations.info says the bot is not in
-        self.tokens: set[str] = {TOKEN}  # bot tokens the fake accepts
+        # bot token -> its workspace (auth.test's answer); install() adds one that oauth.v2.access can hand out
+        self.workspaces: dict[str, dict[str, str]] = {TOKEN: {"team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}}
+        self.codes: dict[str, str] = {}  # OAuth code -> the bot token oauth.v2.access exchanges it for
 
     # ------------------------------------------------------------------ test controls
     @property
@@ -294,23 +296,40 @@ class FakeSlack:
         args = await self._read(request)
         problems = self._record(method, args, request)
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if method != "oauth.v2.access" and bearer not in self.tokens and args.get("token") not in self.tokens:
+        token = bearer if bearer in self.workspaces else str(args.get("token") or "")
+        if method != "oauth.v2.access" and token not in self.workspaces:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._failure(method)
         if failure is not None:
             return failure
         if problems:
             return web.json_response({"ok": False, "error": "invalid_blocks"})
-        answer = self._answer(method, args)
+        answer = self._answer(method, args, token)
         if self.calls:  # the benchmark's fake keeps no history
             self.calls[-1].result = answer
         return web.json_response(answer)
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def install(self, code: str, token: str, team: str, bot_user: str, bot_id: str) -> None:
+        """A workspace ``team`` whose admin will come back from Slack's consent page with ``code``."""
+        self.workspaces[token] = {"team_id": team, "user_id": bot_user, "bot_id": bot_id}
+        self.codes[code] = token
+
+    def _answer(self, method: str, args: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"
         if method == "auth.test":
+            workspace = self.workspaces[token]
             return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "infoshare",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+                    "team_id": workspace["team_id"], "user_id": workspace["user_id"], "bot_id": workspace["bot_id"],
+                    "is_enterprise_install": False}
+        if method == "oauth.v2.access":
+            bot_token = self.codes.pop(str(args.get("code")), None)
+            if bot_token is None:
+                return {"ok": False, "error": "invalid_code"}
+            workspace = self.workspaces[bot_token]
+            return {"ok": True, "app_id": "A1", "authed_user": {"id": "UADMIN"}, "token_type": "bot",
+                    "scope": "app_mentions:read,chat:write,commands", "access_token": bot_token,
+                    "bot_user_id": workspace["user_id"], "team": {"id": workspace["team_id"], "name": "Second"},
+                    "enterprise": None, "is_enterprise_install": False}
         if method == "chat.postMessage":
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "ts": ts, "bot_id": BOT_ID}}
