@@ -112,7 +112,9 @@ def _section(text: str) -> dict[str, Any]:
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": shorten(label, MAX_BUTTON_TEXT),
                                                          "emoji": True},
-                              "action_id": action_id[:MAX_ACTION_ID], "value": value[:MAX_BUTTON_VALUE]}
+                              "action_id": action_id[:MAX_ACTION_ID]}
+    if value:  # Slack's button value is 1..2000 characters, or absent
+        button["value"] = value[:MAX_BUTTON_VALUE]
     if style:
         button["style"] = style
     return button
@@ -169,7 +171,9 @@ class BlockRenderer:
         return [_section(chunk) for chunk in split_text("\n".join(lines))] if lines else []
 
     def _action_blocks(self, reply: Reply, conversation_channel: str, can_type_reply: bool) -> list[dict[str, Any]]:
-        buttons = [_button(c.label, f"{CHOICE_ACTION}_{i}", c.value) for i, c in enumerate(reply.choices)]
+        # navigation (Back, Why, Cancel) after the answers, in Slack's default (secondary) style
+        buttons = [_button(c.label, f"{CHOICE_ACTION}_{i}", c.value)
+                   for i, c in enumerate([*reply.choices, *reply.actions])]
         if reply.kind is ReplyKind.SUMMARY:
             buttons.append(_button(self.strings.get("slack.copy_text"), COPY_ACTION, "copy"))
         if reply.kind is ReplyKind.STEP and not reply.choices and not can_type_reply:
