@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from adapters.slack import SLACK
 from adapters.slack.blocks import COPY_ACTION, TEXT_INPUT_ACTION
 from bot.storage.tables import decision_records
 from bot.storage.tables import reminder_subscriptions as subscriptions
@@ -130,6 +131,11 @@ async def test_type_your_answer_modal_shows_the_steps_question(tmp_path):
         assert "case reference" not in view["blocks"][-1]["label"]["text"]  # one label fits every step
 
 
+NAVIGATION = {"back", "why", "cancel"}
+TYPED = ("REF-123", "School attendance record and the concerns raised by the class teacher",
+         "The duty social worker at the children's services front door", "Duty social worker")
+
+
 async def test_a_dm_walkthrough_stays_in_the_dm_and_ends_in_one_copyable_summary(tmp_path):
     """`decide` typed in the main DM, answered there (buttons and typed answers), to a recorded summary:
     nothing jumps into a thread; the summary says each field once; "Record this" keeps "Copy as text",
@@ -137,7 +143,7 @@ async def test_a_dm_walkthrough_stays_in_the_dm_and_ends_in_one_copyable_summary
     fake received is written there, with the number of answers it took."""
     async with running_slack(tmp_path) as slack:
         await _say(slack, "decide")
-        answers, card = 0, None
+        answers, typed, card = 0, 0, None
         for _ in range(40):
             message = [c for c in slack.fake.of("chat.postMessage", "chat.update")
                        if c.args.get("channel") == "DU1"][-1]
@@ -146,16 +152,19 @@ async def test_a_dm_walkthrough_stays_in_the_dm_and_ends_in_one_copyable_summary
             if any(b["action_id"] == COPY_ACTION for b in buttons):
                 card = message
                 break
-            choices = [b for b in buttons if b["action_id"].startswith("choice_")]
-            if choices:
-                await slack.client.send(action_body(slack.fake, message, choices[0]))
+            choices = [b for b in buttons if b["action_id"].startswith("choice_") and b.get("value") not in NAVIGATION]
+            if choices:  # the safeguarding path (not the emergency one), else the first answer offered
+                pick = next((b for b in choices if b.get("value") == "safeguard"), choices[0])
+                await slack.client.send(action_body(slack.fake, message, pick))
                 await slack.idle()
             else:
-                await _say(slack, "REF-123")
+                await _say(slack, TYPED[min(typed, len(TYPED) - 1)])
+                typed += 1
             answers += 1
         assert card is not None, "no summary"
         assert not [b for b in card.blocks if b["type"] == "section" and "fields" in b]  # shown once
         assert card.text().count("Case reference: REF-123") == 2  # once in the blocks, once in the fallback
+        assert [c.args["user"] for c in slack.fake.of("users.info")] == ["U1"]  # the decider's name, once
         record = next(b for b in card.buttons() if b["action_id"].startswith("choice_"))
         await slack.client.send(action_body(slack.fake, card, record))
         await slack.idle()
@@ -192,3 +201,17 @@ def _write_evidence(folder: Path, slack, answers: int) -> None:
         "tests/test_slack_fidelity.py -k dm_walkthrough` (the fake Slack Web API on 127.0.0.1).\n\n"
         f"- {answers} answers (button presses and typed replies, counting \"Record this\"), then \"Copy as text\".\n"
         f"- {len(calls)} Web API calls, every one valid for slack_sdk's Block Kit models and Slack's limits.\n")
+
+
+async def test_the_users_name_is_looked_up_once_and_a_failed_look_up_never_fails_the_turn(tmp_path):
+    async with running_slack(tmp_path) as slack:
+        await _say(slack, "hello")
+        await _say(slack, "what are the seven golden rules?")
+        assert [c.args["user"] for c in slack.fake.of("users.info")] == ["U1"]  # cached per user
+        listeners = slack.app[SLACK]
+        assert await listeners.people.name(listeners.api, "T1", "U1") == "Alex Morgan"
+        slack.fake.fail("users.info", error="fatal_error", times=5)
+        before = len(slack.posts("DU2"))
+        await slack.client.event(dm_event("hello", user="U2"))
+        await slack.idle()
+        assert len(slack.posts("DU2")) > before  # answered anyway, without a name
