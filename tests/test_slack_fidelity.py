@@ -180,6 +180,8 @@ async def test_a_dm_walkthrough_stays_in_the_dm_and_ends_in_one_copyable_summary
         assert "*" not in code
         assert code.count("Case reference: REF-123") == 1
         assert all(not c.args.get("thread_ts") for c in slack.fake.of("chat.postMessage"))
+        updated_ids = [b["block_id"] for c in slack.fake.of("chat.update") for b in c.blocks if b["type"] == "actions"]
+        assert len(updated_ids) == len(set(updated_ids))  # Slack: an updated message gets new block_ids
         async with slack.assistant.engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1
         if evidence := os.environ.get("SLACK_EVIDENCE_DIR"):

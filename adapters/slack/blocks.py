@@ -8,6 +8,7 @@ shortened with an ellipsis. The conversation a button belongs to travels in its 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +86,7 @@ def split_text(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
     return chunks
 
 
-def block_id(kind: ReplyKind | str, conversation_channel: str, n: int) -> str:
+def block_id(kind: ReplyKind | str, conversation_channel: str, n: str) -> str:
     return shorten(f"{kind}|{conversation_channel}|{n}", MAX_BLOCK_ID)
 
 
@@ -144,6 +145,8 @@ class BlockRenderer:
 
     def __init__(self, strings: Strings):
         self.strings = strings
+        # Slack: "if a message is updated, use a new block_id"; each rendering numbers its blocks afresh
+        self._renderings = itertools.count(1)
 
     # ------------------------------------------------------------------ pieces
     def _text_blocks(self, reply: Reply) -> list[dict[str, Any]]:
@@ -181,7 +184,9 @@ class BlockRenderer:
             buttons.append(_button(self.strings.get("slack.type_answer"), TEXT_INPUT_ACTION,
                                    shorten(reply.title + "\n" + reply.text if reply.title else reply.text,
                                            MAX_BUTTON_VALUE), "primary"))
-        return [{"type": "actions", "block_id": block_id(reply.kind, conversation_channel, i // MAX_ACTIONS_ELEMENTS),
+        rendering = next(self._renderings)
+        return [{"type": "actions",
+                 "block_id": block_id(reply.kind, conversation_channel, f"{rendering}.{i // MAX_ACTIONS_ELEMENTS}"),
                  "elements": buttons[i:i + MAX_ACTIONS_ELEMENTS]}
                 for i in range(0, len(buttons), MAX_ACTIONS_ELEMENTS)]
 
