@@ -217,3 +217,18 @@ async def test_the_users_name_is_looked_up_once_and_a_failed_look_up_never_fails
         await slack.client.event(dm_event("hello", user="U2"))
         await slack.idle()
         assert len(slack.posts("DU2")) > before  # answered anyway, without a name
+
+
+async def test_one_message_delivered_as_two_events_is_answered_once_and_a_file_share_is_a_question(tmp_path):
+    async with running_slack(tmp_path) as slack:
+        message = dm_event("what are the seven golden rules?")
+        await slack.client.event(message)
+        await slack.client.event({**message, "type": "app_mention"})  # the same channel and ts
+        await slack.idle()
+        answers = [p for p in slack.posts("DU1") if "golden rules" in p.text().lower()]
+        assert len(answers) == 1
+        before = len(slack.posts("DU1"))
+        await slack.client.event({**dm_event("do I need consent to refer to children's social care?"),
+                                  "subtype": "file_share", "files": [{"id": "F1", "name": "referral.pdf"}]})
+        await slack.idle()
+        assert any("consent" in p.text().lower() for p in slack.posts("DU1")[before:])

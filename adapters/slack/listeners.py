@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "slack"
 SLASH_COMMAND = "/infoshare"
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
+_QUESTION_SUBTYPES = {None, "file_share"}  # a question typed with a file attached is still a question
 _REMIND = re.compile(r"^isa\s+remind\s+(?!off\s*$)", re.IGNORECASE)  # setting a channel reminder
 
 
@@ -128,7 +129,8 @@ class SlackListeners:
 
     # ------------------------------------------------------------------ listeners (ack path: keep cheap)
     async def on_message(self, body: dict, event: dict, request: AsyncBoltRequest) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        if event.get("channel_type") != "im" or event.get("subtype") not in _QUESTION_SUBTYPES \
+                or event.get("bot_id") or not event.get("user"):
             return  # edits, joins and other bots' messages are not questions
         team = _team(body)
         # In the DM a message in the main conversation is answered there, and one in a thread in that thread.
@@ -137,7 +139,8 @@ class SlackListeners:
                           bot_can_post=True, is_bot_dm=True, token=request.context.bot_token)
         self._queue_turn(request, f"slack:event:{body.get('event_id') or event.get('ts')}", surface,
                          text=event.get("text", ""), bot_user=_bot_user(body, request),
-                         message_id=body.get("event_id") or event.get("ts"))
+                         message_id=body.get("event_id") or event.get("ts"),
+                         also=f"slack:message:{team}:{event['channel']}:{event.get('ts')}")
 
     async def on_mention(self, body: dict, event: dict, request: AsyncBoltRequest) -> None:
         if not event.get("user") or event.get("bot_id") or event.get("subtype") == "bot_message":
@@ -149,7 +152,8 @@ class SlackListeners:
                           is_bot_dm=channel.startswith("D"), token=request.context.bot_token)
         self._queue_turn(request, f"slack:event:{body.get('event_id') or event.get('ts')}", surface,
                          text=event.get("text", ""), bot_user=_bot_user(body, request),
-                         message_id=body.get("event_id") or event.get("ts"))
+                         message_id=body.get("event_id") or event.get("ts"),
+                         also=f"slack:message:{team}:{event['channel']}:{event.get('ts')}")
 
     async def on_command(self, ack, body: dict, request: AsyncBoltRequest) -> None:
         await ack()
@@ -226,9 +230,12 @@ class SlackListeners:
                        pressed_label=(action.get("text") or {}).get("text"), token=request.context.bot_token)
 
     def _queue_turn(self, request: AsyncBoltRequest, key: str, surface: Surface, *, text: str = "",
-                    bot_user: str | None = None, choice: str | None = None, message_id: str | None = None) -> None:
-        """``text`` is Slack's (mentions and escapes still in it): it is read in the job, off the ack path."""
-        keys = [key] + ([replay] if (replay := request.context.get(ReplayGuard.CONTEXT_KEY)) else [])
+                    bot_user: str | None = None, choice: str | None = None, message_id: str | None = None,
+                    also: str | None = None) -> None:
+        """``text`` is Slack's (mentions and escapes still in it): it is read in the job, off the ack path.
+        ``also`` is a second idempotency key: one message delivered as two events is answered once."""
+        keys = [key] + ([replay] if (replay := request.context.get(ReplayGuard.CONTEXT_KEY)) else []) + \
+            ([also] if also else [])
         self.work.submit(key.split(":")[1],
                          lambda: self.run_turn(keys, surface, text, choice, message_id, bot_user=bot_user))
 
