@@ -1,6 +1,7 @@
 """One whole decision walkthrough in a Teams personal chat, as Teams drives it, captured for the record:
 every activity posted to /api/messages and every call the bot made to the Bot Connector, from ``decide``
-to "Recorded as decision record #1". Set ``TEAMS_WALKTHROUGH_CAPTURE`` to a path to keep the capture."""
+to "Recorded as decision record #1". Set ``TEAMS_WALKTHROUGH_CAPTURE`` to a path to keep the capture
+(docs/evidence/teams-walkthrough/ holds one)."""
 
 from __future__ import annotations
 
