@@ -137,6 +137,7 @@ class Assistant:
                 if not start.claimed:
                     return self._duplicate(turn)
                 ctx.dialog_state, ctx.dialog_state_loaded = start.dialog_state, True
+                ctx.own_name = start.display_name
                 first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), start.last_seen)
                 if self._changes_nothing(ctx):  # answer on this connection and write it in this transaction
                     ctx.conn = conn
@@ -175,7 +176,7 @@ class Assistant:
         prefix: list[Reply] = []
         if first_contact:
             prefix.append(Reply(s.get("disclaimer"), kind=ReplyKind.NOTICE))
-        if ctx.scan.certain:  # the precision tier warns; everything found is redacted either way
+        if ctx.scan.certain and not ctx.own_details:  # the precision tier warns; all found is redacted either way
             kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in ctx.scan.warning_kinds)
             prefix.append(Reply(s.get("privacy.warning", kinds=kinds), kind=ReplyKind.NOTICE))
             log.info("privacy guard fired", extra={"user": ctx.user_id, "kinds": list(ctx.scan.warning_kinds)})
