@@ -159,6 +159,16 @@ class Assistant:
             log.warning("could not write transcript", extra={"reason": type(exc).__name__})
         return replies, outcome
 
+    async def pending(self, turn: IncomingTurn) -> list[Reply]:
+        """The user's unfinished walkthrough (or other dialog) in this conversation, shown again; [] if none.
+
+        Channels that lose what was on screen (a reloaded web page, a restarted terminal) call it."""
+        try:
+            return await self.dialogs.pending(TurnContext(without_nul(turn), privacy.scan(""), self))
+        except DATABASE_ERRORS as exc:
+            log.warning("could not read a pending dialog", extra={"reason": type(exc).__name__})
+            return []
+
     def _changes_nothing(self, ctx: TurnContext) -> bool:
         """A question or a read-only command, outside any dialog: nothing happens but the answer."""
         if self.dialogs.is_active_in(ctx):

@@ -25,7 +25,7 @@ from bot.storage.db import insert_ignore
 from bot.storage.dialog_states import DialogStates
 from bot.storage.tables import privacy_confirmations
 from dialogs.base import OWN_NAME_PHASE, Dialog, DialogState, Inbound, Status
-from dialogs.engine import NAVIGATION, NOT_A_PERSON, ReviewAction
+from dialogs.engine import NOT_A_PERSON, PRESSABLE, ReviewAction
 
 if TYPE_CHECKING:
     from bot.context import TurnContext
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Button values that only mean something inside a dialog: pressed after it ended, they get a note.
-STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction) | {NOT_A_PERSON} | {str(c) for c in NAVIGATION}
+STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction) | {NOT_A_PERSON} | {str(c) for c in PRESSABLE}
 
 # The confirmed action of a dialog (store the record, save the ISA): the state and the turn in, replies out.
 Completion = Callable[[DialogState, "TurnContext"], Awaitable[list[Reply]]]
@@ -90,6 +90,21 @@ class DialogRunner:
         if inbound.not_a_person and inbound.privacy_findings and _changed(state, new_state):
             await remember_not_people(self.assistant, ctx.scan.words_flagged(ctx.turn.text))
         return _private(await self._after_step(ctx, dialog, new_state, replies))
+
+    async def pending(self, ctx: TurnContext) -> list[Reply]:
+        """Where this user's unfinished dialog is, for a channel showing it again (a reloaded page, a
+        restarted terminal); nothing when none is running, it has expired, or the dialog cannot say."""
+        state = await self.state_for(ctx)
+        if state is None or self._expired(state):
+            return []
+        resume = getattr(self.dialogs.get(state.get("dialog", "")), "resume", None)
+        if resume is None:
+            return []
+        try:
+            return _private(resume(state))
+        except (LookupError, TypeError, ValueError):  # a broken state: the next turn drops it with a note
+            log.warning("could not show a pending dialog", extra={"dialog": state.get("dialog")})
+            return []
 
     # ------------------------------------------------------------------ starting
     async def start(self, name: str, ctx: TurnContext, args: str = "",

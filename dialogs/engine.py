@@ -48,6 +48,8 @@ class Command(StrEnum):
     CANCEL = "cancel"
     HELP = "help"
     WHY = "why"
+    DECIDE = "decide"  # the command that starts a walkthrough, typed again inside one
+    RESUME = "resume"
 
 
 class ReviewAction(StrEnum):
@@ -62,13 +64,14 @@ class ReviewAction(StrEnum):
 COMMAND_WORDS: dict[str, Command] = {
     "back": Command.BACK, "go back": Command.BACK, "previous": Command.BACK, "undo": Command.BACK,
     "restart": Command.RESTART, "start again": Command.RESTART, "start over": Command.RESTART,
-    "decide": Command.RESTART,  # the command that starts a walkthrough, typed again inside one
+    "decide": Command.DECIDE, "resume": Command.RESUME, "carry on": Command.RESUME, "continue": Command.RESUME,
     "cancel": Command.CANCEL, "stop": Command.CANCEL, "quit": Command.CANCEL, "exit": Command.CANCEL,
     "help": Command.HELP, "?": Command.HELP,
     "why": Command.WHY, "why?": Command.WHY, "why this": Command.WHY, "why this question": Command.WHY,
 }
 # The secondary buttons under every step (Back, Why, Cancel): each sends the word a user can type.
 NAVIGATION: tuple[Command, ...] = (Command.BACK, Command.WHY, Command.CANCEL)
+PRESSABLE: tuple[Command, ...] = (*NAVIGATION, Command.RESUME, Command.RESTART)  # also "carry on" / "start again"
 OWN_NAME_CHARS = 100
 _OWN_NAME = re.compile(r"[^\W\d_][^\d@<>\n\r\t]*")  # starts with a letter; no digits, @ or markup
 REVIEW_ALIASES: dict[ReviewAction, tuple[str, ...]] = {
@@ -326,8 +329,13 @@ def step(tree: Tree, state: DialogState, inbound: Inbound, *,
 
 
 def _pressed_command(choice: str) -> Command | None:
-    """A pressed Back, Why or Cancel button (its value is the typed word)."""
-    return next((c for c in NAVIGATION if choice == c), None)
+    """A pressed Back, Why, Cancel, Carry on or Start again button (its value is the typed word)."""
+    return next((c for c in PRESSABLE if choice == c), None)
+
+
+def current(tree: Tree, state: DialogState) -> Reply:
+    """The step (or summary) a walkthrough is waiting on, as the user last saw it."""
+    return _repeat(tree, state, replay(tree, state["answers"]))
 
 
 def _repeat(tree: Tree, state: DialogState, path: Path) -> Reply:
@@ -355,6 +363,12 @@ def _command(tree: Tree, state: DialogState, path: Path, phase: Phase, command: 
         return fresh, [_private(s.get("walkthrough.restarted")), replies[-1]]
     if command is Command.HELP:
         return state, [_private(s.get("walkthrough.help"), kind=ReplyKind.NOTICE), _repeat(tree, state, path)]
+    if command is Command.RESUME or (command is Command.DECIDE and not state["answers"] and phase is Phase.ASK):
+        return state, [_repeat(tree, state, path)]  # nothing answered yet: nothing to choose between
+    if command is Command.DECIDE:  # "decide" with answers given: carry on, or start again?
+        return state, [_private(s.get("walkthrough.pending"), choices=[
+            Choice(s.get("walkthrough.choice.resume"), str(Command.RESUME)),
+            Choice(s.get("walkthrough.choice.restart"), str(Command.RESTART))])]
     if command is Command.WHY:
         return state, [why_reply(tree, path.node, topics), _repeat(tree, state, path)]
     # BACK: from editing or naming to the summary; from the summary or a question to the previous question.

@@ -308,7 +308,13 @@ async def test_decide_with_a_case_reference_skips_that_step_and_decide_again_res
     replies = await assistant.handle(turn("decide CR-77"))
     assert replies[-1].text.startswith("Why do you want to share")
     await assistant.handle(turn(choice="safeguard"))
-    replies = await assistant.handle(turn("decide"))
+    offered = await assistant.handle(turn("decide"))  # answers would be lost: carry on, or start again?
+    assert "already have a walkthrough in progress" in offered[-1].text
+    assert [c.value for c in offered[-1].choices] == ["resume", "restart"]
+    carried = await assistant.handle(turn(choice="resume"))
+    assert carried[-1].title.startswith("Step 3") and carried[-1].choices
+    await assistant.handle(turn("decide"))
+    replies = await assistant.handle(turn(choice="restart"))
     assert "Starting again" in replies[0].text
     assert "case reference" in replies[-1].text
     replies = await assistant.handle(turn("decide Jane Smith", user="local:other", conversation="local:other"))
@@ -342,3 +348,15 @@ async def test_a_corrupted_state_is_dropped_with_a_note_never_a_dead_end(assista
     replies = await assistant.handle(turn("CR-1"))  # answers missing: the walkthrough starts afresh
     assert replies[-1].text.startswith("What is the case reference")
     assert (await assistant.dialogs.load("local:tester", "local:tester"))["answers"] == []
+
+
+async def test_a_pending_walkthrough_is_shown_again_to_a_returning_user(assistant):
+    assert await assistant.pending(turn()) == []
+    for text in ("decide", "CR-5"):
+        await assistant.handle(turn(text))
+    shown = await assistant.pending(turn())
+    assert "walkthrough in progress" in shown[0].text
+    assert shown[-1].title.startswith("Step 2 of about") and shown[-1].text.startswith("Why do you want to share")
+    assert [a.value for a in shown[-1].actions] == ["back", "why", "cancel"]
+    assert all(r.private for r in shown)
+    assert await assistant.pending(turn(user="local:other", conversation="local:other")) == []
