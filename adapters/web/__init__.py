@@ -256,13 +256,14 @@ class WebChannel:
     """The local web chat as a :class:`adapters.Channel` (its sender also serves the terminal)."""
 
     name = CHANNEL
+    name_shown = "local web chat"  # what mount() returns: how start-up names it
     addresses = LocalAddresses()
 
     def mount(self, app: web.Application, assistant: Assistant) -> str | None:
         if not assistant.settings.web_chat_enabled:  # off by default off loopback: the local chat has no sign-in
             return None
         setup_web(app, assistant)
-        return "local web chat"
+        return self.name_shown
 
     async def open_sender(self, assistant: Assistant) -> tuple[LocalSender, Close]:
         async def close() -> None:
