@@ -122,10 +122,13 @@ def _ctrl_c_clears_the_line(enabled: bool) -> Iterator[dict[str, bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _read_line(stdin: TextIO, ctrl_c: dict[str, bool]) -> str | None:
-    """The next line; None when Ctrl+C abandoned it."""
+def _read_line(stdin: TextIO, stdout: TextIO, prompt: str, ctrl_c: dict[str, bool]) -> str | None:
+    """The next line after ``prompt``; None when Ctrl+C abandoned it (from the prompt on, so a Ctrl+C
+    just as the prompt appears is not lost)."""
     ctrl_c["reading"] = True
     try:
+        if prompt:
+            print(prompt, end="", file=stdout, flush=True)
         return stdin.readline()
     except _Interrupted:
         return None
@@ -152,9 +155,7 @@ async def run_interactive(assistant: Assistant, user_id: str, stdin: TextIO, std
     interrupted = False
     with _ctrl_c_clears_the_line(interactive) as ctrl_c:
         while True:
-            if interactive:
-                print(strings.get("terminal.prompt"), end="", file=stdout, flush=True)
-            line = _read_line(stdin, ctrl_c)
+            line = _read_line(stdin, stdout, strings.get("terminal.prompt") if interactive else "", ctrl_c)
             if line is None:  # Ctrl+C: the line is gone; a second one in a row leaves
                 if interrupted:
                     print("\n" + strings.get("terminal.goodbye"), file=stdout, flush=True)
