@@ -21,6 +21,7 @@ from tests.teams_harness import (
     card_actions,
     card_text,
     choice_presses,
+    navigation_presses,
     start_rig,
     typed_submit,
     validate_card,
@@ -103,6 +104,10 @@ async def test_a_whole_walkthrough_in_teams_from_decide_to_a_recorded_summary(ri
         assert all(len(e["actions"]) <= MAX_ACTIONS for e in card["body"] if e["type"] == "ActionSet")
         assert "`" not in json.dumps(card)
     assert all(a["title"] for c in cards for a in card_actions(c))
+    steps = [c for c in cards if c["body"][0]["text"].startswith("Step ")]
+    navigation = [[value["text"] for _, value in navigation_presses(c)] for c in steps]
+    assert navigation[0] == ["why", "cancel"]  # nothing to go back to on the first step
+    assert all(words == ["back", "why", "cancel"] for words in navigation[1:])
 
     out = Path(os.environ.get("TEAMS_WALKTHROUGH_CAPTURE") or tmp_path / "teams-walkthrough.json")
     out.write_text(json.dumps({"answers_to_summary": answers, "presses_to_record": 1, "turns": capture},
