@@ -96,6 +96,8 @@ async def test_a_whole_walkthrough_in_teams_from_decide_to_a_recorded_summary(ri
     async with rig.assistant.engine.connect() as conn:
         stored = (await conn.execute(select(decision_records))).all()
     assert len(stored) == 1
+    assert stored[0].summary["decided_by_name"] == "Alex Practitioner"  # from.name: the practitioner's own
+    assert stored[0].summary["decided_by"] == "teams:aad-user-one"  # and the opaque id, for audit
 
     cards = [c for call in connector.calls for c in call.cards]
     for card in cards:
