@@ -297,7 +297,7 @@ def start(tree: Tree, inbound: Inbound, *, dialog: str, content_version: str = "
         "dialog": dialog, "status": str(Status.ACTIVE), "started_at": now, "updated_at": now,
         "tree": tree.name, "id": walkthrough_id(inbound.user_id, now + previous_id), "phase": str(Phase.ASK),
         "node": tree.start, "answers": [], "editing": None, "decided_at": None,
-        "decided_by": inbound.user_id, "content_version": content_version,
+        "decided_by": inbound.user_id, "decided_by_name": inbound.decider or "", "content_version": content_version,
     }
     intro = _private(tree.strings.get("walkthrough.intro"), kind=ReplyKind.NOTICE, title=tree.title)
     return state, [intro, prompt_reply(tree, replay(tree, []), 0)]
@@ -308,6 +308,8 @@ def step(tree: Tree, state: DialogState, inbound: Inbound, *,
     """Advance the walkthrough by one input. Pure: the new state is a copy."""
     try:
         state = {**state, "answers": [list(a) for a in state["answers"]], "updated_at": inbound.now.isoformat()}
+        if inbound.decider and not state.get("decided_by_name"):  # the summary names them before Record this
+            state["decided_by_name"] = inbound.decider
         state.pop("question", None)
         path = replay(tree, state["answers"])
     except (ReplayError, LookupError, TypeError, ValueError):
