@@ -181,8 +181,8 @@ def prove(tree: Tree) -> Proof:
 
     def path_to(key: StateKey) -> list[str]:
         steps = []
-        while parent[key] is not None:
-            key, answer = parent[key]
+        while (step := parent[key]) is not None:
+            key, answer = step
             steps.append(answer)
         return steps[::-1]
 
@@ -237,18 +237,18 @@ def prove(tree: Tree) -> Proof:
         else:
             new = {**facts, node.field: "*"}
             moves.append((None, new, resolve(node.next, new)))
-        for option, new, target in moves:
+        for picked, new, target in moves:
             child, kept = key_of(target, new)
-            answer = _answer(node, option)
+            answer = _answer(node, picked)
             edges[key].append(child)
             labels.setdefault((key, child), answer)
             if child not in parent:
                 parent[child] = (key, answer)
                 facts_of[child] = kept
                 queue.append(child)
-            if option is None:
+            if picked is None:
                 continue
-            for index in triggered[(node.id, option.value)]:
+            for index in triggered[(node.id, picked.value)]:
                 invariant = tree.invariants[index]
                 if invariant.next_node and target not in invariant.next_node:
                     fail(index, key, f"{answer} is followed by {target!r}", answer)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.messages import Source
 from bot.yamlload import ContentError, ContentProblem, line_of, load_validated
@@ -97,7 +97,7 @@ class Node:
     topics: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
     options: tuple[Option, ...] = ()
-    field: str | None = None  # TEXT: the summary field the answer fills
+    field: str = ""  # TEXT: the summary field the answer fills (empty for the other kinds)
     check: TextCheck = TextCheck.FREE
     max_chars: int = 300
     next: tuple[Transition, ...] = ()  # TEXT
@@ -236,12 +236,23 @@ def _transitions(raw: Any) -> tuple[Transition, ...]:
     return tuple(Transition(item["goto"], conditions(item.get("when"))) for item in raw)
 
 
+class _NodeCommon(TypedDict):
+    """The fields every kind of node reads from its YAML the same way."""
+
+    id: str
+    prompt: str
+    line: int
+    why: str
+    topics: tuple[str, ...]
+    sources: tuple[Source, ...]
+
+
 def _build(document: Mapping[str, Any], display: str, strings: Any) -> Tree:
     from dialogs.proof import Invariant
 
     nodes: dict[str, Node] = {}
     for node_id, raw in document["nodes"].items():
-        common = dict(
+        common = _NodeCommon(
             id=str(node_id),
             prompt=str(raw.get("prompt", "")).strip(),
             line=line_of(document, ["nodes", node_id]),

@@ -108,6 +108,8 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
     assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
     app[SLACK] = listeners
 
+    if not settings.slack_signing_secret:  # the channel mounts Slack only when it is configured
+        raise ValueError("setup_slack needs SLACK_SIGNING_SECRET")
     verifier = SignatureVerifier(settings.slack_signing_secret)
 
     async def events(request: web.Request) -> web.Response:

@@ -195,9 +195,9 @@ class SlackListeners:
                        conversation_channel=conversation_channel or channel or "",
                        thread_ts=container.get("thread_ts") or message.get("thread_ts") or pressed_ts,
                        response_url=body.get("response_url"), bot_can_post=bot_can_post,
-                       is_bot_dm=bot_can_post and channel.startswith("D"), pressed_ts=pressed_ts,
-                       pressed_ephemeral=ephemeral, pressed_kind=kind, pressed_blocks=message.get("blocks"),
-                       pressed_label=(action.get("text") or {}).get("text"))
+                       is_bot_dm=bot_can_post and channel is not None and channel.startswith("D"),
+                       pressed_ts=pressed_ts, pressed_ephemeral=ephemeral, pressed_kind=kind,
+                       pressed_blocks=message.get("blocks"), pressed_label=(action.get("text") or {}).get("text"))
 
     def _queue_turn(self, request: AsyncBoltRequest, key: str, surface: Surface, *, text: str = "",
                     choice: str | None = None, message_id: str | None = None) -> None:
