@@ -36,6 +36,18 @@ def record_reply(record: records.DecisionRecord, strings: Strings) -> Reply:
                  summary=record.summary, private=True)
 
 
+async def recent_records(assistant: Assistant, user_id: str) -> Reply:
+    """``records``: the user's recent decision records, each a button, or how to make the first."""
+    s = assistant.strings
+    found = await record_store.list_records(assistant.engine, user_id, RECENT_RECORDS)
+    if not found:
+        return Reply(s.get("records.none"), kind=ReplyKind.LIST, private=True,
+                     choices=[Choice(s.get("choices.decide"), "decide")])
+    lines = [records.list_line(r, s) for r in found] + ["", s.get("records.list_hint")]
+    return Reply("\n".join(lines), kind=ReplyKind.LIST, title=s.get("records.list_title"), private=True,
+                 choices=[Choice(f"#{r.id} {r.reference}", f"records show {r.id}") for r in found[:5]])
+
+
 def install_walkthrough(assistant: Assistant) -> None:
     """Register the walkthrough and record dialogs and the ``decide`` and ``records`` commands."""
     runner = assistant.dialogs
@@ -63,13 +75,7 @@ def install_walkthrough(assistant: Assistant) -> None:
         if words and words[0] == "list":
             words = words[1:]
         if not words:
-            found = await record_store.list_records(assistant.engine, ctx.user_id, RECENT_RECORDS)
-            if not found:
-                return [Reply(s.get("records.none"), kind=ReplyKind.LIST, private=True,
-                              choices=[Choice(s.get("choices.decide"), "decide")])]
-            lines = [records.list_line(r, s) for r in found] + ["", s.get("records.list_hint")]
-            return [Reply("\n".join(lines), kind=ReplyKind.LIST, title=s.get("records.list_title"), private=True,
-                          choices=[Choice(f"#{r.id} {r.reference}", f"records show {r.id}") for r in found[:5]])]
+            return [await recent_records(assistant, ctx.user_id)]
         action, number = (words[0], words[1:]) if not words[0].isdigit() else ("show", words)
         if action not in {"show", "amend"} or len(number) != 1 or not (number[0].isascii() and number[0].isdigit()):
             return [Reply(s.get("records.usage"), private=True)]

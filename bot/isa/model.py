@@ -130,6 +130,22 @@ def parse_status(value: str) -> ISAStatus:
     raise ValueError(f"must be one of {', '.join(s.value for s in ISAStatus)}")
 
 
+def _validate_list(name: str, raw: Any, addresses: Addresses, within: Identity | None) -> list[str]:
+    items = split_list(raw)
+    if name == "channels":
+        return list(dict.fromkeys(addresses.key(item, AddressKind.CONVERSATION, within=within) for item in items))
+    if not items:
+        raise ValueError("list at least one, separated by ';'")
+    return items
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
 def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity | None = None) -> Any:
     """One field's value from user input (text or a list); ValueError with the reason if it is wrong.
 
@@ -137,20 +153,10 @@ def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity |
     their own workspace).
     """
     if name in LIST_FIELDS:
-        items = split_list(raw)
-        if name == "channels":
-            return list(dict.fromkeys(addresses.key(item, AddressKind.CONVERSATION, within=within) for item in items))
-        if not items:
-            raise ValueError("list at least one, separated by ';'")
-        return items
+        return _validate_list(name, raw, addresses, within)
     text = "" if raw is None else str(raw).strip()
     if name in DATE_FIELDS:
-        if isinstance(raw, date):
-            return raw
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+        return raw if isinstance(raw, date) else _parse_date(text)
     if name == "status":
         return parse_status(text)
     if name == "owner":
