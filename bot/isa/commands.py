@@ -106,7 +106,7 @@ class ISACommand:
         except ISANotFound as exc:
             return [Reply(s.get("isa.not_found", id=exc.args[0]))]
         except ISAValidationError as exc:
-            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason)
+            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason(s))
                                  for e in exc.errors)
             return [Reply(s.get("isa.invalid", problems=problems))]
         except SQLAlchemyError as exc:

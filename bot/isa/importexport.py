@@ -26,6 +26,7 @@ from bot.csvsafe import restore_cell, safe_cell
 from bot.identity import Addresses
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
 from bot.storage.register import list_isas, upsert_by_title
+from bot.strings import shipped_strings
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000  # a council's register is hundreds; more is a mistake (or an attack)
@@ -64,8 +65,10 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresse
                   field_lines: list[dict[str, int]] | None = None) -> list[ISA]:
     """Validate every record; raise with every row's problems rather than stopping at the first.
 
-    ``field_lines`` (YAML) gives each field its own line; a CSV row is one line.
+    ``field_lines`` (YAML) gives each field its own line; a CSV row is one line. A field's problem is
+    worded as the chat words it (content/strings.yaml).
     """
+    strings = shipped_strings()
     errors: list[RowError] = []
     agreements: list[ISA] = []
     seen: dict[str, int] = {}
@@ -74,7 +77,7 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresse
         try:
             isa = build_isa(_record_to_fields(record), addresses)
         except ISAValidationError as exc:
-            errors.extend(RowError(lines.get(e.field, line), e.field, e.reason) for e in exc.errors)
+            errors.extend(RowError(lines.get(e.field, line), e.field, e.reason(strings)) for e in exc.errors)
             continue
         key = isa.title.strip().lower()
         if key in seen:
