@@ -181,6 +181,27 @@ def start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT)
 
 
+async def measure_kind(urls: dict[str, str], kind: str, seconds: float, clients: int, rounds: int,
+                       fake_url: str) -> list[tuple]:
+    """One request kind against both servers: a table row each (ours with what its answers drained)."""
+    totals = {v: {"latencies": [], "elapsed": 0.0, "errors": 0} for v in ("bare", "ours")}
+    drained = [0.0, 0]
+    for round_ in range(rounds):  # alternate short rounds so both see the same machine load
+        for variant in ("bare", "ours") if round_ % 2 == 0 else ("ours", "bare"):
+            if round_ < 2:
+                await load(urls[variant], kind, 0.5, clients, fake_url)  # warm-up: imports, auth.test, pools
+            if variant == "ours":
+                await drain_seconds(fake_url)
+            result = await load(urls[variant], kind, seconds / rounds, clients, fake_url)
+            for key in ("latencies", "elapsed", "errors"):
+                totals[variant][key] += result[key]
+            if variant == "ours":
+                drain, delivered = await drain_seconds(fake_url)
+                drained = [drained[0] + drain, drained[1] + delivered]
+    return [(kind, variant, summarise(**totals[variant]), *(drained if variant == "ours" else (0, 0)))
+            for variant in ("bare", "ours")]
+
+
 async def main(seconds: float, clients: int, rounds: int, kinds: list[str]) -> None:
     fake = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_slack.py")], stdout=subprocess.PIPE,
                             text=True, cwd=ROOT)
@@ -197,23 +218,8 @@ async def main(seconds: float, clients: int, rounds: int, kinds: list[str]) -> N
             await wait_up(f"http://127.0.0.1:{port}/slack/events")
         rows = []
         for kind in kinds:
-            totals = {v: {"latencies": [], "elapsed": 0.0, "errors": 0} for v in ("bare", "ours")}
-            drained = [0.0, 0]
-            for round_ in range(rounds):  # alternate short rounds so both see the same machine load
-                for variant in ("bare", "ours") if round_ % 2 == 0 else ("ours", "bare"):
-                    url = servers[variant][1]
-                    if round_ < 2:
-                        await load(url, kind, 0.5, clients, fake_url)  # warm-up: imports, auth.test, pools
-                    if variant == "ours":
-                        await drain_seconds(fake_url)
-                    result = await load(url, kind, seconds / rounds, clients, fake_url)
-                    for key in ("latencies", "elapsed", "errors"):
-                        totals[variant][key] += result[key]
-                    if variant == "ours":
-                        drain, delivered = await drain_seconds(fake_url)
-                        drained = [drained[0] + drain, drained[1] + delivered]
-            for variant in ("bare", "ours"):
-                rows.append((kind, variant, summarise(**totals[variant]), *(drained if variant == "ours" else (0, 0))))
+            rows += await measure_kind({v: url for v, (_, url) in servers.items()}, kind, seconds, clients, rounds,
+                                       fake_url)
         print_table(rows, clients, seconds)
     finally:
         for proc, _ in servers.values():

@@ -16,14 +16,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.messages import Reply
 from bot.privacy import redact
-from bot.storage.db import insert_ignore
+from bot.storage.confirmations import count_not_people
 from bot.storage.dialog_states import DialogStates
-from bot.storage.tables import privacy_confirmations
 from dialogs.base import OWN_NAME_PHASE, Dialog, DialogState, Inbound, Status
 from dialogs.engine import NOT_A_PERSON, PRESSABLE, ReviewAction
 
@@ -197,13 +195,7 @@ async def remember_not_people(assistant: Assistant, words: tuple[str, ...]) -> N
     now = assistant.clock()
     try:
         async with assistant.engine.begin() as conn:
-            for word in words:
-                word = word[:200]
-                updated = await conn.execute(update(privacy_confirmations).where(privacy_confirmations.c.word == word)
-                                             .values(times=privacy_confirmations.c.times + 1, last_confirmed=now))
-                if updated.rowcount == 0:
-                    await conn.execute(insert_ignore(conn, privacy_confirmations).values(
-                        word=word, times=1, first_confirmed=now, last_confirmed=now))
+            await count_not_people(conn, words, now)
     except SQLAlchemyError as exc:  # the answer is kept either way; the note for the content owner is best effort
         log.warning("could not note a not-a-person confirmation", extra={"reason": type(exc).__name__})
 

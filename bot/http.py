@@ -22,10 +22,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from bot.config import LOOPBACK_HOSTS, Settings
+from bot.core import Assistant
 from bot.storage.db import ping
 
 log = logging.getLogger(__name__)
-ASSISTANT = web.AppKey("assistant", object)
+ASSISTANT = web.AppKey("assistant", Assistant)
 SETTINGS = web.AppKey("settings", Settings)
 SERVER_NAME = "infoshare"  # no product or version banner
 # Every response; a handler that needs a wider policy (the chat page) sets its own first.
@@ -207,31 +208,36 @@ class CappedTCPSite(web.TCPSite):
     """A TCP site that accepts at most ``max_connections`` open connections, so a flood of idle or slow
     sockets cannot use up the process's file descriptors and starve everyone else."""
 
-    __slots__ = ("_handler_options", "_max_connections", "_refused")
+    __slots__ = ("_keepalive_timeout", "_max_connections", "_refused", "_web_server")
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int,
                  keepalive_timeout: float, **kwargs):
         super().__init__(runner, host, port, **kwargs)
         self._max_connections = max_connections
         self._refused = 0
-        self._handler_options = {"keepalive_timeout": keepalive_timeout}
+        self._keepalive_timeout = keepalive_timeout
 
     async def start(self) -> None:
-        await web.BaseSite.start(self)
+        await web.BaseSite.start(self)  # refuses a runner that is not set up
+        server = self._runner.server
+        if server is None:
+            raise RuntimeError("call runner.setup() before starting the site")
+        self._web_server = server
         self._server = await asyncio.get_running_loop().create_server(
             self._accept, self._host, self._port, backlog=self._backlog, reuse_address=self._reuse_address,
             reuse_port=self._reuse_port)
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
     def _accept(self) -> asyncio.BaseProtocol:
-        server = self._runner.server
+        server = self._web_server
         if len(server.connections) >= self._max_connections:
             self._refused += 1
             if self._refused in (1, 10, 100) or self._refused % 1000 == 0:
                 log.warning("connection refused: at MAX_CONNECTIONS",
                             extra={"max_connections": self._max_connections, "refused": self._refused})
             return _Refused()
-        return HardenedRequestHandler(server, loop=asyncio.get_running_loop(), **self._handler_options)
+        return HardenedRequestHandler(server, loop=asyncio.get_running_loop(),
+                                      keepalive_timeout=self._keepalive_timeout)
 
 
 class PortInUse(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ class Strings:
 
     def keys(self) -> list[str]:
         return list(self._table)
+
+
+SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@cache
+def shipped_strings() -> Strings:
+    """The wording in this checkout's content/, for code that has no loaded content in reach (a file
+    import run from the command line)."""
+    return load_strings(SHIPPED_CONTENT)
 
 
 def load_strings(root: Path) -> Strings:

@@ -85,11 +85,11 @@ def load_topics(root: Path) -> list[Topic]:
     for topic in topics:
         for example in topic.examples:
             key = " ".join(example.lower().split())
-            other = first_topic.setdefault(key, topic.id)
-            if other != topic.id:  # one phrasing, two topics: the router cannot learn both
+            first_id = first_topic.setdefault(key, topic.id)
+            if first_id != topic.id:  # one phrasing, two topics: the router cannot learn both
                 topic_file, topic_line = where[topic.id]
                 problems.append(ContentProblem(topic_file, topic_line, f"topic {topic.id!r}: example {example!r} "
-                                               f"is also an example of topic {other!r}"))
+                                               f"is also an example of topic {first_id!r}"))
         for related in topic.related:
             if related not in where:
                 display, line = where[topic.id]

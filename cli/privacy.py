@@ -20,18 +20,15 @@ def register(subparsers) -> None:
 
 
 async def list_confirmations(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
     from bot.config import load_settings
+    from bot.storage.confirmations import most_confirmed
     from bot.storage.db import create_engine, migrate
-    from bot.storage.tables import privacy_confirmations as table
 
     engine = create_engine(load_settings().database_url)
     try:
         await migrate(engine)
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(table).order_by(table.c.times.desc(), table.c.word)
-                                       .limit(max(1, args.limit)))).all()
+            rows = await most_confirmed(conn, args.limit)
     finally:
         await engine.dispose()
     if not rows:

@@ -8,7 +8,7 @@ again, checks the user may change it, and saves it with its audit line.
 from __future__ import annotations
 
 from bot.identity import Addresses
-from bot.isa.model import EDITABLE_FIELDS, ISAStatus, is_special_category, split_list, validate_field
+from bot.isa.model import EDITABLE_FIELDS, FieldProblem, ISAStatus, is_special_category, split_list, validate_field
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
 from bot.strings import Strings
@@ -62,8 +62,9 @@ class ISADialog:
             text = ""
         try:
             value = validate_field(field, text, self.addresses, inbound.user)
-        except ValueError as exc:
-            return state, [Reply(self.strings.get("isa.dialog.invalid", reason=exc)), self._ask(state)]
+        except FieldProblem as problem:
+            return state, [Reply(self.strings.get("isa.dialog.invalid", reason=problem.reason(self.strings))),
+                           self._ask(state)]
         state["values"][field] = "; ".join(value) if isinstance(value, list) else (
             value.isoformat() if hasattr(value, "isoformat") else str(value or ""))
         if state["mode"] == "edit":

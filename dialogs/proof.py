@@ -33,6 +33,7 @@ from dialogs.tree import (
 )
 
 StateKey = tuple[str, frozenset]
+_Move = tuple[Option | None, dict[str, str], str]  # the option picked (None: typed), the facts, the next node
 
 
 @dataclass(frozen=True)
@@ -147,143 +148,198 @@ def _answer(node: Node, option: Option | None) -> str:
     return f"{node.id}={option.value}" if option is not None else f"{node.id}=(typed)"
 
 
+class _Search:
+    """One breadth-first walk of a tree's states: the graph it finds and the failures on the way."""
+
+    def __init__(self, tree: Tree, proof: Proof) -> None:
+        self.tree, self.proof = tree, proof
+        self.live, self.presence = proof.live_facts, proof.presence_facts
+        invariants = tree.invariants
+        self.outcome_checks = [(i, v) for i, v in enumerate(invariants) if v.decision or v.require]
+        self.reached_checks: dict[str, list[int]] = {}
+        self.offered_checks: dict[str, list[tuple[int, str]]] = {}
+        for index, invariant in enumerate(invariants):
+            for node_id in invariant.never_reached:
+                self.reached_checks.setdefault(node_id, []).append(index)
+            for ref in invariant.never_offered:
+                node_id, _, value = ref.partition(".")
+                self.offered_checks.setdefault(node_id, []).append((index, value))
+        self.choice_limits = [(i, v.max_choices) for i, v in enumerate(invariants) if v.max_choices is not None]
+        self.triggered = {(node.id, o.value): [i for i, v in enumerate(invariants) if v.triggered_by(o)]
+                          for node in tree.nodes.values() for o in node.options}
+        self.once = {name: [i for i, v in enumerate(invariants) if name in v.set_once]
+                     for v in invariants for name in v.set_once}
+        self.failed: set[int] = set()
+        self.start, _ = self.key_of(tree.start, {})
+        self.facts_of: dict[StateKey, dict[str, str]] = {self.start: {}}
+        self.parent: dict[StateKey, tuple[StateKey, str] | None] = {self.start: None}
+        self.edges: dict[StateKey, list[StateKey]] = {}
+        self.labels: dict[tuple[StateKey, StateKey], str] = {}  # an answer that takes one state to the next
+        self.triggers: list[tuple[int, StateKey, StateKey, str]] = []  # (invariant, from, to, answer)
+        self.queue = deque([self.start])
+
+    def key_of(self, node_id: str, facts: Mapping[str, str]) -> tuple[StateKey, dict[str, str]]:
+        kept = {name: value for name, value in facts.items() if name in self.live[node_id]}
+        return state_key(node_id, kept, self.live[node_id], self.presence), kept
+
+    def path_to(self, key: StateKey) -> list[str]:
+        steps = []
+        while (step := self.parent[key]) is not None:
+            key, answer = step
+            steps.append(answer)
+        return steps[::-1]
+
+    def fail(self, index: int, key: StateKey, detail: str, extra: str = "", answers: list[str] | None = None) -> None:
+        """Record the first (so the shortest) counterexample for an invariant: the answers that break it."""
+        if index in self.failed:
+            return
+        self.failed.add(index)
+        invariant = self.tree.invariants[index]
+        kind = "counterexample" if answers is not None else "shortest counterexample"
+        answers = answers if answers is not None else [*self.path_to(key), *([extra] if extra else [])]
+        self.proof.failures.append((index, f"invariant {invariant.id!r} ({invariant.says}) is broken: {detail}; "
+                                           f"{kind} ({len(answers)} answers): {' > '.join(answers) or '(the start)'}"))
+
+    def run(self) -> None:
+        while self.queue:
+            self._visit(self.queue.popleft())
+
+    def _visit(self, key: StateKey) -> None:
+        facts = self.facts_of[key]
+        node = self.tree.node(key[0])
+        self.edges[key] = []
+        for index in self.reached_checks.get(node.id, ()):
+            if self.tree.invariants[index].applies(facts):
+                self.fail(index, key, f"the path reaches {node.id!r}")
+        if node.kind is NodeKind.OUTCOME:
+            self._check_outcome(key, node, facts)
+        elif node.kind is NodeKind.CHOICE:
+            self._follow(key, node, self._choice_moves(key, node, facts))
+        else:
+            new = {**facts, node.field: "*"}
+            self._follow(key, node, [(None, new, resolve(node.next, new))])
+
+    def _check_outcome(self, key: StateKey, node: Node, facts: dict[str, str]) -> None:
+        for index, invariant in self.outcome_checks:
+            if not invariant.applies(facts):
+                continue
+            if invariant.decision and str(node.decision) not in invariant.decision:
+                self.fail(index, key, f"it ends in {node.decision} at {node.id!r}")
+            if invariant.require and not conditions_hold(invariant.require, facts):
+                self.fail(index, key, f"it ends at {node.id!r} without {dict(invariant.require)}")
+
+    def _choice_moves(self, key: StateKey, node: Node, facts: dict[str, str]) -> list[_Move]:
+        """Check what a choice node offers here; the moves its options make."""
+        offered = node.offered(facts)
+        for index, limit in self.choice_limits:
+            if not 1 <= len(offered) <= limit:
+                self.fail(index, key, f"{node.id!r} offers {len(offered)} choices")
+        for index, value in self.offered_checks.get(node.id, ()):
+            if any(o.value == value for o in offered) and self.tree.invariants[index].applies(facts):
+                self.fail(index, key, f"{node.id!r} offers {value!r}")
+        if not offered:
+            self.proof.failures.append((-1, f"node {node.id!r} offers no choice after: "
+                                            f"{' > '.join(self.path_to(key)) or '(the start)'}"))
+        moves: list[_Move] = []
+        for option in offered:
+            for name, _ in option.sets:
+                for index in self.once.get(name, ()) if name in facts else ():
+                    self.fail(index, key, f"{node.id}={option.value} overwrites {name!r}", _answer(node, option))
+            new = {**facts, **{name: "*" if name in self.presence else value for name, value in option.sets}}
+            moves.append((option, new, resolve(option.next, new)))
+        return moves
+
+    def _follow(self, key: StateKey, node: Node, moves: list[_Move]) -> None:
+        """Add each move's edge, queue the states not seen yet and check what the answer triggers."""
+        for picked, new, target in moves:
+            child, kept = self.key_of(target, new)
+            answer = _answer(node, picked)
+            self.edges[key].append(child)
+            self.labels.setdefault((key, child), answer)
+            if child not in self.parent:
+                self.parent[child] = (key, answer)
+                self.facts_of[child] = kept
+                self.queue.append(child)
+            for index in self.triggered[(node.id, picked.value)] if picked is not None else ():
+                invariant = self.tree.invariants[index]
+                if invariant.next_node and target not in invariant.next_node:
+                    self.fail(index, key, f"{answer} is followed by {target!r}", answer)
+                if invariant.within_answers is not None:
+                    self.triggers.append((index, key, child, answer))
+
+
 def prove(tree: Tree) -> Proof:
     """Search every state from the start; check each invariant; return failures and figures."""
     began = time.perf_counter()
     live, presence = live_facts(tree)
     proof = Proof(live_facts=live, presence_facts=presence)
-    outcome_checks = [(i, v) for i, v in enumerate(tree.invariants) if v.decision or v.require]
-    reached_checks: dict[str, list[int]] = {}
-    offered_checks: dict[str, list[tuple[int, str]]] = {}
-    for index, invariant in enumerate(tree.invariants):
-        for node_id in invariant.never_reached:
-            reached_checks.setdefault(node_id, []).append(index)
-        for ref in invariant.never_offered:
-            node_id, _, value = ref.partition(".")
-            offered_checks.setdefault(node_id, []).append((index, value))
-    choice_limits = [(i, v.max_choices) for i, v in enumerate(tree.invariants) if v.max_choices is not None]
-    triggered = {(node.id, o.value): [i for i, v in enumerate(tree.invariants) if v.triggered_by(o)]
-                 for node in tree.nodes.values() for o in node.options}
-    once = {name: [i for i, v in enumerate(tree.invariants) if name in v.set_once]
-            for v in tree.invariants for name in v.set_once}
-
-    def key_of(node_id: str, facts: Mapping[str, str]) -> tuple[StateKey, dict[str, str]]:
-        kept = {name: value for name, value in facts.items() if name in live[node_id]}
-        return state_key(node_id, kept, live[node_id], presence), kept
-
-    failed: set[int] = set()
-    start, _ = key_of(tree.start, {})
-    facts_of: dict[StateKey, dict[str, str]] = {start: {}}
-    parent: dict[StateKey, tuple[StateKey, str] | None] = {start: None}
-    edges: dict[StateKey, list[StateKey]] = {}
-    labels: dict[tuple[StateKey, StateKey], str] = {}  # an answer that takes one state to the next
-    triggers: list[tuple[int, StateKey, StateKey, str]] = []  # (invariant, from, to, answer) for within_answers
-
-    def path_to(key: StateKey) -> list[str]:
-        steps = []
-        while parent[key] is not None:
-            key, answer = parent[key]
-            steps.append(answer)
-        return steps[::-1]
-
-    def fail(index: int, key: StateKey, detail: str, extra: str = "", answers: list[str] | None = None) -> None:
-        """Record the first (so the shortest) counterexample for an invariant: the answers that break it."""
-        if index in failed:
-            return
-        failed.add(index)
-        invariant = tree.invariants[index]
-        kind = "counterexample" if answers is not None else "shortest counterexample"
-        answers = answers if answers is not None else [*path_to(key), *([extra] if extra else [])]
-        proof.failures.append((index, f"invariant {invariant.id!r} ({invariant.says}) is broken: {detail}; "
-                                      f"{kind} ({len(answers)} answers): {' > '.join(answers) or '(the start)'}"))
-
-    queue = deque([start])
-    while queue:
-        key = queue.popleft()
-        facts = facts_of[key]
-        node = tree.node(key[0])
-        edges[key] = []
-        for index in reached_checks.get(node.id, ()):
-            if tree.invariants[index].applies(facts):
-                fail(index, key, f"the path reaches {node.id!r}")
-        if node.kind is NodeKind.OUTCOME:
-            for index, invariant in outcome_checks:
-                if not invariant.applies(facts):
-                    continue
-                if invariant.decision and str(node.decision) not in invariant.decision:
-                    fail(index, key, f"it ends in {node.decision} at {node.id!r}")
-                if invariant.require and not conditions_hold(invariant.require, facts):
-                    fail(index, key, f"it ends at {node.id!r} without {dict(invariant.require)}")
-            continue
-        moves: list[tuple[Option | None, dict[str, str], str]] = []
-        if node.kind is NodeKind.CHOICE:
-            offered = node.offered(facts)
-            for index, limit in choice_limits:
-                if not 1 <= len(offered) <= limit:
-                    fail(index, key, f"{node.id!r} offers {len(offered)} choices")
-            for index, value in offered_checks.get(node.id, ()):
-                if any(o.value == value for o in offered) and tree.invariants[index].applies(facts):
-                    fail(index, key, f"{node.id!r} offers {value!r}")
-            if not offered:
-                proof.failures.append((-1, f"node {node.id!r} offers no choice after: "
-                                           f"{' > '.join(path_to(key)) or '(the start)'}"))
-            for option in offered:
-                for name, _ in option.sets:
-                    if name in facts and name in once:
-                        for index in once[name]:
-                            fail(index, key, f"{node.id}={option.value} overwrites {name!r}", _answer(node, option))
-                new = {**facts, **{name: "*" if name in presence else value for name, value in option.sets}}
-                moves.append((option, new, resolve(option.next, new)))
-        else:
-            new = {**facts, node.field: "*"}
-            moves.append((None, new, resolve(node.next, new)))
-        for option, new, target in moves:
-            child, kept = key_of(target, new)
-            answer = _answer(node, option)
-            edges[key].append(child)
-            labels.setdefault((key, child), answer)
-            if child not in parent:
-                parent[child] = (key, answer)
-                facts_of[child] = kept
-                queue.append(child)
-            if option is None:
-                continue
-            for index in triggered[(node.id, option.value)]:
-                invariant = tree.invariants[index]
-                if invariant.next_node and target not in invariant.next_node:
-                    fail(index, key, f"{answer} is followed by {target!r}", answer)
-                if invariant.within_answers is not None:
-                    triggers.append((index, key, child, answer))
-    proof.states = len(edges)
-    _measure(tree, proof, start, edges, labels, facts_of, fail, triggers)
+    search = _Search(tree, proof)
+    search.run()
+    proof.states = len(search.edges)
+    _measure(search)
     proof.seconds = time.perf_counter() - began
     return proof
 
 
-def _measure(tree: Tree, proof: Proof, start: StateKey, edges: dict[StateKey, list[StateKey]],
-             labels: dict[tuple[StateKey, StateKey], str], facts_of: dict[StateKey, dict[str, str]], fail: Any,
-             triggers: list[tuple[int, StateKey, StateKey, str]]) -> None:
+def _measure(search: _Search) -> None:
     """Loops, longest paths, path counts and the answers left, from the explored state graph."""
-    can_finish = {key for key, out in edges.items() if tree.node(key[0]).kind is NodeKind.OUTCOME}
+    tree, proof, start, edges = search.tree, search.proof, search.start, search.edges
     incoming: dict[StateKey, list[StateKey]] = {}
     for key, out in edges.items():
         for child in out:
             incoming.setdefault(child, []).append(key)
+    can_finish = _can_finish(tree, edges, incoming)
+    stuck = [key for key in edges if key not in can_finish]
+    cycle = _find_cycle(start, edges)
+    for index, invariant in enumerate(tree.invariants):
+        if invariant.every_path_ends and stuck:
+            search.fail(index, stuck[0], f"from {stuck[0][0]!r} no outcome can be reached (a loop without an exit)")
+        if invariant.max_answers is not None and cycle:
+            search.fail(index, cycle[0], f"answers can repeat forever around {' > '.join(k[0] for k in cycle)}")
+    if cycle:
+        return
+    longest = _path_figures(proof, start, edges)
+    proof.longest = _longest_answers(start, edges, search.labels, longest)
+    depth = _deepest(start, edges)
+    fewest = _shallowest(start, edges)
+    for key, out in edges.items():
+        if not out:
+            low, high = proof.outcome_answers.get(key[0], (fewest[key], depth[key]))
+            proof.outcome_answers[key[0]] = (min(low, fewest[key]), max(high, depth[key]))
+    _check_max_answers(search, depth, incoming)
+    for index, before, child, answer in search.triggers:
+        if longest[child] > tree.invariants[index].within_answers:
+            search.fail(index, before, f"after {answer} a path takes {longest[child]} more answers", answer)
+
+
+def _check_max_answers(search: _Search, depth: dict[StateKey, int], incoming: dict[StateKey, list[StateKey]]) -> None:
+    """No path an invariant covers takes more than its ``max_answers``; the counterexample is the deepest."""
+    for index, invariant in enumerate(search.tree.invariants):
+        if invariant.max_answers is None:
+            continue
+        over = [key for key, out in search.edges.items() if not out and invariant.applies(search.facts_of[key])
+                and depth[key] > invariant.max_answers]
+        if over:
+            worst = max(over, key=lambda k: depth[k])
+            search.fail(index, search.start, f"a path takes {depth[worst]} answers to {worst[0]!r}",
+                        answers=_deepest_path(worst, depth, incoming, search.labels))
+
+
+def _can_finish(tree: Tree, edges: dict[StateKey, list[StateKey]],
+                incoming: dict[StateKey, list[StateKey]]) -> set[StateKey]:
+    """The states from which some outcome can still be reached."""
+    can_finish = {key for key in edges if tree.node(key[0]).kind is NodeKind.OUTCOME}
     pending = list(can_finish)
     while pending:
         for before in incoming.get(pending.pop(), ()):
             if before not in can_finish:
                 can_finish.add(before)
                 pending.append(before)
-    stuck = [key for key in edges if key not in can_finish]
-    cycle = _find_cycle(start, edges)
-    for index, invariant in enumerate(tree.invariants):
-        if invariant.every_path_ends and stuck:
-            fail(index, stuck[0], f"from {stuck[0][0]!r} no outcome can be reached (a loop without an exit)")
-        if invariant.max_answers is not None and cycle:
-            fail(index, cycle[0], f"answers can repeat forever around {' > '.join(k[0] for k in cycle)}")
-    if cycle:
-        return
+    return can_finish
+
+
+def _path_figures(proof: Proof, start: StateKey, edges: dict[StateKey, list[StateKey]]) -> dict[StateKey, int]:
+    """Path lengths and counts and the expected answers left (on ``proof``); the longest path from each state."""
     longest: dict[StateKey, int] = {}
     lengths: dict[StateKey, Counter] = {}
     remaining: dict[StateKey, float] = {}
@@ -302,25 +358,7 @@ def _measure(tree: Tree, proof: Proof, start: StateKey, edges: dict[StateKey, li
     proof.lengths = lengths[start]
     proof.paths = sum(proof.lengths.values())
     proof.remaining = {key: value for key, value in remaining.items() if edges[key]}
-    proof.longest = _longest_answers(start, edges, labels, longest)
-    depth = _deepest(start, edges)
-    fewest = _shallowest(start, edges)
-    for key, out in edges.items():
-        if not out:
-            low, high = proof.outcome_answers.get(key[0], (fewest[key], depth[key]))
-            proof.outcome_answers[key[0]] = (min(low, fewest[key]), max(high, depth[key]))
-    for index, invariant in enumerate(tree.invariants):
-        if invariant.max_answers is None:
-            continue
-        over = [key for key, out in edges.items() if not out and invariant.applies(facts_of[key])
-                and depth[key] > invariant.max_answers]
-        if over:
-            worst = max(over, key=lambda k: depth[k])
-            fail(index, start, f"a path takes {depth[worst]} answers to {worst[0]!r}",
-                 answers=_deepest_path(worst, depth, incoming, labels))
-    for index, before, child, answer in triggers:
-        if longest[child] > tree.invariants[index].within_answers:
-            fail(index, before, f"after {answer} a path takes {longest[child]} more answers", answer)
+    return longest
 
 
 def _longest_answers(start: StateKey, edges: dict[StateKey, list[StateKey]],

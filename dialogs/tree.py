@@ -11,11 +11,11 @@ over every path, and a broken one is a content error like any other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.messages import Source
 from bot.yamlload import ContentError, ContentProblem, line_of, load_validated
@@ -97,7 +97,7 @@ class Node:
     topics: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
     options: tuple[Option, ...] = ()
-    field: str | None = None  # TEXT: the summary field the answer fills
+    field: str = ""  # TEXT: the summary field the answer fills (empty for the other kinds)
     check: TextCheck = TextCheck.FREE
     max_chars: int = 300
     next: tuple[Transition, ...] = ()  # TEXT
@@ -236,12 +236,23 @@ def _transitions(raw: Any) -> tuple[Transition, ...]:
     return tuple(Transition(item["goto"], conditions(item.get("when"))) for item in raw)
 
 
+class _NodeCommon(TypedDict):
+    """The fields every kind of node reads from its YAML the same way."""
+
+    id: str
+    prompt: str
+    line: int
+    why: str
+    topics: tuple[str, ...]
+    sources: tuple[Source, ...]
+
+
 def _build(document: Mapping[str, Any], display: str, strings: Any) -> Tree:
     from dialogs.proof import Invariant
 
     nodes: dict[str, Node] = {}
     for node_id, raw in document["nodes"].items():
-        common = dict(
+        common = _NodeCommon(
             id=str(node_id),
             prompt=str(raw.get("prompt", "")).strip(),
             line=line_of(document, ["nodes", node_id]),
@@ -284,38 +295,9 @@ def check_tree(tree: Tree, document: Any, topic_ids: set[str], strings: Any = No
         problem(["start"], f"start node {tree.start!r} does not exist")
     set_facts = {name for n in tree.nodes.values() for o in n.options for name, _ in o.sets}
     set_facts |= {n.field for n in tree.nodes.values() if n.field}
-    for index, invariant in enumerate(tree.invariants):
-        for name in invariant.fact_names() - set_facts:
-            problem(["invariants", index], f"invariant {invariant.id!r}: fact {name!r} is never set")
-        for ref in invariant.node_refs():
-            node_id, _, value = ref.partition(".")
-            if node_id not in tree.nodes or (value and tree.nodes[node_id].option(value) is None):
-                problem(["invariants", index], f"invariant {invariant.id!r}: {ref!r} is not a node or choice")
+    _check_invariant_refs(tree, set_facts, problem)
     for node in tree.nodes.values():
-        base = ["nodes", node.id]
-        for topic in node.topics:
-            if topic not in topic_ids:
-                problem([*base, "topics"], f"node {node.id!r}: topic {topic!r} does not exist in content/topics")
-        seen_values: set[str] = set()
-        for index, option in enumerate(node.options):
-            where = [*base, "choices", index]
-            if option.value in seen_values:
-                problem(where, f"node {node.id!r}: duplicate choice value {option.value!r}")
-            seen_values.add(option.value)
-            if option.value.lower() in RESERVED_WORDS:
-                problem(where, f"node {node.id!r}: choice value {option.value!r} is reserved for a command")
-            problems.extend(_check_transitions(tree, document, [*where, "next"], option.next, set_facts))
-            for name, _ in (*option.when, *option.unless):
-                if name not in set_facts:
-                    problem(where, f"node {node.id!r}: choice {option.value!r} depends on fact {name!r}, "
-                            "which no choice sets")
-        if node.kind is NodeKind.TEXT:
-            problems.extend(_check_transitions(tree, document, [*base, "next"], node.next, set_facts))
-            if node.field not in tree.summary_fields:
-                problem([*base, "text", "field"], f"node {node.id!r}: field {node.field!r} is not in summary.fields")
-        for name, _ in (s for o in node.options for s in o.sets):
-            if name in {"decision", "reasons"}:
-                problem(base, f"node {node.id!r}: {name!r} is set by outcomes, not by choices")
+        _check_node(tree, document, node, topic_ids, set_facts, problems)
     if strings is not None:
         for name in tree.summary_fields:
             if f"records.field.{name}" not in strings:
@@ -325,6 +307,61 @@ def check_tree(tree: Tree, document: Any, topic_ids: set[str], strings: Any = No
         return problems
     problems.extend(_check_graph(tree, document))
     return problems
+
+
+_Report = Callable[[list[Any], str], None]  # a problem at a path in the tree's document
+
+
+def _check_invariant_refs(tree: Tree, set_facts: set[str], problem: _Report) -> None:
+    """Each invariant reads only facts some choice sets and names only nodes and choices that exist."""
+    for index, invariant in enumerate(tree.invariants):
+        for name in invariant.fact_names() - set_facts:
+            problem(["invariants", index], f"invariant {invariant.id!r}: fact {name!r} is never set")
+        for ref in invariant.node_refs():
+            node_id, _, value = ref.partition(".")
+            if node_id not in tree.nodes or (value and tree.nodes[node_id].option(value) is None):
+                problem(["invariants", index], f"invariant {invariant.id!r}: {ref!r} is not a node or choice")
+
+
+def _check_node(tree: Tree, document: Any, node: Node, topic_ids: set[str], set_facts: set[str],
+                problems: list[ContentProblem]) -> None:
+    """One node's topics, choices, transitions and field, in the order an author reads them."""
+    base = ["nodes", node.id]
+
+    def problem(path: list[Any], message: str) -> None:
+        problems.append(ContentProblem(tree.file, line_of(document, path), message))
+
+    for topic in node.topics:
+        if topic not in topic_ids:
+            problem([*base, "topics"], f"node {node.id!r}: topic {topic!r} does not exist in content/topics")
+    _check_options(tree, document, node, set_facts, problems)
+    if node.kind is NodeKind.TEXT:
+        problems.extend(_check_transitions(tree, document, [*base, "next"], node.next, set_facts))
+        if node.field not in tree.summary_fields:
+            problem([*base, "text", "field"], f"node {node.id!r}: field {node.field!r} is not in summary.fields")
+    for name, _ in (s for o in node.options for s in o.sets):
+        if name in {"decision", "reasons"}:
+            problem(base, f"node {node.id!r}: {name!r} is set by outcomes, not by choices")
+
+
+def _check_options(tree: Tree, document: Any, node: Node, set_facts: set[str],
+                   problems: list[ContentProblem]) -> None:
+    """A choice node's options: unique, not a command word, going somewhere, shown on facts that are set."""
+    seen_values: set[str] = set()
+    for index, option in enumerate(node.options):
+        where = ["nodes", node.id, "choices", index]
+        line = line_of(document, where)
+        if option.value in seen_values:
+            problems.append(ContentProblem(tree.file, line, f"node {node.id!r}: duplicate choice value "
+                                                            f"{option.value!r}"))
+        seen_values.add(option.value)
+        if option.value.lower() in RESERVED_WORDS:
+            problems.append(ContentProblem(tree.file, line, f"node {node.id!r}: choice value {option.value!r} "
+                                                            "is reserved for a command"))
+        problems.extend(_check_transitions(tree, document, [*where, "next"], option.next, set_facts))
+        problems.extend(ContentProblem(tree.file, line, f"node {node.id!r}: choice {option.value!r} depends on "
+                                                        f"fact {name!r}, which no choice sets")
+                        for name, _ in (*option.when, *option.unless) if name not in set_facts)
 
 
 def _check_transitions(tree: Tree, document: Any, path: list[Any], transitions: tuple[Transition, ...],

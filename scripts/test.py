@@ -4,8 +4,9 @@
 On a fresh machine with only Python 3.11 this creates .venv and installs requirements.txt and
 requirements-dev.txt (pytest, Playwright, ruff ...), installs Debian's headless chromium for the web
 chat browser test when it can (as root, with apt-get), points the PostgreSQL tests at
-``TEST_DATABASE_URL`` (default: the local server), then runs ``ruff check`` and ``pytest`` and prints
-a short summary. Tests that cannot run here (no chromium, no PostgreSQL) skip and say why.
+``TEST_DATABASE_URL`` (default: the local server), then runs ``ruff check``, ``mypy`` (over the files
+pyproject.toml names) and ``pytest`` and prints a short summary. Tests that cannot run here (no
+chromium, no PostgreSQL) skip and say why.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def main() -> int:
 
     print("== ruff check .", flush=True)
     lint = subprocess.run([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT).returncode
+    print("== mypy", flush=True)
+    types = subprocess.run([str(PYTHON), "-m", "mypy"], cwd=ROOT).returncode
     print("== pytest", flush=True)
     tests = subprocess.run([str(PYTHON), "-m", "pytest", "-q", "-rs", *sys.argv[1:]], cwd=ROOT).returncode
     if tests == PYTEST_NO_TESTS:
@@ -58,11 +61,12 @@ def main() -> int:
 
     print("\n== summary")
     print(f"ruff:     {'passed' if lint == 0 else 'FAILED'}")
+    print(f"mypy:     {'passed' if types == 0 else 'FAILED'}")
     print(f"pytest:   {'passed' if tests == 0 else f'FAILED (exit code {tests})'}")
     print(f"browser:  {browser}")
     print(f"database: PostgreSQL tests use {os.environ['TEST_DATABASE_URL']} (skipped with the reason if unreachable)")
     print(f"time:     {time.monotonic() - started:.0f} s")
-    return tests or lint
+    return tests or lint or types
 
 
 if __name__ == "__main__":

@@ -419,11 +419,14 @@ def test_every_step_carries_back_why_and_cancel_and_pressing_them_works(tree):
     assert [a.value for a in replies[-1].actions] == ["back", "why", "cancel"]
     assert replies[-1].actions[0].label == "Back"
     _, why = engine.step(tree, state, said(choice="why"))
-    assert why[0].title == "Why I ask this" and why[-1].text == replies[-1].text
+    assert why[0].title == "Why I ask this"
+    assert why[-1].text == replies[-1].text
     back, again = engine.step(tree, state, said(choice="back"))
-    assert back["answers"] == [] and again[-1].text.startswith("What is the case reference")
+    assert back["answers"] == []
+    assert again[-1].text.startswith("What is the case reference")
     ended, bye = engine.step(tree, state, said(choice="cancel"))
-    assert ended["status"] == Status.ENDED and "Nothing was recorded" in bye[-1].text
+    assert ended["status"] == Status.ENDED
+    assert "Nothing was recorded" in bye[-1].text
     ended, _ = engine.step(tree, state, said("cancel"))
     assert ended["status"] == Status.ENDED
 
@@ -431,16 +434,21 @@ def test_every_step_carries_back_why_and_cancel_and_pressing_them_works(tree):
 def test_record_asks_a_local_user_their_own_name_once_and_keeps_it_as_typed(tree):
     state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
     asking, replies = engine.step(tree, state, said(choice="record_decision", decider=None))
-    assert asking["status"] == Status.ACTIVE and "what name should the record show" in replies[-1].text
+    assert asking["status"] == Status.ACTIVE
+    assert "what name should the record show" in replies[-1].text
     again, replies = engine.step(tree, asking, said("07700 900123", decider=None))
-    assert again["status"] == Status.ACTIVE and "letters only" in replies[0].text
+    assert again["status"] == Status.ACTIVE
+    assert "letters only" in replies[0].text
     back, replies = engine.step(tree, asking, said("back", decider=None))
-    assert replies[-1].summary is not None and back["phase"] == "review"
+    assert replies[-1].summary is not None
+    assert back["phase"] == "review"
     done, _ = engine.step(tree, asking, said("  Jane   Smith, DSL ", findings=("name",), decider=None))
-    assert done["status"] == Status.COMPLETE and done["name_typed"]
+    assert done["status"] == Status.COMPLETE
+    assert done["name_typed"]
     summary = engine.build_summary(tree, done)
     assert summary["decided_by_name"] == "Jane Smith, DSL"
     assert "Decided by: Jane Smith (DSL) — id local:tester" in summary_text(summary, tree.strings)
     known, _ = engine.step(tree, state, said(choice="record_decision", decider="Ali Khan"))
-    assert known["status"] == Status.COMPLETE and known["decided_by_name"] == "Ali Khan"
+    assert known["status"] == Status.COMPLETE
+    assert known["decided_by_name"] == "Ali Khan"
     assert "Decided by: Ali Khan — id local:tester" in summary_text(engine.build_summary(tree, known), tree.strings)

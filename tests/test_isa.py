@@ -284,3 +284,21 @@ async def test_a_slack_channel_subscribes_under_its_canonical_key(isa_assistant)
         row = (await conn.execute(select(reminder_subscriptions))).one()
     assert (row.channel, row.weekday, row.time_of_day) == ("slack:T1:C0MASH01", 4, "16:30")
     assert row.created_by == "slack:T1:U0ANY"
+
+
+@pytest.mark.parametrize(("name", "raw", "key", "fields"), [
+    ("review_date", "2027-13-01", "not_a_date", {"value": "2027-13-01"}),
+    ("document_url", "intranet/isa.pdf", "not_a_web_address", {"value": "intranet/isa.pdf"}),
+    ("purpose", "  ", "required", {}),
+    ("title", "x" * 301, "too_long", {"limit": 300}),
+    ("parties", "", "list_empty", {}),
+])
+def test_a_wrong_field_value_is_a_keyed_problem_worded_by_content(name, raw, key, fields):
+    from bot.isa.model import FieldProblem, validate_field
+    from bot.strings import shipped_strings
+
+    with pytest.raises(FieldProblem) as caught:
+        validate_field(name, raw, address_book())
+    assert caught.value.key == key
+    assert caught.value.fields == fields
+    assert caught.value.reason(shipped_strings()) == shipped_strings().get(f"isa.problem.{key}", **fields)

@@ -44,3 +44,28 @@ def test_the_checker_sees_lazy_and_type_only_imports(tmp_path):
     found = violations(project_imports(tmp_path))
     assert len(found) == 3, found
     assert Import("dialogs.form", "bot.core", "type-only", 3) in project_imports(tmp_path)
+
+
+# What builds SQL: statements, conditions, dialect inserts and the table definitions themselves.
+SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "and_", "or_", "not_", "cast", "literal"}
+
+
+def test_sql_is_written_only_under_bot_storage():
+    """Repositories under bot/storage/ own every statement; the rest passes engines and connections."""
+    import ast
+
+    found = []
+    paths = [ROOT / "app.py"] + [p for package in ("bot", "dialogs", "adapters", "cli")
+                                 for p in sorted((ROOT / package).rglob("*.py"))]
+    for path in paths:
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("bot/storage/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.module is None:
+                continue
+            names = {alias.name for alias in node.names}
+            if ((node.module == "sqlalchemy" and names & SQL_BUILDERS) or node.module.startswith("sqlalchemy.dialects")
+                    or node.module.startswith("sqlalchemy.sql") or node.module == "bot.storage.tables"):
+                found.append(f"{relative}:{node.lineno} from {node.module} import {', '.join(sorted(names))}")
+    assert found == []

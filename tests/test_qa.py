@@ -255,7 +255,8 @@ def test_gap_topics_held_out_set(engine):
     """Operation Encompass, images of injuries, voluntary groups, the public interest, good reasons: answered,
     and their near misses (a sports centre's opening times) still abstain."""
     grades = grade_file(engine, HELD_OUT_5)
-    assert len(grades) >= 25 and sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
+    assert len(grades) >= 25
+    assert sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
 
 
 # ---------------------------------------------------------------------------------------------- CLI contract

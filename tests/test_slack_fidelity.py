@@ -55,7 +55,8 @@ async def test_a_mention_reads_as_the_person_named_and_the_guard_keeps_the_name_
         await _say(slack, "can I share with <@U9> at the school about the referral?")
         await _say(slack, "should I tell <@U404> about it?")
         seen = [c.args.get("user") for c in slack.fake.of("users.info")]
-        assert "U9" in seen and "U404" in seen
+        assert "U9" in seen
+        assert "U404" in seen
         assert any("contains a name" in p.text() for p in slack.posts())  # the guard's warning
         stored = await _stored_text(slack)
         assert "Sam Jones" not in stored
@@ -176,7 +177,8 @@ async def test_a_dm_walkthrough_stays_in_the_dm_and_ends_in_one_copyable_summary
         await slack.idle()
         copied = slack.fake.of("response_url")[-1]
         (code,) = [b["text"]["text"] for b in copied.blocks]
-        assert code.startswith("```") and code.endswith("```")
+        assert code.startswith("```")
+        assert code.endswith("```")
         assert "*" not in code
         assert code.count("Case reference: REF-123") == 1
         assert all(not c.args.get("thread_ts") for c in slack.fake.of("chat.postMessage"))

@@ -55,7 +55,8 @@ async def install(slack, code: str) -> tuple[int, str]:
         html = await page.text()
         cookie = page.headers["Set-Cookie"]
     state = re.search(r"state=([\w-]+)", html).group(1)
-    assert "slack.com/oauth/v2/authorize" in html and "client_id=111.222" in html
+    assert "slack.com/oauth/v2/authorize" in html
+    assert "client_id=111.222" in html
     assert f"scope={','.join(BOT_SCOPES)}".replace(":", "%3A") in html or ",".join(BOT_SCOPES) in html
     async with session.get(f"{slack.base}/slack/oauth_redirect", params={"code": code, "state": state},
                            headers={"Cookie": cookie.split(";")[0]}, allow_redirects=False) as back:

@@ -64,8 +64,10 @@ def test_port_in_use_is_one_clear_line_and_exit_code_1(tmp_path):
     assert process.returncode == 1, err
     lines = err.decode().splitlines()
     assert lines == [next(line for line in lines if "already in use" in line)], lines  # that line only
-    assert f"port {port} on 127.0.0.1 is already in use" in lines[0] and f"PORT={port + 1}" in lines[0]
-    assert "open http" not in err.decode() and "database" not in err.decode().lower()
+    assert f"port {port} on 127.0.0.1 is already in use" in lines[0]
+    assert f"PORT={port + 1}" in lines[0]
+    assert "open http" not in err.decode()
+    assert "database" not in err.decode().lower()
 
 
 def test_at_a_terminal_the_console_reads_as_sentences_and_open_comes_once_listening(tmp_path):
@@ -81,9 +83,12 @@ def test_at_a_terminal_the_console_reads_as_sentences_and_open_comes_once_listen
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:  # already listening
             assert page.status == 200
         logged = lines[:-1]
-        assert logged and not any(line.lstrip().startswith("{") for line in logged), logged
+        assert logged
+        assert not any(line.lstrip().startswith("{") for line in logged), logged
         teams = [line for line in logged if "Teams" in line and "emulator" in line]
-        assert len(teams) == 1 and "warning" not in teams[0] and "UNAUTHENTICATED" not in teams[0], logged
+        assert len(teams) == 1, logged
+        assert "warning" not in teams[0], logged
+        assert "UNAUTHENTICATED" not in teams[0], logged
         assert any("channels enabled: local web chat, Microsoft Teams" in line for line in logged), logged
         assert stop(process) == 0
     finally:
@@ -100,10 +105,12 @@ def test_off_a_terminal_json_lines_and_no_open_line_when_the_web_chat_is_off(tmp
     try:
         lines = lines_until(process.stderr.fileno(), "Information sharing assistant:")
         assert "open http" not in lines[-1]
-        assert f"listening on 127.0.0.2:{port} for Microsoft Teams" in lines[-1] and "web chat is off" in lines[-1]
+        assert f"listening on 127.0.0.2:{port} for Microsoft Teams" in lines[-1]
+        assert "web chat is off" in lines[-1]
         logged = [json.loads(line) for line in lines[:-1]]  # JSON lines, every one
         notices = [entry for entry in logged if "emulator mode" in entry["message"]]
-        assert len(notices) == 1 and notices[0]["level"] == "INFO", logged
+        assert len(notices) == 1, logged
+        assert notices[0]["level"] == "INFO", logged
         assert stop(process) == 0
     finally:
         if process.poll() is None:

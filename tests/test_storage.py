@@ -92,3 +92,25 @@ async def test_times_come_back_aware_and_in_utc_on_both_databases(db_url):
                 await conn.execute(insert(processed_events).values(key="n", created_at=datetime(2027, 7, 1)))  # noqa: DTZ001 - the naive value under test
     finally:
         await engine.dispose()
+
+
+async def test_not_a_person_confirmations_count_up_and_keep_their_first_time(db_url):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.storage.confirmations import count_not_people, most_confirmed
+
+    engine = create_engine(db_url)
+    first = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            await count_not_people(conn, ["Florence", "Grace"], first)
+        async with engine.begin() as conn:
+            await count_not_people(conn, ["Florence"], first + timedelta(hours=1))
+        async with engine.connect() as conn:
+            rows = await most_confirmed(conn, 10)
+    finally:
+        await engine.dispose()
+    assert [(row.word, row.times) for row in rows] == [("Florence", 2), ("Grace", 1)]
+    assert rows[0].first_confirmed == first
+    assert rows[0].last_confirmed == first + timedelta(hours=1)

@@ -32,3 +32,12 @@ def test_the_scan_finds_keys():
         found.update(KEY_USE.findall(path.read_text(encoding="utf-8")))
     assert "errors.database" in found
     assert len(found) > 10
+
+
+def test_every_isa_field_problem_has_its_wording():
+    """``FieldProblem("not_a_date", ...)`` is worded by ``isa.problem.not_a_date``."""
+    strings = load_strings(ROOT / "content")
+    used = set(re.findall(r"""FieldProblem\(\s*["']([a-z0-9_]+)["']""",
+                          (ROOT / "bot" / "isa" / "model.py").read_text(encoding="utf-8")))
+    assert {"required", "not_a_date", "article9_needed"} <= used
+    assert sorted(key for key in used if f"isa.problem.{key}" not in strings) == []

@@ -154,7 +154,8 @@ async def test_why_asked_in_a_shared_conversation_is_answered_only_to_the_asker(
     assert private[0].cards[0]["body"][0]["text"] == why_title
     assert private[-1].cards[0]["body"][0]["text"].startswith("Step 1 ")  # and the step again, privately
     created = connector.of_kind("create_conversation")
-    assert created and created[0].body["members"] == [{"id": USER["id"]}]
+    assert created
+    assert created[0].body["members"] == [{"id": USER["id"]}]
     assert created[0].body["isGroup"] is False
 
 

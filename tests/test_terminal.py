@@ -217,10 +217,13 @@ def test_the_terminal_as_a_person_uses_it_wraps_quotes_and_survives_ctrl_c_and_r
         assert 'Or type "why", "cancel".' in shown  # Back, Why and Cancel are the words to type
         chat.type("CR-55\r")
         shown = chat.read_until(PROMPT)
-        assert "  1) " in shown and 'Or type "back", "why", "cancel".' in shown
+        assert "  1) " in shown
+        assert 'Or type "back", "why", "cancel".' in shown
         for text in (shown,):
             assert all(len(line) <= width for line in text.splitlines()), text  # wrapped at words
-            assert "`" not in text and "press a button" not in text.lower() and "press one" not in text.lower()
+            assert "`" not in text
+            assert "press a button" not in text.lower()
+            assert "press one" not in text.lower()
         chat.type("what is ear\x03")  # Ctrl+C while typing: the line is cleared, nothing sent
         assert strings.get("terminal.interrupted")[:20] in chat.read_until(PROMPT)
         chat.type("1\r")  # the next line is not lost: it answers step 2
@@ -231,14 +234,17 @@ def test_the_terminal_as_a_person_uses_it_wraps_quotes_and_survives_ctrl_c_and_r
         code, last = chat.finish()
         assert code == 0, last
         assert strings.get("terminal.goodbye") in last
-        assert "Traceback" not in last and "CancelledError" not in last
+        assert "Traceback" not in last
+        assert "CancelledError" not in last
     finally:
         chat.kill()
 
     again = PseudoTerminal(db, width)  # a restart: the unfinished walkthrough is shown, so "1" answers a visible step
     try:
         shown = again.read_until(PROMPT)
-        assert "walkthrough in progress" in shown and "Step 3 of about" in shown and "  1) " in shown
+        assert "walkthrough in progress" in shown
+        assert "Step 3 of about" in shown
+        assert "  1) " in shown
         again.type("\x03")
         again.read_until(PROMPT)
         again.type("\x03")  # Ctrl+C twice in a row leaves, with exit code 0
@@ -255,7 +261,8 @@ def test_long_lines_wrap_at_words_with_list_items_hanging(strings):
     text, _ = render_replies([reply], strings, width=30)
     lines = text.splitlines()
     assert all(len(line) <= 30 for line in lines), lines
-    assert "  wrapping at a narrow width." not in text and "need wrapping at a narrow" in text.replace("\n", " ")
+    assert "  wrapping at a narrow width." not in text
+    assert "need wrapping at a narrow" in text.replace("\n", " ")
     item = lines.index("- a list item that also runs")
     assert lines[item + 1].startswith("  past")  # hangs under the item's first word
     option = next(i for i, line in enumerate(lines) if line.startswith("  1) "))

@@ -312,7 +312,8 @@ async def test_decide_with_a_case_reference_skips_that_step_and_decide_again_res
     assert "already have a walkthrough in progress" in offered[-1].text
     assert [c.value for c in offered[-1].choices] == ["resume", "restart"]
     carried = await assistant.handle(turn(choice="resume"))
-    assert carried[-1].title.startswith("Step 3") and carried[-1].choices
+    assert carried[-1].title.startswith("Step 3")
+    assert carried[-1].choices
     await assistant.handle(turn("decide"))
     replies = await assistant.handle(turn(choice="restart"))
     assert "Starting again" in replies[0].text
@@ -356,7 +357,8 @@ async def test_a_pending_walkthrough_is_shown_again_to_a_returning_user(assistan
         await assistant.handle(turn(text))
     shown = await assistant.pending(turn())
     assert "walkthrough in progress" in shown[0].text
-    assert shown[-1].title.startswith("Step 2 of about") and shown[-1].text.startswith("Why do you want to share")
+    assert shown[-1].title.startswith("Step 2 of about")
+    assert shown[-1].text.startswith("Why do you want to share")
     assert [a.value for a in shown[-1].actions] == ["back", "why", "cancel"]
     assert all(r.private for r in shown)
     assert await assistant.pending(turn(user="local:other", conversation="local:other")) == []

@@ -15,6 +15,7 @@ import contextlib
 import gc
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -140,14 +141,40 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
                           DatabaseStateStore(assistant.engine) if installations is not None else None)
     bolt.use(WorkspaceGuard(settings.slack_app_id))  # before any listener: only installed workspaces get answers
     listeners.register(bolt)
-    assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings), installations and
-                                                     installations.find_token_for_team))
+    assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings),
+                                                     installations.find_token_for_team if installations else None))
     app[SLACK] = listeners
 
-    verifier = SignatureVerifier(settings.slack_signing_secret)
+    if not settings.slack_signing_secret:  # the channel mounts Slack only when it is configured
+        raise ValueError("setup_slack needs SLACK_SIGNING_SECRET")
+    app.router.add_post(EVENTS_PATH, _events_handler(bolt, SignatureVerifier(settings.slack_signing_secret), work))
+    if bolt.oauth_flow is not None:
+        _mount_oauth(app, bolt.oauth_flow)
+
+    async def start_api(_app: web.Application) -> None:
+        await api.start()
+        gc.freeze()  # start-up objects (content, SQLAlchemy, bolt) leave the GC's scans: shorter pauses
+
+    async def close_api(_app: web.Application) -> None:
+        await api.close()
+
+    app.on_startup.append(start_api)
+    add_background_task(app, "slack-work", work.run, grace=20.0)  # drained before the engine is disposed
+    app.on_cleanup.append(close_api)
+
+    if settings.slack_app_token:
+        add_background_task(app, "slack-socket-mode", _socket_mode(bolt, settings.slack_app_token))
+        return "Slack (Socket Mode, and signed HTTP at /slack/events)"
+    if installations is not None:
+        return f"Slack (HTTP at /slack/events; install to a workspace at {INSTALL_PATH})"
+    return "Slack (HTTP at /slack/events)"
+
+
+def _events_handler(bolt: AsyncApp, verifier: SignatureVerifier,
+                    work: WorkQueue) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``POST /slack/events``: nothing is parsed before the signature (and its 5-minute timestamp) checks out."""
 
     async def events(request: web.Request) -> web.Response:
-        """Nothing is parsed before the signature (and its 5-minute timestamp) checks out."""
         try:
             body = (await request.read()).decode("utf-8")
         except UnicodeDecodeError:
@@ -167,38 +194,22 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
             log.warning("malformed Slack payload refused", extra={"reason": f"{type(exc).__name__}: {exc}"[:200]})
             return web.Response(status=400, text="")
 
-    app.router.add_post(EVENTS_PATH, events)
-    if bolt.oauth_flow is not None:
-        flow = bolt.oauth_flow
+    return events
 
-        async def install(request: web.Request) -> web.Response:
-            """Slack's "Add to Slack" page: issues a state (stored and set as a cookie) and links to consent."""
-            return to_aiohttp_response(await flow.handle_installation(to_bolt_request(request, "")))
 
-        async def oauth_redirect(request: web.Request) -> web.Response:
-            """Slack sends the admin back here with a code: bolt checks the state and saves the installation."""
-            return to_aiohttp_response(await flow.handle_callback(to_bolt_request(request, "")))
+def _mount_oauth(app: web.Application, flow: Any) -> None:
+    """The install page and the OAuth redirect, when Slack is installed to workspaces (bolt's flow)."""
 
-        app.router.add_get(INSTALL_PATH, install)
-        app.router.add_get(REDIRECT_PATH, oauth_redirect)
+    async def install(request: web.Request) -> web.Response:
+        """Slack's "Add to Slack" page: issues a state (stored and set as a cookie) and links to consent."""
+        return to_aiohttp_response(await flow.handle_installation(to_bolt_request(request, "")))
 
-    async def start_api(_app: web.Application) -> None:
-        await api.start()
-        gc.freeze()  # start-up objects (content, SQLAlchemy, bolt) leave the GC's scans: shorter pauses
+    async def oauth_redirect(request: web.Request) -> web.Response:
+        """Slack sends the admin back here with a code: bolt checks the state and saves the installation."""
+        return to_aiohttp_response(await flow.handle_callback(to_bolt_request(request, "")))
 
-    async def close_api(_app: web.Application) -> None:
-        await api.close()
-
-    app.on_startup.append(start_api)
-    add_background_task(app, "slack-work", work.run, grace=20.0)  # drained before the engine is disposed
-    app.on_cleanup.append(close_api)
-
-    if settings.slack_app_token:
-        add_background_task(app, "slack-socket-mode", _socket_mode(bolt, settings.slack_app_token))
-        return "Slack (Socket Mode, and signed HTTP at /slack/events)"
-    if installations is not None:
-        return f"Slack (HTTP at /slack/events; install to a workspace at {INSTALL_PATH})"
-    return "Slack (HTTP at /slack/events)"
+    app.router.add_get(INSTALL_PATH, install)
+    app.router.add_get(REDIRECT_PATH, oauth_redirect)
 
 
 def _socket_mode(bolt: AsyncApp, app_token: str):

@@ -51,4 +51,4 @@ class SlackChannel:
         api = SlackApi(make_web_client(settings), settings.slack_bot_token)
         await api.start()
         return SlackSender(api, BlockRenderer(assistant.strings),
-                           installations and installations.find_token_for_team), api.close
+                           installations.find_token_for_team if installations else None), api.close

@@ -65,7 +65,7 @@ class SlackApi:
                  dm_channels: dict[tuple[str | None, str], str] | None = None):
         self.client = client
         self.token = token  # another workspace's bot token; None: the client's own
-        self._auth: dict[str, str] = {"token": token} if token else {}
+        self._auth: dict[str, Any] = {"token": token} if token else {}  # each Web API call's token (OAuth)
         self._dm_channels = {} if dm_channels is None else dm_channels  # (token, user) -> DM channel id
 
     def bound(self, token: str | None) -> SlackApi:

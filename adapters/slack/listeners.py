@@ -217,7 +217,7 @@ class SlackListeners:
         ephemeral = bool(container.get("is_ephemeral"))
         pressed_ts = container.get("message_ts") or message.get("ts")
         bot_can_post = container.get("type") == "message" and not ephemeral and channel is not None
-        is_bot_dm = bot_can_post and channel.startswith("D")
+        is_bot_dm = bot_can_post and channel is not None and channel.startswith("D")
         thread_ts = container.get("thread_ts") or message.get("thread_ts")
         # a press in the main DM carries on there; in a channel the bot's messages live in a thread
         if not is_bot_dm:

@@ -17,11 +17,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import upsert, utcnow
-from bot.storage.tables import slack_installations, slack_oauth_states
+from bot.storage import slack_installs
+from bot.storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +89,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
                   "bot_id": bot.bot_id, "bot_user_id": bot.bot_user_id, "bot_scopes": ",".join(bot.bot_scopes),
                   "bot_token": self.cipher.encrypt(bot.bot_token), "installed_at": utcnow()}
         async with self.engine.begin() as conn:
-            await upsert(conn, slack_installations, _key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install),
-                         values)
+            await slack_installs.save(conn, _key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install), values)
         log.info("Slack workspace installed", extra={"team": bot.team_id, "enterprise": bot.enterprise_id})
 
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
@@ -101,9 +99,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             keys.append(_key(enterprise_id, None, True))  # a workspace of an organisation-wide install
         async with self.engine.connect() as conn:
             for key in keys:
-                row = (await conn.execute(select(slack_installations).where(
-                    slack_installations.c.enterprise_id == key["enterprise_id"],
-                    slack_installations.c.team_id == key["team_id"]))).first()
+                row = await slack_installs.find(conn, key["enterprise_id"], key["team_id"])
                 if row is not None:
                     return self._bot(row, team_id)
         return None
@@ -111,8 +107,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
     async def find_token_for_team(self, team_id: str) -> str | None:
         """The bot token for a workspace, for proactive messages addressed ``slack:<team>:…``."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(slack_installations).where(
-                slack_installations.c.team_id == team_id))).first()
+            row = await slack_installs.find_for_team(conn, team_id)
         return self.cipher.decrypt(row.bot_token) if row is not None else None
 
     def _bot(self, row, team_id: str | None) -> Bot | None:
@@ -133,11 +128,10 @@ class DatabaseInstallationStore(AsyncInstallationStore):
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         async with self.engine.begin() as conn:
-            deleted = await conn.execute(delete(slack_installations).where(
-                slack_installations.c.enterprise_id == (enterprise_id or ""),
-                slack_installations.c.team_id.in_([team_id or "", ""] if enterprise_id else [team_id or ""])))
+            deleted = await slack_installs.remove(conn, enterprise_id or "",
+                                                  [team_id or "", ""] if enterprise_id else [team_id or ""])
         log.info("Slack workspace's tokens deleted", extra={"team": team_id, "enterprise": enterprise_id,
-                                                            "rows": deleted.rowcount})
+                                                            "rows": deleted})
 
 
 class DatabaseStateStore(AsyncOAuthStateStore):
@@ -156,12 +150,9 @@ class DatabaseStateStore(AsyncOAuthStateStore):
         state = secrets.token_urlsafe(32)
         now: datetime = self.clock()
         async with self.engine.begin() as conn:
-            await conn.execute(delete(slack_oauth_states).where(slack_oauth_states.c.expires_at < now))
-            await conn.execute(slack_oauth_states.insert().values(state=state, expires_at=now + self.expiration))
+            await slack_installs.issue_state(conn, state, now, now + self.expiration)
         return state
 
     async def async_consume(self, state: str) -> bool:
         async with self.engine.begin() as conn:
-            deleted = await conn.execute(delete(slack_oauth_states).where(
-                slack_oauth_states.c.state == state[:64], slack_oauth_states.c.expires_at >= self.clock()))
-        return deleted.rowcount == 1
+            return await slack_installs.consume_state(conn, state, self.clock())

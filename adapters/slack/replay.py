@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -27,7 +28,7 @@ class ReplayGuard(AsyncMiddleware):
 
     CONTEXT_KEY = "infoshare_replay_key"
 
-    def __init__(self, clock=time.time):
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         self.clock = clock
         self._seen: dict[str, float] = {}  # signature -> when it stops mattering

@@ -60,6 +60,8 @@ class AsyncOpenIdMetadata(jwt_token_extractor._OpenIdMetadata):
     fetch at a time per URL, and a failure remembered for ``KEY_FAILURE_BACKOFF`` seconds so a burst of
     requests cannot each wait for a dead endpoint. Keys already held are kept when a refresh fails."""
 
+    keys: list[dict[str, Any]]  # the JWKS the base class holds (botbuilder leaves it unannotated)
+
     def __init__(self, url: str):
         super().__init__(url)
         self._inflight: asyncio.Future | None = None

@@ -75,6 +75,8 @@ class BearerTokenPolicy(AsyncHTTPPolicy):
             async with self._lock:  # one token request at a time; MSAL answers the rest from its cache
                 token = await asyncio.to_thread(self._credentials.get_access_token)
             request.http_request.headers["Authorization"] = f"Bearer {token}"
+        if self.next is None:  # msrest links the policies when it builds the pipeline
+            raise RuntimeError("BearerTokenPolicy is not in a pipeline")
         return await self.next.send(request, **kwargs)
 
 

@@ -106,7 +106,7 @@ class ISACommand:
         except ISANotFound as exc:
             return [Reply(s.get("isa.not_found", id=exc.args[0]))]
         except ISAValidationError as exc:
-            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason)
+            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason(s))
                                  for e in exc.errors)
             return [Reply(s.get("isa.invalid", problems=problems))]
         except SQLAlchemyError as exc:
@@ -230,8 +230,8 @@ class ISACommand:
         actor = ctx.user_id
         async with ctx.assistant.engine.begin() as conn:
             current = await subscriptions.for_channel(conn, channel)
-            changing = words and current is not None and current.active  # replacing or stopping one in force
-            if changing and not await may_change_reminder(conn, ctx, current.created_by, channel):
+            if (words and current is not None and current.active  # replacing or stopping one in force
+                    and not await may_change_reminder(conn, ctx, current.created_by, channel)):
                 return [not_allowed(ctx)]
             if words == ["off"]:
                 if current is None or not current.active:

@@ -17,7 +17,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,6 +26,7 @@ from bot.csvsafe import restore_cell, safe_cell
 from bot.identity import Addresses
 from bot.isa.model import CSV_FIELDS, ISA, ISAValidationError, build_isa
 from bot.storage.register import list_isas, upsert_by_title
+from bot.strings import shipped_strings
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000  # a council's register is hundreds; more is a mistake (or an attack)
@@ -64,8 +65,10 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresse
                   field_lines: list[dict[str, int]] | None = None) -> list[ISA]:
     """Validate every record; raise with every row's problems rather than stopping at the first.
 
-    ``field_lines`` (YAML) gives each field its own line; a CSV row is one line.
+    ``field_lines`` (YAML) gives each field its own line; a CSV row is one line. A field's problem is
+    worded as the chat words it (content/strings.yaml).
     """
+    strings = shipped_strings()
     errors: list[RowError] = []
     agreements: list[ISA] = []
     seen: dict[str, int] = {}
@@ -74,7 +77,7 @@ def parse_records(records: list[tuple[int, dict[str, Any]]], addresses: Addresse
         try:
             isa = build_isa(_record_to_fields(record), addresses)
         except ISAValidationError as exc:
-            errors.extend(RowError(lines.get(e.field, line), e.field, e.reason) for e in exc.errors)
+            errors.extend(RowError(lines.get(e.field, line), e.field, e.reason(strings)) for e in exc.errors)
             continue
         key = isa.title.strip().lower()
         if key in seen:
@@ -110,22 +113,33 @@ def read_csv(text: str, addresses: Addresses) -> list[ISA]:
     return parse_records(records, addresses)
 
 
+class _Mark(Protocol):
+    """Where a YAML event or error is (PyYAML's pure-Python and C parsers each have a Mark class)."""
+
+    line: int
+
+
+def _line_of(mark: _Mark | None) -> int:
+    """The 1-based line a YAML mark points at (the first when the parser gave none)."""
+    return mark.line + 1 if mark is not None else 1
+
+
 def read_yaml(text: str, addresses: Addresses) -> list[ISA]:
     """A YAML list of mappings with the CSV's field names (lists may be YAML lists)."""
     try:
         alias = next((e for e in yaml.parse(text) if isinstance(e, yaml.AliasEvent)), None)
         if alias is not None:
-            raise ImportFailed([RowError(alias.start_mark.line + 1, "file",
+            raise ImportFailed([RowError(_line_of(alias.start_mark), "file",
                                          "uses a YAML alias (*name); write each value out in full")])
         node = yaml.compose(text)
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ImportFailed([RowError(mark.line + 1 if mark else 1, "file", "is not valid YAML")]) from None
-    if isinstance(document, dict) and "agreements" in document:
+        raise ImportFailed([RowError(_line_of(getattr(exc, "problem_mark", None)), "file",
+                                     "is not valid YAML")]) from None
+    if node is not None and isinstance(document, dict) and "agreements" in document:
         node = next(v for k, v in node.value if k.value == "agreements")
         document = document["agreements"]
-    if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+    if node is None or not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
         raise ImportFailed([RowError(1, "file", "must be a list of agreements (mappings)")])
     if len(document) > MAX_IMPORT_ROWS:
         raise _too_many(len(document), node.value[MAX_IMPORT_ROWS].start_mark.line + 1)

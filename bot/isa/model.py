@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.identity import Addresses, AddressKind, Identity
+from bot.strings import Strings
 
 
 class ISAStatus(StrEnum):
@@ -40,17 +41,32 @@ SPECIAL_CATEGORY_WORDS = ("health", "medical", "mental", "ethnic", "race", "raci
                           "sexual", "sex life", "biometric", "genetic", "political", "trade union")
 
 _URL = re.compile(r"^https?://\S+$")
+TITLE_CHARS = 300
+
+
+class FieldProblem(ValueError):
+    """Why a value is wrong, as a key under ``isa.problem`` in content/strings.yaml and its fields."""
+
+    def __init__(self, key: str, **fields: Any):
+        super().__init__(key)
+        self.key, self.fields = key, fields
+
+    def reason(self, strings: Strings) -> str:
+        return strings.get(f"isa.problem.{self.key}", **self.fields)
 
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
     field: str
-    reason: str
+    problem: FieldProblem
+
+    def reason(self, strings: Strings) -> str:
+        return self.problem.reason(strings)
 
 
 class ISAValidationError(ValueError):
     def __init__(self, errors: list[FieldError]):
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+        super().__init__("; ".join(f"{e.field}: {e.problem.key}" for e in errors))
         self.errors = errors
 
 
@@ -127,7 +143,31 @@ def parse_status(value: str) -> ISAStatus:
     for status in ISAStatus:
         if status.value == key:
             return status
-    raise ValueError(f"must be one of {', '.join(s.value for s in ISAStatus)}")
+    raise FieldProblem("one_of", choices=", ".join(s.value for s in ISAStatus))
+
+
+def _validate_list(name: str, raw: Any, addresses: Addresses, within: Identity | None) -> list[str]:
+    items = split_list(raw)
+    if name == "channels":
+        return list(dict.fromkeys(_address(addresses, item, AddressKind.CONVERSATION, within) for item in items))
+    if not items:
+        raise FieldProblem("list_empty")
+    return items
+
+
+def _address(addresses: Addresses, text: str, kind: AddressKind, within: Identity | None) -> str:
+    """The canonical key of an address; the channel's parser says what is wrong with a bad one."""
+    try:
+        return addresses.key(text, kind, within=within)
+    except ValueError as exc:
+        raise FieldProblem("address", reason=str(exc)) from None
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldProblem("not_a_date", value=text) from None
 
 
 def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity | None = None) -> Any:
@@ -137,34 +177,24 @@ def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity |
     their own workspace).
     """
     if name in LIST_FIELDS:
-        items = split_list(raw)
-        if name == "channels":
-            return list(dict.fromkeys(addresses.key(item, AddressKind.CONVERSATION, within=within) for item in items))
-        if not items:
-            raise ValueError("list at least one, separated by ';'")
-        return items
+        return _validate_list(name, raw, addresses, within)
     text = "" if raw is None else str(raw).strip()
     if name in DATE_FIELDS:
-        if isinstance(raw, date):
-            return raw
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+        return raw if isinstance(raw, date) else _parse_date(text)
     if name == "status":
         return parse_status(text)
     if name == "owner":
-        return addresses.key(text, AddressKind.USER, within=within)
+        return _address(addresses, text, AddressKind.USER, within)
     if name == "document_url":
         if text and not _URL.match(text):
-            raise ValueError(f"{text!r} is not a web address starting with https://")
+            raise FieldProblem("not_a_web_address", value=text)
         return text or None
     if name == "article9_condition":
         return text or None
     if not text:
-        raise ValueError("is required")
-    if name == "title" and len(text) > 300:
-        raise ValueError("is longer than 300 characters")
+        raise FieldProblem("required")
+    if name == "title" and len(text) > TITLE_CHARS:
+        raise FieldProblem("too_long", limit=TITLE_CHARS)
     return text
 
 
@@ -176,14 +206,13 @@ def build_isa(data: dict[str, Any], addresses: Addresses, isa_id: int | None = N
     for name in EDITABLE_FIELDS:
         try:
             values[name] = validate_field(name, data.get(name), addresses, within)
-        except ValueError as exc:
-            errors.append(FieldError(name, str(exc)))
+        except FieldProblem as problem:
+            errors.append(FieldError(name, problem))
     if not errors:
         if values["review_date"] < values["start_date"]:
-            errors.append(FieldError("review_date", "is before the start date"))
+            errors.append(FieldError("review_date", FieldProblem("review_before_start")))
         if is_special_category(values["data_categories"]) and not values["article9_condition"]:
-            errors.append(FieldError("lawful_basis", "special category data (such as health) needs an Article 9 "
-                                                     "condition too: write it after a ';'"))
+            errors.append(FieldError("lawful_basis", FieldProblem("article9_needed")))
     if errors:
         raise ISAValidationError(errors)
     return ISA(id=isa_id, **values)

@@ -165,9 +165,10 @@ def _tokens(text: str, lexicon: Lexicon, caps_meaningful: bool) -> list[_Token |
 def _cue_before(text: str, tokens: list[_Token | None], index: int) -> str | None:
     """"title", "role" or "hint" from the words just before token ``index``, or None."""
     previous = tokens[index - 1] if index else None
-    if previous is None:
+    token = tokens[index]
+    if previous is None or token is None:
         return None
-    gap = text[previous.end:tokens[index].start]
+    gap = text[previous.end:token.start]
     if len(gap) > 3 or gap.strip(" .,:;=-–\t"):
         return None
     word = previous.lower if not previous.possessive else previous.lower.removesuffix("'s").removesuffix("’s")

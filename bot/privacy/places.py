@@ -158,15 +158,14 @@ def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hi
 
 def _merge(text: str, hits: list[Hit]) -> Iterator[Hit]:
     """Overlapping hits, or hits joined only by a comma or spaces, become one; it is certain if any part is."""
-    merged: list[list[int | bool]] = []
+    merged: list[Hit] = []
     for start, end, certain in sorted(hits):
         if merged and (start <= merged[-1][1] or _JOINED.fullmatch(text, merged[-1][1], start)):
-            merged[-1][1] = max(merged[-1][1], end)
-            merged[-1][2] = merged[-1][2] or certain
+            first, last_end, last_certain = merged[-1]
+            merged[-1] = (first, max(last_end, end), last_certain or certain)
         else:
-            merged.append([start, end, certain])
-    for start, end, certain in merged:
-        yield int(start), int(end), bool(certain)
+            merged.append((start, end, certain))
+    yield from merged
 
 
 # ---------------------------------------------------------------------------------------- institutions

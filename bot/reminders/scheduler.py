@@ -22,11 +22,9 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background import add_background_task, sleep_or_stop
@@ -42,24 +40,15 @@ from bot.reminders.schedule import (
     review_occurrences,
     weekly_occurrences,
 )
-from bot.storage.db import insert_ignore, utcnow
-from bot.storage.register import ISANotFound, get_isa, list_isas, snoozes
-from bot.storage.tables import isas
-from bot.storage.tables import reminder_occurrences as occ
-from bot.storage.tables import reminder_subscriptions as subs
+from bot.storage import occurrences, subscriptions
+from bot.storage.db import utcnow
+from bot.storage.occurrences import OccurrenceStatus
+from bot.storage.register import ISANotFound, get_isa, isas_by_id, list_isas, snoozes
 
 if TYPE_CHECKING:
     from bot.core import Assistant
 
 log = logging.getLogger(__name__)
-
-
-class OccurrenceStatus(StrEnum):
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    SENT = "sent"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +110,8 @@ class ReminderScheduler:
         async with self.engine.connect() as conn:
             agreements = await list_isas(conn, REVIEWABLE)
             snoozed = await snoozes(conn)
-            subscriptions = (await conn.execute(select(subs).where(subs.c.active == 1))).all()
-            existing = set((await conn.execute(select(occ.c.key).where(occ.c.due_at > start))).scalars())
+            in_force = await subscriptions.active(conn)
+            existing = await occurrences.keys_due_after(conn, start)
         lead_days = self.assistant.settings.reminder_lead_days
         for isa in agreements:
             if isa.id is None:  # read from the register, so always saved
@@ -135,7 +124,7 @@ class ReminderScheduler:
                 for address in isa.reminder_addresses:
                     key = f"review:{isa.id}:{isa.review_date.isoformat()}:{o.tag}:{address}"
                     rows.append(self._row(key, o, address, now, isa.id, payload))
-        for sub in subscriptions:
+        for sub in in_force:
             try:
                 at = parse_time_of_day(sub.time_of_day)
             except ValueError:
@@ -163,38 +152,23 @@ class ReminderScheduler:
         added = 0
         async with self.engine.begin() as conn:
             for row in rows:
-                result = await conn.execute(insert_ignore(conn, occ).values(**row))
-                added += result.rowcount
-                if result.rowcount and row["status"] == OccurrenceStatus.SKIPPED:
+                stored = await occurrences.add(conn, row)
+                added += stored
+                if stored and row["status"] == OccurrenceStatus.SKIPPED:
                     log.warning("reminder skipped: missed by more than the grace window",
                                 extra={"key": row["key"], "due_at": row["due_at"].isoformat()})
         return added
 
     # ------------------------------------------------------------------ claim, send, mark
-    def _claimable(self, now: datetime):
-        return and_(occ.c.due_at <= now, or_(
-            occ.c.status == OccurrenceStatus.PENDING,
-            and_(occ.c.status == OccurrenceStatus.FAILED, occ.c.next_attempt_at <= now),
-            and_(occ.c.status == OccurrenceStatus.CLAIMED, occ.c.lease_until < now),
-        ))
-
     async def claim(self, occurrence_id: int, now: datetime) -> bool:
         """Take the lease on one occurrence; True only for the one replica whose UPDATE matched."""
         now = now.astimezone(UTC)
         async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(occ).where(occ.c.id == occurrence_id, self._claimable(now))
-                .values(status=OccurrenceStatus.CLAIMED, lease_owner=self.worker_id,
-                        lease_until=now + self.policy.lease, attempts=occ.c.attempts + 1))
-            return result.rowcount == 1
+            return await occurrences.claim(conn, occurrence_id, now, self.worker_id, now + self.policy.lease)
 
     async def _finish(self, occurrence_id: int, **values: Any) -> bool:
         async with self.engine.begin() as conn:
-            result = await conn.execute(update(occ).where(occ.c.id == occurrence_id,
-                                                          occ.c.lease_owner == self.worker_id,
-                                                          occ.c.status == OccurrenceStatus.CLAIMED)
-                                        .values(lease_owner=None, lease_until=None, **values))
-            return result.rowcount == 1
+            return await occurrences.finish(conn, occurrence_id, self.worker_id, **values)
 
     async def deliver_due(self, now: datetime, stop: asyncio.Event | None = None) -> RunReport:
         """Claim and send every due occurrence this replica can win; reports what it sent and what failed."""
@@ -202,12 +176,9 @@ class ReminderScheduler:
         report = RunReport()
         while True:
             async with self.engine.connect() as conn:
-                candidates = (await conn.execute(select(occ).where(self._claimable(now))
-                                                 .order_by(occ.c.due_at, occ.c.id).limit(self.policy.batch))).all()
+                candidates = await occurrences.claimable(conn, now, self.policy.batch)
                 # The batch's agreements in one read (checked again for staleness just before each send).
-                isa_ids = {row.isa_id for row in candidates if row.isa_id is not None}
-                agreements = {row.id: ISA.from_row(row) for row in await conn.execute(
-                    select(isas).where(isas.c.id.in_(isa_ids)))} if isa_ids else {}
+                agreements = await isas_by_id(conn, {row.isa_id for row in candidates if row.isa_id is not None})
             if not candidates:
                 return report
             random.shuffle(candidates)  # two replicas rarely contend for the same row in turn
@@ -285,8 +256,7 @@ class ReminderScheduler:
         if row.kind != ReminderKind.CHANNEL or subscription_id is None:
             return False
         async with self.engine.begin() as conn:
-            await conn.execute(update(subs).where(subs.c.id == subscription_id)
-                               .values(active=0, paused_reason=reason[:2000]))
+            await subscriptions.turn_off(conn, subscription_id, reason[:2000])
         log.warning("channel reminder paused", extra={"subscription": subscription_id, "channel": row.channel})
         return True
 
@@ -311,7 +281,7 @@ class ReminderScheduler:
                       payload={"failed_channel": row.channel, "about": about, "reason": reason[:300],
                                "paused": paused, "title": payload.get("title")})
         async with self.engine.begin() as conn:
-            await conn.execute(insert_ignore(conn, occ).values(**notice))
+            await occurrences.add(conn, notice)
 
     async def _compose(self, row: Any, now: datetime, agreements: dict[int, ISA]) -> tuple[list[Reply], str]:
         """The replies for an occurrence from the register as it is now (stale ones are skipped)."""
@@ -323,7 +293,7 @@ class ReminderScheduler:
                                                payload["reason"], payload["paused"])], ""
         if row.kind == ReminderKind.CHANNEL:
             async with self.engine.connect() as conn:
-                sub = (await conn.execute(select(subs).where(subs.c.id == payload["subscription_id"]))).first()
+                sub = await subscriptions.get(conn, payload["subscription_id"])
                 if sub is None or not sub.active:
                     raise _NoLongerDue("the channel reminder was turned off")
                 in_force = [isa for isa in await list_isas(conn, (ISAStatus.ACTIVE,)) if isa.start_date <= today]
@@ -350,7 +320,7 @@ class ReminderScheduler:
         now = now.astimezone(UTC)
         rows = [r for r in await self.planned(now) if r["status"] == OccurrenceStatus.PENDING]
         async with self.engine.connect() as conn:
-            stored = (await conn.execute(select(occ).where(self._claimable(now)))).all()
+            stored = await occurrences.claimable(conn, now)
         due = [(r["kind"], r["payload"].get("title"), r["channel"], r["due_at"]) for r in rows]
         due += [(r.kind, (r.payload or {}).get("title"), r.channel, r.due_at) for r in stored
                 if r.kind != ReminderKind.OWNER_NOTICE]
@@ -361,12 +331,7 @@ class ReminderScheduler:
     async def release_leases(self) -> int:
         """On shutdown: give back claims this replica holds but has not started sending."""
         async with self.engine.begin() as conn:
-            query = update(occ).where(occ.c.lease_owner == self.worker_id, occ.c.status == OccurrenceStatus.CLAIMED)
-            if self._sending:
-                query = query.where(occ.c.id.not_in(self._sending))
-            result = await conn.execute(query.values(status=OccurrenceStatus.PENDING, lease_owner=None,
-                                                     lease_until=None, attempts=occ.c.attempts - 1))
-            return result.rowcount
+            return await occurrences.release(conn, self.worker_id, self._sending)
 
     async def run_until_stopped(self, stop: asyncio.Event, interval: float = 30.0) -> None:
         """The background loop: a pass every ``interval`` seconds; on stop, give back unstarted claims."""

@@ -160,15 +160,17 @@ def insert_ignore(conn: AsyncConnection, table: Table):
 
 
 async def upsert(conn: AsyncConnection, table: Table, keys: dict[str, Any], values: dict[str, Any],
-                 new_only: dict[str, Any] | None = None) -> None:
+                 new_only: dict[str, Any] | None = None, update_only: dict[str, Any] | None = None) -> None:
     """Insert the row, or update ``values`` on the row with these ``keys`` (its primary or unique key);
-    ``new_only`` values (a creation time) are written only when the row is new.
+    ``new_only`` values (a creation time) are written only when the row is new, ``update_only`` ones
+    (an expression on the stored row, such as a count plus one) only when it exists.
 
     One statement (``ON CONFLICT DO UPDATE``) on SQLite and PostgreSQL alike, so two concurrent first
     writes of the same key cannot fail or lose either write: the later one wins.
     """
     statement = _dialect_insert(conn, table).values(**keys, **values, **(new_only or {}))
-    await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
+    await conn.execute(statement.on_conflict_do_update(index_elements=list(keys),
+                                                       set_={**values, **(update_only or {})}))
 
 
 async def claim_once(conn: AsyncConnection, key: str) -> bool:

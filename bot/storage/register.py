@@ -54,6 +54,13 @@ async def get_isa(conn: AsyncConnection, isa_id: int) -> ISA:
     return ISA.from_row(row)
 
 
+async def isas_by_id(conn: AsyncConnection, isa_ids: set[int]) -> dict[int, ISA]:
+    """The agreements with these ids (a deleted one is simply absent)."""
+    if not isa_ids:
+        return {}
+    return {row.id: ISA.from_row(row) for row in await conn.execute(select(isas).where(isas.c.id.in_(isa_ids)))}
+
+
 async def list_isas(conn: AsyncConnection, statuses: tuple[ISAStatus, ...] | None = None,
                     by_review_date: bool = True) -> list[ISA]:
     query = select(isas).order_by(isas.c.review_date, isas.c.id) if by_review_date else select(isas).order_by(isas.c.id)

@@ -30,3 +30,12 @@ async def subscribe(conn: AsyncConnection, channel: str, actor: str, now: dateti
     values = {"weekday": weekday, "time_of_day": time_of_day, "timezone": timezone, "active": 1,
               "paused_reason": None, "created_by": actor}
     await upsert(conn, subs, {"channel": channel}, values, new_only={"created_at": now})
+
+
+async def active(conn: AsyncConnection) -> list[Any]:
+    """The subscriptions in force."""
+    return list((await conn.execute(select(subs).where(subs.c.active == 1))).all())
+
+
+async def get(conn: AsyncConnection, subscription_id: int) -> Any | None:
+    return (await conn.execute(select(subs).where(subs.c.id == subscription_id))).first()
