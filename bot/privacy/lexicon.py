@@ -44,13 +44,13 @@ class Lexicon:
 
 @cache
 def _names() -> dict[str, int]:
+    """Name -> flags, read in one pass (it runs on every cold ``python -m bot ask``, so no per-line work:
+    the few distinct role strings are mapped once)."""
     flags = {"f": FIRST, "s": SURNAME, "w": WORD}
-    names: dict[str, int] = {}
     with gzip.open(NAMES_FILE, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            name, _, roles = line.rstrip("\n").partition("\t")
-            names[name] = sum(flags[r] for r in roles)
-    return names
+        rows = [line.split("\t") for line in handle.read().splitlines()]
+    by_roles = {roles: sum(flags[r] for r in roles) for roles in {row[-1] for row in rows}}
+    return {row[0]: by_roles[row[-1]] for row in rows}
 
 
 def read_lexicon(content_root: Path) -> Lexicon:
