@@ -6,9 +6,9 @@ stopwords dropped) and routed by the trained router (bot/router.py), which gives
 for every topic and for "out of scope". With one threshold ``T`` chosen by the router on held-out data:
 
 - the best topic has probability >= T: answer it;
-- else the question is in scope with probability >= T (1 - P(out of scope)): "I think you are asking about
-  one of these", with the three likeliest topics' titles as buttons (in scope, but which topic is not clear
-  enough to bet on);
+- else, when the top two topics together reach T (the question is split between two close topics, and
+  neither alone is sure): "I think you are asking about one of these", with the three likeliest topics'
+  titles as buttons;
 - else abstain and signpost a person.
 
 Around that: a question that mentions a child in immediate danger (the phrases are content: the
@@ -224,15 +224,14 @@ class QuestionEngine:
         return ranked, float(probabilities[self.router.outside_index])
 
     def _decide(self, text: str) -> _Decision:
-        """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure the question
-        is in scope but not of which topic; otherwise abstain."""
-        ranked, outside = self._route(text)
-        threshold = self.router.threshold
-        if ranked and ranked[0][0] >= threshold:
-            return _Decision("answer", (ranked[0][1],), ranked[0][0], outside)
-        if 1.0 - outside >= threshold:
-            return _Decision("options", tuple(t for _, t in ranked), ranked[0][0], outside)
-        return _Decision("abstain", (), ranked[0][0] if ranked else 0.0, outside)
+        """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure it is one of
+        the top two but not which; otherwise abstain."""
+        probabilities = self.router.probabilities(text)
+        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold)
+        topics = tuple(int(self._topic_of_label[c]) for c in order[:OPTIONS_OFFERED])
+        chosen = {"answer": topics[:1], "options": topics, "abstain": ()}[kind]
+        return _Decision(kind, chosen, float(probabilities[order[0]]),
+                         float(probabilities[self.router.outside_index]))
 
     def decide(self, question: str) -> list[_Decision]:
         """What to do with a question: one decision, or one per part of a question in two clear parts."""
@@ -312,8 +311,8 @@ class QuestionEngine:
 
 
 def training_set(content: Content) -> routing.TrainingSet:
-    """The router's training data: each topic's examples, title and keywords (as one text), and the
-    out-of-scope examples."""
+    """The router's training data: each topic's examples, title and keywords (as one text), the
+    out-of-scope examples, and which topics are related."""
     texts: list[str] = []
     labels: list[str] = []
     for topic in content.topics:
@@ -324,7 +323,8 @@ def training_set(content: Content) -> routing.TrainingSet:
     for examples in content.out_of_scope.values():
         texts.extend(examples)
         labels.extend([routing.OUTSIDE] * len(examples))
-    return routing.TrainingSet(tuple(texts), tuple(labels))
+    related = frozenset((topic.id, other) for topic in content.topics for other in topic.related)
+    return routing.TrainingSet(tuple(texts), tuple(labels), related)
 
 
 def _vocabulary_digest(vocabulary: Vocabulary) -> str:
