@@ -12,7 +12,8 @@ for every topic and for "out of scope". With one threshold ``T`` chosen by the r
 - else abstain and signpost a person.
 
 Around that: a question that mentions a child in immediate danger (the phrases are content: the
-``danger_phrases`` of the emergency topic) gets the emergency answer first, whatever else it asks; a
+``danger_phrases`` of the emergency topic) gets the emergency answer first, whatever else it asks, and a
+child's disclosure of harm (a topic's ``lead_when`` word lists: "told" and "hits") gets that answer next; a
 question in two clear parts gets both answers; and a long story that the whole text cannot route is
 routed again by its last clauses, where the real question usually sits. An answer costs well under a
 millisecond once the router is loaded.
@@ -253,6 +254,13 @@ class QuestionEngine:
         confident = [d for d in endings if d.kind == "answer"]
         return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
 
+    def lead_topics(self, question: str) -> list[int]:
+        """Topics whose ``lead_when`` word lists all occur in the question (a child "told" someone "hits"):
+        their answer comes first, because a disclosure must be acted on whatever else the question asks."""
+        words = set(_plain(question).split())
+        return [index for index, topic in enumerate(self.topics)
+                if topic.lead_when and all(words & group for group in topic.lead_when)]
+
     def danger_topic(self, question: str) -> int | None:
         """The emergency topic, when the question mentions a child in immediate danger (its words as typed:
         the phrases are listed with their variants, so a content owner sees exactly what triggers it)."""
@@ -281,11 +289,12 @@ class QuestionEngine:
             return Answer(True, s.get(f"smalltalk.{kind}"), confidence=1.0, smalltalk=True)
         decisions = self.decide(question)
         danger = self.danger_topic(question)
+        first = [*([danger] if danger is not None else []), *self.lead_topics(question)]
         answered = [d.topics[0] for d in decisions if d.kind == "answer"]
-        if danger is not None:
-            answered = [danger, *(t for t in answered if t != danger)]
+        if first:
+            answered = [*dict.fromkeys(first), *(t for t in answered if t not in first)]
         if answered:
-            confidence = 1.0 if danger is not None else min(d.confidence for d in decisions)
+            confidence = 1.0 if first else min(d.confidence for d in decisions)
             return self.topics_answer(answered, confidence)
         decision = decisions[0]
         if decision.kind == "options":
