@@ -86,6 +86,7 @@ class HeldOut:
 
     probabilities: np.ndarray
     truth: np.ndarray
+    acceptable: np.ndarray  # acceptable[true, answered]: a related topic, not counted as wrong
 
 
 class Router:
@@ -276,7 +277,7 @@ def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router
         offset += len(vocabulary)
     router = Router(classes, blocks, classifier.coef_.T.astype(np.float32).copy(),
                     classifier.intercept_.astype(float), temperature, threshold, prepare)
-    router.held_out = HeldOut(held_out_probabilities, truth)
+    router.held_out = HeldOut(held_out_probabilities, truth, acceptable)
     return router
 
 
