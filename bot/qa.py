@@ -61,6 +61,10 @@ class Answer:
         }
 
 
+# How a question is normalised before the router reads it (bench/qa_calibrate.py compares them):
+# "vocabulary" expands abbreviations, maps synonyms and drops stopwords; "abbreviations" only expands
+# abbreviations; "plain" reads the lower-case words as typed. All correct typos to known words.
+NORMALISATION = "vocabulary"
 OPTIONS_OFFERED = 3  # topics offered when the question is in scope but not clearly one topic
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also routed on their own
@@ -176,7 +180,8 @@ class _Decision:
 class QuestionEngine:
     """Answers a question from the topics, offers the likely topics, abstains, or recognises small talk."""
 
-    def __init__(self, content: Content, cache_dir: Path = CACHE_DIR, router: routing.Router | None = None):
+    def __init__(self, content: Content, cache_dir: Path = CACHE_DIR, router: routing.Router | None = None,
+                 model: str = routing.MODEL, normalisation: str = NORMALISATION):
         from rapidfuzz import fuzz, process
 
         self._fuzz = fuzz
@@ -191,8 +196,10 @@ class QuestionEngine:
                 self._smalltalk_phrases.append(_plain(phrase))
                 self._smalltalk_kinds.append(kind)
         self._speller: Speller | None = None  # training text is all known words: nothing to correct
-        self.router = router or routing.cached_router(training_set(content), self.prepare,
-                                                      _vocabulary_digest(content.vocabulary), cache_dir)
+        self.normalisation = normalisation
+        self.router = router or routing.cached_router(
+            training_set(content), self.prepare, f"{normalisation}|{_vocabulary_digest(content.vocabulary)}",
+            cache_dir, model)
         self._speller = Speller(self.router.known_words(), self.normaliser.stopwords)
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
@@ -208,7 +215,12 @@ class QuestionEngine:
     def prepare(self, text: str) -> list[str]:
         """Normalised words of a question or example (the router's input), typos corrected to known words."""
         n = self.normaliser
-        words = n.canonical_words(n.words(text))
+        if self.normalisation == "plain":
+            words = _plain(text).split()
+        elif self.normalisation == "abbreviations":
+            words = n.words(text)
+        else:
+            words = n.canonical_words(n.words(text))
         return words if self._speller is None else [self._speller.correct(w) for w in words]
 
     # ------------------------------------------------------------------ routing

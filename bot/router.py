@@ -293,8 +293,8 @@ def _version(name: str) -> str:
         return "absent"
 
 
-def cache_key(training: TrainingSet, prepare_digest: str) -> str:
-    material = (f"{ROUTER_FORMAT}|{MODEL}|{REGULARISATION_C[MODEL]}|{WRONG_RATE_TARGET}|{_library_versions()}|"
+def cache_key(training: TrainingSet, prepare_digest: str, model: str = MODEL) -> str:
+    material = (f"{ROUTER_FORMAT}|{model}|{REGULARISATION_C[model]}|{WRONG_RATE_TARGET}|{_library_versions()}|"
                 f"{prepare_digest}|")
     return hashlib.sha256((material + training.digest()).encode()).hexdigest()[:24]
 
@@ -334,16 +334,17 @@ def load(path: Path, prepare: Prepare) -> Router:
                       prepare)
 
 
-def cached_router(training: TrainingSet, prepare: Prepare, prepare_digest: str, cache_dir: Path) -> Router:
+def cached_router(training: TrainingSet, prepare: Prepare, prepare_digest: str, cache_dir: Path,
+                  model: str = MODEL) -> Router:
     """The router for this training data: from the cache when it is there, else trained and cached."""
-    key = cache_key(training, prepare_digest)
+    key = cache_key(training, prepare_digest, model)
     path = cache_dir / f"qa-router-{key}.npz"
     if path.exists():
         try:
             return load(path, prepare)
         except (OSError, ValueError, KeyError) as exc:  # a corrupt cache is rebuilt, never fatal
             log.warning("question router cache unreadable; retraining", extra={"reason": type(exc).__name__})
-    router = train(training, prepare)
+    router = train(training, prepare, model)
     try:
         save(router, path)
         stale = sorted(cache_dir.glob("qa-router-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
