@@ -76,9 +76,11 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "cache"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 _CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
-# Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...".
-_PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+also\s+|(?<=[.])\s+(?=[A-Z])",
-                         re.IGNORECASE)
+# Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...", and
+# "..., and do I ..." / "... and how long ..." (an "and" that starts a new question).
+_PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+also\s+|(?<=[.])\s+(?=[A-Z])"
+                         r"|,?\s+and\s+(?=(?:what|who|how|when|where|why|which|do|does|can|could|should|must|"
+                         r"will|would|is|are|have|has)\b)", re.IGNORECASE)
 
 
 class Normaliser:

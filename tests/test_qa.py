@@ -179,6 +179,17 @@ def test_a_question_in_two_clear_parts_gets_both_answers(engine):
     assert {s.title for s in engine.topic_answer("operation_encompass").sources} <= {s.title for s in answer.sources}
 
 
+@pytest.mark.parametrize(("question", "first", "second"), [
+    ("can I share with the police without consent and how long should I keep the records",
+     "police_requests", "How long to keep records:"),
+    ("what is Clare's Law, and what is a MARAC", "clares_law_dvds", "multi-agency meetings"),
+])
+def test_a_second_question_joined_by_and_gets_its_own_answer(engine, question, first, second):
+    answer = engine.answer(question)
+    assert answer.topic == first
+    assert second in answer.answer.split("\n\n", 1)[1]
+
+
 def test_no_answer_opens_with_a_bare_yes_or_no(engine):
     assert [t.id for t in engine.topics if re.match(r"(?i)(yes|no)\s*[.,!;:]", t.answer)] == []
 
