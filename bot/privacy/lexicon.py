@@ -46,12 +46,14 @@ class Lexicon:
 @cache
 def _names() -> dict[str, int]:
     """Name -> flags, read in one pass (it runs on every cold ``python -m bot ask``, so no per-line work:
-    the few distinct role strings are mapped once)."""
+    a name never contains white space, so one split gives name, roles, name, roles, ...; the few distinct
+    role strings are mapped once)."""
     flags = {"f": FIRST, "s": SURNAME, "w": WORD}
     with gzip.open(NAMES_FILE, "rt", encoding="utf-8") as handle:
-        rows = [line.split("\t") for line in handle.read().splitlines()]
-    by_roles = {roles: sum(flags[r] for r in roles) for roles in {row[-1] for row in rows}}
-    return {row[0]: by_roles[row[-1]] for row in rows}
+        fields = handle.read().split()
+    names, roles = fields[0::2], fields[1::2]
+    by_roles = {r: sum(flags[letter] for letter in r) for r in set(roles)}
+    return dict(zip(names, map(by_roles.__getitem__, roles), strict=True))
 
 
 def read_lexicon(content_root: Path) -> Lexicon:
