@@ -335,19 +335,22 @@ class QuestionEngine:
 
 def training_set(content: Content) -> routing.TrainingSet:
     """The router's training data: each topic's examples, title and keywords (as one text), the
-    out-of-scope examples, and which topics are related."""
+    out-of-scope examples, which topics are related, and which texts are questions (calibration)."""
     texts: list[str] = []
     labels: list[str] = []
+    questions: list[bool] = []
     for topic in content.topics:
         keywords = (" ".join(topic.keywords),) if topic.keywords else ()
         for text in (*topic.examples, topic.title, *keywords):
             texts.append(text)
             labels.append(topic.id)
+        questions += [True] * len(topic.examples) + [False] * (1 + len(keywords))
     for examples in content.out_of_scope.values():
         texts.extend(examples)
         labels.extend([routing.OUTSIDE] * len(examples))
+        questions += [True] * len(examples)
     related = frozenset((topic.id, other) for topic in content.topics for other in topic.related)
-    return routing.TrainingSet(tuple(texts), tuple(labels), related)
+    return routing.TrainingSet(tuple(texts), tuple(labels), related, tuple(questions))
 
 
 def _vocabulary_digest(vocabulary: Vocabulary) -> str:

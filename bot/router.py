@@ -168,9 +168,13 @@ class TrainingSet:
     # question with its topic's related topic still gives the rule it asked about, so held-out calibration
     # does not count it as confidently wrong.
     related: frozenset[tuple[str, str]] = frozenset()
+    # Per text: is it a question (an example)? Titles and keyword lists train the router but are not
+    # what people type, so calibration is measured on questions only. Empty: all are questions.
+    questions: tuple[bool, ...] = ()
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps([self.texts, self.labels, sorted(self.related)]).encode()).hexdigest()
+        material = [self.texts, self.labels, sorted(self.related), self.questions]
+        return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
 def fit_pipeline(words: Sequence[Sequence[str]], labels: Sequence[str], model: str = MODEL):
@@ -204,9 +208,10 @@ def paraphrase_groups(words: Sequence[Sequence[str]], labels: Sequence[str]) -> 
 
 
 def out_of_fold_scores(words: Sequence[Sequence[str]], labels: Sequence[str], classes: Sequence[str],
-                       model: str = MODEL) -> np.ndarray:
-    """Decision scores of each example from a model that saw neither it nor its paraphrases (grouped
-    k-fold), columns in ``classes``."""
+                       model: str = MODEL, questions: np.ndarray | None = None) -> np.ndarray:
+    """Decision scores of each question from a model that saw neither it nor its paraphrases (grouped
+    k-fold), columns in ``classes``. Rows that are not questions (``questions`` false: topic titles and
+    keyword lists) are in every training fold and never held out; their scores stay at -1e3."""
     from sklearn.model_selection import GroupKFold
 
     scores = np.full((len(words), len(classes)), -1e3)
@@ -214,7 +219,10 @@ def out_of_fold_scores(words: Sequence[Sequence[str]], labels: Sequence[str], cl
     groups = paraphrase_groups(words, labels)
     # Shuffle the group numbers so folds mix topics (GroupKFold balances fold sizes but does not shuffle).
     groups = np.random.default_rng(SEED).permutation(groups.max() + 1)[groups]
-    for train, held in GroupKFold(FOLDS).split(words, labels, groups):
+    rows = np.arange(len(words)) if questions is None else np.flatnonzero(questions)
+    always = np.setdiff1d(np.arange(len(words)), rows)
+    for inner_train, inner_held in GroupKFold(FOLDS).split(rows, groups=groups[rows]):
+        train, held = np.concatenate([rows[inner_train], always]), rows[inner_held]
         fitted = fit_pipeline([words[i] for i in train], [labels[i] for i in train], model)
         fold = fitted.decision_function([words[i] for i in held])
         for column, label in enumerate(fitted.classes_):
@@ -261,7 +269,9 @@ def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router
     pipeline = fit_pipeline(words, labels, model)
     classes = [str(c) for c in pipeline.classes_]
     truth = np.array([classes.index(label) for label in labels])
-    held_out = out_of_fold_scores(words, labels, classes, model)
+    questions = np.array(training.questions, dtype=bool) if training.questions else np.ones(len(labels), bool)
+    held_out = out_of_fold_scores(words, labels, classes, model, questions)[questions]
+    truth = truth[questions]
     temperature = fit_temperature(held_out, truth)
     held_out_probabilities = softmax(held_out * temperature)
     acceptable = np.zeros((len(classes), len(classes)), dtype=bool)
