@@ -4,10 +4,14 @@ A scikit-learn pipeline is trained from content/: every topic's examples and tit
 examples (content/out-of-scope.yaml) as one more class, so "what's the IT helpdesk number" has somewhere
 to go other than the nearest topic. Features are TF-IDF over character 2-5-grams inside words (robust to
 typos: "consnet" shares most of its n-grams with "consent") and word 1-2-grams; the classifier is a
-multinomial logistic regression. Its probabilities are calibrated by one temperature fitted on
-out-of-fold predictions (k-fold over the training examples), and the one answer threshold is chosen on
-those same held-out predictions: the lowest threshold whose held-out confidently-wrong rate stays within
-``WRONG_RATE_TARGET``. Nothing is tuned by hand.
+linear SVM (``MODEL``; logistic regression and ridge are the alternatives bench/qa_calibrate.py compares).
+Its scores become probabilities through one softmax temperature fitted on held-out predictions, and
+the one answer threshold is chosen on those same predictions: the lowest threshold whose held-out
+confidently-wrong rate stays within ``WRONG_RATE_TARGET`` (answering with a topic the content lists as
+related to the right one is not counted wrong). The held-out predictions are grouped k-fold over the
+questions: a paraphrase family (examples of one topic sharing most of their words) is never split
+between training and validation, so calibration sees questions as new as real ones. ``decide`` is the
+one decision rule, shared by the engine and the threshold search. Nothing is tuned by hand.
 
 Importing scikit-learn costs about two seconds, too slow for ``python -m bot ask``. So the fitted model is
 exported to plain arrays (vocabularies, IDF weights, coefficients) in a cache file keyed by a hash of the

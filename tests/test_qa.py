@@ -156,6 +156,18 @@ def test_hurt_feelings_or_no_child_is_not_read_as_a_childs_disclosure(engine, qu
     assert engine.answer(question).topic != "child_disclosure"
 
 
+def test_paraphrases_of_one_topic_are_held_out_together():
+    """Grouped calibration: near-duplicates of one label share a group, so none is validated against a
+    model trained on its twin; a different label or different words make a different group."""
+    from bot import router as routing
+
+    words = [s.split() for s in ("what is an isa", "what is an isa for", "who reviews agreements",
+                                 "what is an isa")]
+    groups = routing.paraphrase_groups(words, ["isa", "isa", "isa", "other"])
+    assert groups[0] == groups[1]
+    assert len({groups[0], groups[2], groups[3]}) == 3
+
+
 def test_one_of_these_only_when_the_top_two_together_are_sure_and_neither_alone():
     """The decision rule the threshold is chosen with: answer, offer the close pair, or abstain."""
     from bot import router as routing
