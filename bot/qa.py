@@ -206,6 +206,7 @@ class QuestionEngine:
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
         self._topic_columns = np.flatnonzero(self._topic_of_label >= 0)
+        self._leads = [(index, topic.lead_when) for index, topic in enumerate(self.topics) if topic.lead_when]
         self._danger: dict[str, list[tuple[int, tuple[str, ...]]]] = {}  # first word -> (topic, whole phrase)
         for index, topic in enumerate(self.topics):
             for phrase in topic.danger_phrases:
@@ -272,8 +273,7 @@ class QuestionEngine:
         """Topics whose ``lead_when`` word lists all occur in the question (a child "told" someone "hits"):
         their answer comes first, because a disclosure must be acted on whatever else the question asks."""
         words = set(_plain(question).split())
-        return [index for index, topic in enumerate(self.topics)
-                if topic.lead_when and all(words & group for group in topic.lead_when)]
+        return [index for index, groups in self._leads if all(not words.isdisjoint(group) for group in groups)]
 
     def danger_topic(self, question: str) -> int | None:
         """The emergency topic, when the question mentions a child in immediate danger (its words as typed:
