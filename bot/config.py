@@ -57,6 +57,7 @@ class Settings:
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_app_id: str | None = None  # when set, payloads for another app id are refused
+    slack_token_key: str | None = None  # Fernet key encrypting OAuth-installed bot tokens at rest
     # Teams / Bot Framework (names as in Microsoft's samples)
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
@@ -68,7 +69,12 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_signing_secret and self.slack_bot_token)
+        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth))
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Installed to many workspaces with Slack's OAuth flow (no single bot token)."""
+        return bool(self.slack_client_id and self.slack_client_secret and not self.slack_bot_token)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -173,6 +179,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         slack_client_id=env.get("SLACK_CLIENT_ID") or None,
         slack_client_secret=env.get("SLACK_CLIENT_SECRET") or None,
         slack_app_id=env.get("SLACK_APP_ID") or None,
+        slack_token_key=env.get("SLACK_TOKEN_KEY") or None,
         microsoft_app_id=env.get("MicrosoftAppId") or None,
         microsoft_app_password=env.get("MicrosoftAppPassword") or None,
         microsoft_app_type=app_type,

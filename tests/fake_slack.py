@@ -17,12 +17,16 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -127,22 +131,66 @@ def validate_blocks(blocks: Any, max_blocks: int) -> list[str]:
     return problems
 
 
-def validate_call(method: str, args: dict[str, Any]) -> list[str]:
+def _keys(value: Any) -> Any:
+    """The shape of a payload (its keys, recursively), to check a model round trip loses nothing."""
+    if isinstance(value, dict):
+        return {k: _keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_keys(v) for v in value]
+    return None
+
+
+def sdk_problems(blocks: list[Any], view: dict[str, Any] | None = None) -> list[str]:
+    """What slack_sdk's Block Kit models say about ``blocks`` (or a whole ``view``): each must parse,
+    pass ``validate_json()`` and survive the round trip without losing a key."""
+    problems: list[str] = []
+    try:
+        if view is not None:
+            View(**view).validate_json()
+        for n, raw in enumerate(blocks):
+            block = Block.parse(raw)
+            if block is None:
+                problems.append(f"block {n}: slack_sdk cannot parse it")
+                continue
+            block.validate_json()
+            if _keys(block.to_dict()) != _keys(raw):
+                problems.append(f"block {n}: slack_sdk round trip changed it: {raw}")
+    except (SlackObjectFormationError, TypeError, KeyError, ValueError) as exc:
+        problems.append(f"slack_sdk: {type(exc).__name__}: {exc}")
+    return problems
+
+
+# What may follow "<" in mrkdwn we send (links, mentions, special mentions) and "&" (the three escapes).
+_CONTROL = re.compile(r"<(?:https?://|mailto:|@[UW]|#C|!)[^<>]*>")
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+
+
+def unescaped(text: str) -> list[str]:
+    """Slack's control characters left raw in mrkdwn text (which Slack would read as markup)."""
+    rest = _ENTITY.sub("", _CONTROL.sub("", text))
+    return [c for c in "&<>" if c in rest]
+
+
+def validate_call(method: str, args: dict[str, Any], models: bool = True) -> list[str]:
+    """Slack's limits, and with ``models`` slack_sdk's Block Kit models too."""
     problems: list[str] = []
     if method in MESSAGE_METHODS:
+        if raw := unescaped(str(args.get("text") or "")):
+            problems.append(f"fallback text has unescaped {raw}: {str(args.get('text'))[:120]!r}")
         if len(str(args.get("text") or "")) > 40000:
             problems.append("top-level text over 40000")
         blocks = args.get("blocks")
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
         if blocks is not None:
-            problems += validate_blocks(blocks, 50)
+            problems += validate_blocks(blocks, 50) or (sdk_problems(blocks) if models else [])
         elif not args.get("text"):
             problems.append("a message needs text or blocks")
     elif method in VIEW_METHODS:
         view = args.get("view")
         view = json.loads(view) if isinstance(view, str) else view or {}
-        problems += validate_blocks(view.get("blocks", []), 100)
+        problems += validate_blocks(view.get("blocks", []), 100) or (
+            sdk_problems(view.get("blocks", []), view) if models else [])
         if view.get("type") == "modal":
             for part in ("title", "submit", "close"):
                 if part in view and not 1 <= _text_len(view[part]) <= 24:
@@ -153,7 +201,8 @@ def validate_call(method: str, args: dict[str, Any]) -> list[str]:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, check_models: bool = True) -> None:
+        self.check_models = check_models  # the benchmark's fake checks only the limits: it must stay cheap
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self._failures: dict[str, list[tuple[int, str | None, int]]] = {}
@@ -161,6 +210,11 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Event()
+        self.real_names: dict[str, str] = {"U1": "Alex Morgan"}  # users.info: everyone else is user_not_found
+        self.not_member: set[str] = set()  # channels conversations.info says the bot is not in
+        # bot token -> its workspace (auth.test's answer); install() adds one that oauth.v2.access can hand out
+        self.workspaces: dict[str, dict[str, str]] = {TOKEN: {"team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}}
+        self.codes: dict[str, str] = {}  # OAuth code -> the bot token oauth.v2.access exchanges it for
 
     # ------------------------------------------------------------------ test controls
     @property
@@ -200,6 +254,7 @@ class FakeSlack:
     async def start(self, port: int = 0) -> FakeSlack:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk sends users.info and friends as GET
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
@@ -221,7 +276,7 @@ class FakeSlack:
 
     def _record(self, method: str, args: dict[str, Any], request: web.Request) -> list[str]:
         self.calls.append(Call(method, args, dict(request.headers), request.path))
-        problems = validate_call(method, args)
+        problems = validate_call(method, args, self.check_models)
         self.violations += problems
         self.changed.set()
         if problems:
@@ -243,23 +298,41 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await self._read(request)
         problems = self._record(method, args, request)
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}" and args.get("token") != TOKEN:
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        token = bearer if bearer in self.workspaces else str(args.get("token") or "")
+        if method != "oauth.v2.access" and token not in self.workspaces:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         failure = self._failure(method)
         if failure is not None:
             return failure
         if problems:
             return web.json_response({"ok": False, "error": "invalid_blocks"})
-        answer = self._answer(method, args)
+        answer = self._answer(method, args, token)
         if self.calls:  # the benchmark's fake keeps no history
             self.calls[-1].result = answer
         return web.json_response(answer)
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def install(self, code: str, token: str, team: str, bot_user: str, bot_id: str) -> None:
+        """A workspace ``team`` whose admin will come back from Slack's consent page with ``code``."""
+        self.workspaces[token] = {"team_id": team, "user_id": bot_user, "bot_id": bot_id}
+        self.codes[code] = token
+
+    def _answer(self, method: str, args: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"
         if method == "auth.test":
+            workspace = self.workspaces[token]
             return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "infoshare",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+                    "team_id": workspace["team_id"], "user_id": workspace["user_id"], "bot_id": workspace["bot_id"],
+                    "is_enterprise_install": False}
+        if method == "oauth.v2.access":
+            bot_token = self.codes.pop(str(args.get("code")), None)
+            if bot_token is None:
+                return {"ok": False, "error": "invalid_code"}
+            workspace = self.workspaces[bot_token]
+            return {"ok": True, "app_id": "A1", "authed_user": {"id": "UADMIN"}, "token_type": "bot",
+                    "scope": "app_mentions:read,chat:write,commands", "access_token": bot_token,
+                    "bot_user_id": workspace["user_id"], "team": {"id": workspace["team_id"], "name": "Second"},
+                    "enterprise": None, "is_enterprise_install": False}
         if method == "chat.postMessage":
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "ts": ts, "bot_id": BOT_ID}}
@@ -267,6 +340,15 @@ class FakeSlack:
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "users.info":
+            user = args.get("user", "")
+            if user not in self.real_names:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "profile": {"real_name": self.real_names[user],
+                                                                 "display_name": self.real_names[user].split()[0]}}}
+        if method == "conversations.info":
+            channel = args.get("channel", "")
+            return {"ok": True, "channel": {"id": channel, "is_member": channel not in self.not_member}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": f"D{args.get('users', 'X')}"}}
         if method in VIEW_METHODS:
@@ -287,7 +369,7 @@ class FakeSlack:
 
 
 async def _serve() -> None:
-    fake = await FakeSlack().start()
+    fake = await FakeSlack(check_models=False).start()
     fake.calls = _Discard()  # type: ignore[assignment]
     print(fake.base_url, flush=True)
     await asyncio.Event().wait()

@@ -29,8 +29,8 @@ def sign(body: str, secret: str = SECRET, timestamp: int | None = None) -> dict[
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def event_body(event: dict[str, Any], event_id: str | None = None) -> str:
-    return json.dumps({"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
+def event_body(event: dict[str, Any], event_id: str | None = None, team: str = TEAM) -> str:
+    return json.dumps({"token": "x", "team_id": team, "api_app_id": "A1", "type": "event_callback",
                        "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": int(time.time()),
                        "event": event})
 
@@ -104,5 +104,6 @@ class SlackClient:
         async with self.session.post(self.url, data=body.encode(), headers=all_headers) as response:
             return response.status, await response.text()
 
-    async def event(self, event: dict[str, Any], event_id: str | None = None, **kwargs) -> tuple[int, str]:
-        return await self.send(event_body(event, event_id), json_body=True, **kwargs)
+    async def event(self, event: dict[str, Any], event_id: str | None = None, team: str = TEAM,
+                    **kwargs) -> tuple[int, str]:
+        return await self.send(event_body(event, event_id, team), json_body=True, **kwargs)

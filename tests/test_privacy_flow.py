@@ -156,10 +156,10 @@ def test_the_confirm_button_is_rendered_in_every_channel(assistant):
 
 
 # ---------------------------------------------------------------------- mentions and Teams references
-def test_slack_mentions_of_colleagues_become_a_colleague():
-    assert user_text("<@UBOT> can I tell <@U123|alex.smith> about it?", "UBOT") == "can I tell a colleague about it?"
-    assert user_text("<@UBOT> ask <@U9>") == "ask a colleague"  # without the bot's id, the leading mention is it
-    assert user_text("ask <@U9> &amp; <@U8|jo>", "") == "ask a colleague & a colleague"
+def test_slack_mentions_read_as_the_name_slack_shows_so_the_guard_can_see_it():
+    assert user_text("<@UBOT> can I tell <@U123|alex.smith> about it?", "UBOT") == "can I tell @alex.smith about it?"
+    assert user_text("<@UBOT> ask <@U9>") == "ask @someone"  # without the bot's id, the leading mention is it
+    assert user_text("ask <@U9> &amp; <@U8|jo>", "", {"U9": "Sam Jones"}) == "ask @Sam Jones & @jo"
 
 
 def test_teams_mentions_of_colleagues_become_a_colleague():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from adapters.slack.blocks import BlockRenderer, mrkdwn, parse_block_id, split_text
 from bot.content import load_content
 from bot.messages import CardField, Choice, Link, Reply, ReplyKind, Source
-from tests.fake_slack import validate_blocks
+from tests.fake_slack import sdk_problems, validate_blocks
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
@@ -91,14 +91,33 @@ _label = st.text(min_size=1, max_size=300)
 @settings(max_examples=40, deadline=None)
 @given(text=_text, title=st.none() | _label, kind=st.sampled_from(list(ReplyKind)),
        choices=st.lists(st.builds(Choice, _label, st.text(max_size=3000)), max_size=30),
+       actions=st.lists(st.builds(Choice, _label, st.text(max_size=3000)), max_size=4),
        fields=st.lists(st.builds(CardField, _label, _text), max_size=25),
        sources=st.lists(st.builds(Source, _label, _label), max_size=15),
        conversation=st.text(alphabet="CDU0123456789", min_size=1, max_size=300))
-def test_any_reply_renders_within_slack_limits(renderer, text, title, kind, choices, fields, sources, conversation):
-    reply = Reply(text, kind=kind, title=title, choices=choices, fields=fields, sources=sources)
+def test_any_reply_renders_within_slack_limits(renderer, text, title, kind, choices, actions, fields, sources,
+                                               conversation):
+    reply = Reply(text, kind=kind, title=title, choices=choices, actions=actions, fields=fields, sources=sources)
     for can_type in (True, False):
         for message in renderer.render(reply, conversation, can_type_reply=can_type):
             assert validate_blocks(message.blocks, 50) == [], message.blocks
+            assert sdk_problems(message.blocks) == [], message.blocks
             assert message.text
             assert len(message.text) <= 40000
     assert validate_blocks(renderer.render_view_blocks([reply] * 3, conversation), 100) == []
+
+
+def test_navigation_buttons_follow_the_answers_in_the_secondary_style(renderer):
+    step = Reply("Is it an emergency?", kind=ReplyKind.STEP, choices=[Choice("Yes", "yes"), Choice("No", "no")],
+                 actions=[Choice("Back", "back"), Choice("Why?", "why"), Choice("Cancel", "cancel")])
+    (message,) = renderer.render(step, "C1", can_type_reply=False)
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [
+        ("Yes", "yes"), ("No", "no"), ("Back", "back"), ("Why?", "why"), ("Cancel", "cancel")]
+    assert all("style" not in b for b in buttons)
+    assert validate_blocks(message.blocks, 50) == []
+    typed = Reply("What is the case reference?", kind=ReplyKind.STEP, actions=[Choice("Cancel", "cancel")])
+    (in_channel,) = renderer.render(typed, "C1", can_type_reply=False)
+    elements = in_channel.blocks[-1]["elements"]
+    assert [e["action_id"] for e in elements] == ["choice_0", "text_input"]
+    assert elements[1]["value"] == "What is the case reference?"  # the modal's question travels with it

@@ -3,7 +3,9 @@
 ``setup_slack`` wires everything when ``SLACK_SIGNING_SECRET`` and ``SLACK_BOT_TOKEN`` are set: the
 Web API client (with 429/5xx retries, ``SLACK_API_BASE_URL`` when set), the listeners, the queue that
 does the work after the ack, and a :class:`SlackSender` for proactive messages to ``slack:`` addresses.
-This is a single-workspace install (one bot token); multi-workspace OAuth is not implemented.
+With ``SLACK_BOT_TOKEN`` it serves one workspace; with ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET``
+instead it runs Slack's OAuth flow (:mod:`adapters.slack.oauth`) and answers every workspace that installs
+it with that workspace's own token.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
@@ -25,6 +29,14 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack.blocks import BlockRenderer
 from adapters.slack.client import SlackApi, make_web_client
 from adapters.slack.listeners import SlackListeners
+from adapters.slack.oauth import (
+    BOT_SCOPES,
+    INSTALL_PATH,
+    REDIRECT_PATH,
+    DatabaseInstallationStore,
+    DatabaseStateStore,
+    installation_store,
+)
 from adapters.slack.replay import ReplayGuard
 from adapters.slack.sender import SlackSender
 from adapters.slack.work import WorkQueue
@@ -82,30 +94,54 @@ def to_bolt_request(request: web.Request, body: str) -> AsyncBoltRequest:
 
 
 def to_aiohttp_response(bolt_response: BoltResponse) -> web.Response:
-    """bolt response -> aiohttp response (no cookies: we run no OAuth flow)."""
+    """bolt response -> aiohttp response, with its cookies (the OAuth flow's state cookie)."""
     headers = bolt_response.first_headers_without_set_cookie()
     content_type = headers.pop("content-type", None) or (
         "application/json" if bolt_response.body.startswith("{") else "text/plain")
-    return web.Response(status=bolt_response.status, text=bolt_response.body, headers=headers,
-                        content_type=_CHARSET.sub("", content_type))
+    response = web.Response(status=bolt_response.status, text=bolt_response.body, headers=headers,
+                            content_type=_CHARSET.sub("", content_type))
+    for cookie in bolt_response.cookies():
+        for name, morsel in cookie.items():
+            response.set_cookie(name, morsel.value, max_age=morsel.get("max-age") or None,
+                                path=morsel.get("path") or "/", secure=True, httponly=True, samesite="Lax")
+    return response
 
 
-def build_bolt_app(settings: Settings, client) -> AsyncApp:
-    return AsyncApp(client=client, signing_secret=settings.slack_signing_secret, process_before_response=True,
+def build_bolt_app(settings: Settings, client, installations: DatabaseInstallationStore | None = None,
+                   states: DatabaseStateStore | None = None) -> AsyncApp:
+    """One bolt app; with an installation store, bolt's OAuth flow and per-workspace authorisation."""
+    kwargs: dict[str, Any] = {}
+    if installations is not None:
+        kwargs["oauth_settings"] = AsyncOAuthSettings(
+            client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=list(BOT_SCOPES),
+            installation_store=installations, installation_store_bot_only=True, state_store=states,
+            install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH)
+        # bolt's own authorisation, remembering each token's auth.test instead of calling it per request
+        kwargs["authorize"] = AsyncInstallationStoreAuthorize(
+            installation_store=installations, client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret, logger=logging.getLogger("slack_bolt"), bot_only=True,
+            cache_enabled=True, client=client)
+    bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret, process_before_response=True,
                     logger=logging.getLogger("slack_bolt"), attaching_conversation_kwargs_enabled=False,
-                    ignoring_self_assistant_message_events_enabled=False)
+                    ignoring_self_assistant_message_events_enabled=False, **kwargs)
+    if installations is not None:
+        bolt.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: delete that workspace's rows
+    return bolt
 
 
 def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) -> str:
     """Mount Slack on ``app``; returns how it is connected, for the start-up log line."""
     client = make_web_client(settings)
-    api = SlackApi(client)
+    api = SlackApi(client, settings.slack_bot_token)
     work = WorkQueue()
     listeners = SlackListeners(assistant, api, work, ReplayGuard())
-    bolt = build_bolt_app(settings, client)
-    bolt.use(WorkspaceGuard(settings.slack_app_id))  # before any listener: other workspaces get nothing
+    installations = installation_store(assistant.engine, settings) if settings.slack_oauth else None
+    bolt = build_bolt_app(settings, client, installations,
+                          DatabaseStateStore(assistant.engine) if installations is not None else None)
+    bolt.use(WorkspaceGuard(settings.slack_app_id))  # before any listener: only installed workspaces get answers
     listeners.register(bolt)
-    assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings)))
+    assistant.delivery.register("slack", SlackSender(api, BlockRenderer(assistant.strings), installations and
+                                                     installations.find_token_for_team))
     app[SLACK] = listeners
 
     verifier = SignatureVerifier(settings.slack_signing_secret)
@@ -132,6 +168,19 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
             return web.Response(status=400, text="")
 
     app.router.add_post(EVENTS_PATH, events)
+    if bolt.oauth_flow is not None:
+        flow = bolt.oauth_flow
+
+        async def install(request: web.Request) -> web.Response:
+            """Slack's "Add to Slack" page: issues a state (stored and set as a cookie) and links to consent."""
+            return to_aiohttp_response(await flow.handle_installation(to_bolt_request(request, "")))
+
+        async def oauth_redirect(request: web.Request) -> web.Response:
+            """Slack sends the admin back here with a code: bolt checks the state and saves the installation."""
+            return to_aiohttp_response(await flow.handle_callback(to_bolt_request(request, "")))
+
+        app.router.add_get(INSTALL_PATH, install)
+        app.router.add_get(REDIRECT_PATH, oauth_redirect)
 
     async def start_api(_app: web.Application) -> None:
         await api.start()
@@ -147,6 +196,8 @@ def setup_slack(app: web.Application, assistant: Assistant, settings: Settings) 
     if settings.slack_app_token:
         add_background_task(app, "slack-socket-mode", _socket_mode(bolt, settings.slack_app_token))
         return "Slack (Socket Mode, and signed HTTP at /slack/events)"
+    if installations is not None:
+        return f"Slack (HTTP at /slack/events; install to a workspace at {INSTALL_PATH})"
     return "Slack (HTTP at /slack/events)"
 
 

@@ -8,6 +8,7 @@ shortened with an ellipsis. The conversation a button belongs to travels in its 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ TEXT_MODAL_INPUT = "answer"
 ELLIPSIS = "…"
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_SLACK_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
 
 
 def escape(text: str) -> str:
@@ -48,6 +50,18 @@ def escape(text: str) -> str:
 def mrkdwn(text: str) -> str:
     """Our ``**bold**`` convention as Slack ``*bold*``, with control characters escaped."""
     return _BOLD.sub(r"*\1*", escape(text))
+
+
+def unmrkdwn(text: str) -> str:
+    """Section text we wrote back to what it said: our ``*bold*`` and Slack's escapes undone."""
+    text = _SLACK_BOLD.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def restated(reply: Reply) -> bool:
+    """A summary whose text already says every field (``Label: value``), so the fields would repeat it."""
+    return reply.kind is ReplyKind.SUMMARY and bool(reply.fields) and all(
+        f"{f.label}: {f.value}" in reply.text for f in reply.fields)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -72,7 +86,7 @@ def split_text(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
     return chunks
 
 
-def block_id(kind: ReplyKind | str, conversation_channel: str, n: int) -> str:
+def block_id(kind: ReplyKind | str, conversation_channel: str, n: str) -> str:
     return shorten(f"{kind}|{conversation_channel}|{n}", MAX_BLOCK_ID)
 
 
@@ -99,7 +113,9 @@ def _section(text: str) -> dict[str, Any]:
 def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": shorten(label, MAX_BUTTON_TEXT),
                                                          "emoji": True},
-                              "action_id": action_id[:MAX_ACTION_ID], "value": value[:MAX_BUTTON_VALUE]}
+                              "action_id": action_id[:MAX_ACTION_ID]}
+    if value:  # Slack's button value is 1..2000 characters, or absent
+        button["value"] = value[:MAX_BUTTON_VALUE]
     if style:
         button["style"] = style
     return button
@@ -129,12 +145,16 @@ class BlockRenderer:
 
     def __init__(self, strings: Strings):
         self.strings = strings
+        # Slack: "if a message is updated, use a new block_id"; each rendering numbers its blocks afresh
+        self._renderings = itertools.count(1)
 
     # ------------------------------------------------------------------ pieces
     def _text_blocks(self, reply: Reply) -> list[dict[str, Any]]:
         return [_section(chunk) for chunk in split_text(mrkdwn(reply.text))] if reply.text.strip() else []
 
     def _field_blocks(self, reply: Reply) -> list[dict[str, Any]]:
+        if restated(reply):
+            return []  # the summary's text already lists every field: show it once
         texts = [shorten(f"*{mrkdwn(f.label)}*\n{mrkdwn(f.value)}", MAX_FIELD_TEXT) for f in reply.fields]
         return [{"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in texts[i:i + MAX_FIELDS]]}
                 for i in range(0, len(texts), MAX_FIELDS)]
@@ -154,12 +174,19 @@ class BlockRenderer:
         return [_section(chunk) for chunk in split_text("\n".join(lines))] if lines else []
 
     def _action_blocks(self, reply: Reply, conversation_channel: str, can_type_reply: bool) -> list[dict[str, Any]]:
-        buttons = [_button(c.label, f"{CHOICE_ACTION}_{i}", c.value) for i, c in enumerate(reply.choices)]
+        # navigation (Back, Why, Cancel) after the answers, in Slack's default (secondary) style
+        buttons = [_button(c.label, f"{CHOICE_ACTION}_{i}", c.value)
+                   for i, c in enumerate([*reply.choices, *reply.actions])]
         if reply.kind is ReplyKind.SUMMARY:
             buttons.append(_button(self.strings.get("slack.copy_text"), COPY_ACTION, "copy"))
         if reply.kind is ReplyKind.STEP and not reply.choices and not can_type_reply:
-            buttons.append(_button(self.strings.get("slack.type_answer"), TEXT_INPUT_ACTION, "open", "primary"))
-        return [{"type": "actions", "block_id": block_id(reply.kind, conversation_channel, i // MAX_ACTIONS_ELEMENTS),
+            # the modal shows the step's question, and Slack sends no message back from an ephemeral one
+            buttons.append(_button(self.strings.get("slack.type_answer"), TEXT_INPUT_ACTION,
+                                   shorten(reply.title + "\n" + reply.text if reply.title else reply.text,
+                                           MAX_BUTTON_VALUE), "primary"))
+        rendering = next(self._renderings)
+        return [{"type": "actions",
+                 "block_id": block_id(reply.kind, conversation_channel, f"{rendering}.{i // MAX_ACTIONS_ELEMENTS}"),
                  "elements": buttons[i:i + MAX_ACTIONS_ELEMENTS]}
                 for i in range(0, len(buttons), MAX_ACTIONS_ELEMENTS)]
 
@@ -171,8 +198,7 @@ class BlockRenderer:
                                             "emoji": True}}] if reply.title else []
         body = self._text_blocks(reply) + self._field_blocks(reply) + self._link_blocks(reply)
         tail = self._source_blocks(reply) + self._action_blocks(reply, conversation_channel, can_type_reply)
-        fallback = shorten(reply.title + "\n" + reply.text if reply.title else reply.text, MAX_FALLBACK_TEXT) or \
-            self.strings.get("slack.fallback")
+        fallback = self.fallback_text(reply)
         messages: list[SlackMessage] = []
         blocks = list(head)
         for block in body:
@@ -186,6 +212,12 @@ class BlockRenderer:
         blocks += tail
         messages.append(SlackMessage(fallback, blocks))
         return messages
+
+    def fallback_text(self, reply: Reply) -> str:
+        """The message's top-level ``text`` (notifications, previews, screen readers): Slack reads it as
+        mrkdwn, so it is escaped like the blocks, and it is never empty."""
+        text = reply.title + "\n" + reply.text if reply.title else reply.text
+        return shorten(mrkdwn(text), MAX_FALLBACK_TEXT) or self.strings.get("slack.fallback")
 
     def render_view_blocks(self, replies: list[Reply], conversation_channel: str) -> list[dict[str, Any]]:
         """Replies stacked into one view (App Home, modal), cut at Slack's 100-block limit with a note."""
@@ -201,17 +233,18 @@ class BlockRenderer:
         return blocks
 
     def plain_text(self, blocks: list[dict[str, Any]]) -> str:
-        """The readable text of a message we rendered (for "Copy as text"), without our buttons."""
+        """The readable text of a message we rendered (for "Copy as text"): plain, as a case note wants it,
+        with Slack's escapes and our bold undone, and without our buttons."""
         lines: list[str] = []
         for block in blocks:
-            if block.get("type") in {"header", "section"} and block.get("text"):
+            if block.get("type") == "header" and block.get("text"):
                 lines.append(block["text"]["text"])
-            lines += [f["text"] for f in block.get("fields", [])]
-            if block.get("type") == "context":
-                lines += [e.get("text", "") for e in block.get("elements", [])]
-        return "\n\n".join(line for line in lines if line)  # still Slack-escaped, ready to post
+            elif block.get("type") == "section" and block.get("text"):
+                lines.append(unmrkdwn(block["text"]["text"]))
+            lines += [unmrkdwn(f["text"]) for f in block.get("fields", [])]
+        return "\n\n".join(line for line in lines if line)
 
     def code_block(self, text: str) -> list[dict[str, Any]]:
         """Plain text in code blocks, split to fit sections (``` adds six characters)."""
-        safe = text.replace("```", "'''")
+        safe = escape(text.replace("```", "'''"))
         return [_section(f"```{chunk}```") for chunk in split_text(safe, MAX_SECTION_TEXT - 6)][:MAX_BLOCKS_MESSAGE]

@@ -22,8 +22,14 @@ class SlackChannel:
     addresses = SlackAddresses()
 
     def mount(self, app: web.Application, assistant: Assistant) -> str | None:
-        if not assistant.settings.slack_enabled:
-            log.info("Slack not enabled: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on")
+        settings = assistant.settings
+        if not settings.slack_enabled:
+            log.info("Slack not enabled: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (one workspace), or "
+                     "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (installs through OAuth), to turn it on")
+            return None
+        if settings.slack_oauth and not settings.slack_token_key:
+            log.error("Slack not enabled: SLACK_CLIENT_ID is set but SLACK_TOKEN_KEY is not (installed "
+                      "workspaces' tokens are encrypted with it)")
             return None
         from adapters.slack import setup_slack
 
@@ -36,6 +42,13 @@ class SlackChannel:
         from adapters.slack.client import SlackApi, make_web_client
         from adapters.slack.sender import SlackSender
 
-        api = SlackApi(make_web_client(assistant.settings))
+        settings = assistant.settings
+        installations = None
+        if settings.slack_oauth:
+            from adapters.slack.oauth import installation_store
+
+            installations = installation_store(assistant.engine, settings)
+        api = SlackApi(make_web_client(settings), settings.slack_bot_token)
         await api.start()
-        return SlackSender(api, BlockRenderer(assistant.strings)), api.close
+        return SlackSender(api, BlockRenderer(assistant.strings),
+                           installations and installations.find_token_for_team), api.close

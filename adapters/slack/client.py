@@ -51,7 +51,8 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
 def delivery_error(exc: Exception, what: str) -> DeliveryError:
     """Map a Slack failure to our DeliveryError, permanent when retrying cannot help."""
     if isinstance(exc, SlackApiError):
-        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        data = exc.response.data if exc.response is not None else None
+        error = str(data.get("error", "")) if isinstance(data, dict) else ""
         return DeliveryError(f"Slack {what} failed: {error or exc.response.status_code}",
                              permanent=error in PERMANENT_ERRORS)
     return DeliveryError(f"Slack {what} failed: {type(exc).__name__}")
@@ -60,9 +61,16 @@ def delivery_error(exc: Exception, what: str) -> DeliveryError:
 class SlackApi:
     """The Web API calls the adapter makes, each raising :class:`DeliveryError` on failure."""
 
-    def __init__(self, client: AsyncWebClient):
+    def __init__(self, client: AsyncWebClient, token: str | None = None,
+                 dm_channels: dict[tuple[str | None, str], str] | None = None):
         self.client = client
-        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id (stable in Slack)
+        self.token = token  # another workspace's bot token; None: the client's own
+        self._auth: dict[str, str] = {"token": token} if token else {}
+        self._dm_channels = {} if dm_channels is None else dm_channels  # (token, user) -> DM channel id
+
+    def bound(self, token: str | None) -> SlackApi:
+        """The same client and session, calling Slack with ``token`` (one workspace's bot token)."""
+        return self if token is None or token == self.token else SlackApi(self.client, token, self._dm_channels)
 
     async def start(self) -> None:
         """Share one HTTP session across calls (a new one per call costs a TCP handshake each time)."""
@@ -81,23 +89,27 @@ class SlackApi:
             raise delivery_error(exc, what) from exc
 
     async def dm_channel(self, user: str) -> str:
-        if user not in self._dm_channels:
-            response = await self._call("conversations.open", self.client.conversations_open(users=user))
-            self._dm_channels[user] = response["channel"]["id"]
-        return self._dm_channels[user]
+        key = (self.token, user)
+        if key not in self._dm_channels:
+            response = await self._call("conversations.open",
+                                        self.client.conversations_open(users=user, **self._auth))
+            self._dm_channels[key] = response["channel"]["id"]
+        return self._dm_channels[key]
 
     async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
         response = await self._call("chat.postMessage", self.client.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts, unfurl_links=False))
+            channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts, unfurl_links=False,
+            **self._auth))
         return str(response.get("ts", ""))
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         await self._call("chat.update", self.client.chat_update(channel=channel, ts=ts, text=message.text,
-                                                                 blocks=message.blocks))
+                                                                 blocks=message.blocks, **self._auth))
 
     async def ephemeral(self, channel: str, user: str, message: SlackMessage, thread_ts: str | None = None) -> None:
         await self._call("chat.postEphemeral", self.client.chat_postEphemeral(
-            channel=channel, user=user, text=message.text, blocks=message.blocks, thread_ts=thread_ts))
+            channel=channel, user=user, text=message.text, blocks=message.blocks, thread_ts=thread_ts,
+            **self._auth))
 
     async def respond(self, response_url: str, message: SlackMessage, *, replace_original: bool = False) -> None:
         """Post through an interaction's response_url (private to the user: ephemeral)."""
@@ -112,9 +124,30 @@ class SlackApi:
             raise DeliveryError(f"Slack response_url failed: {response.status_code} {response.body[:100]}",
                                 permanent=response.status_code == 404)
 
+    async def user_profile(self, user: str) -> dict[str, Any]:
+        """``users.info``'s profile (needs the ``users:read`` scope)."""
+        response = await self._call("users.info", self.client.users_info(user=user, **self._auth))
+        return dict((response.get("user") or {}).get("profile") or {})
+
+    async def is_member(self, channel: str) -> bool | None:
+        """Whether the bot is in ``channel`` (``conversations.info``), None when Slack won't say. A
+        private channel the bot is not in is invisible to it: ``channel_not_found`` means no."""
+        try:
+            response = await self._call("conversations.info",
+                                        self.client.conversations_info(channel=channel, **self._auth))
+        except DeliveryError as exc:
+            if "channel_not_found" in str(exc):
+                return False
+            log.info("conversations.info failed; membership unknown", extra={"reason": str(exc)})
+            return None
+        member = (response.get("channel") or {}).get("is_member")
+        return member if isinstance(member, bool) else None
+
     async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
-        await self._call("views.open", self.client.views_open(trigger_id=trigger_id, view=view))
+        await self._call("views.open", self.client.views_open(trigger_id=trigger_id, view=view,
+                                                                  **self._auth))
 
     async def publish_home(self, user: str, blocks: list[dict[str, Any]]) -> None:
         await self._call("views.publish", self.client.views_publish(user_id=user,
-                                                                   view={"type": "home", "blocks": blocks}))
+                                                                   view={"type": "home", "blocks": blocks},
+                                                                   **self._auth))

@@ -10,7 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from adapters.slack.blocks import MAX_BLOCKS_MESSAGE, BlockRenderer, SlackMessage, mrkdwn, shorten
+from adapters.slack.blocks import (
+    COPY_ACTION,
+    MAX_BLOCK_ID,
+    MAX_BLOCKS_MESSAGE,
+    BlockRenderer,
+    SlackMessage,
+    action_pattern,
+    mrkdwn,
+    shorten,
+)
 from adapters.slack.client import SlackApi
 from adapters.slack.identity import identity
 from bot.identity import Identity
@@ -19,6 +28,7 @@ from bot.messages import Reply, ReplyKind
 log = logging.getLogger(__name__)
 
 IN_PLACE_KINDS = frozenset({ReplyKind.STEP, ReplyKind.SUMMARY})
+COPY_PATTERN = action_pattern(COPY_ACTION)
 
 
 @dataclass(slots=True)
@@ -36,6 +46,8 @@ class Surface:
     pressed_kind: str | None = None  # the ReplyKind of the pressed message's buttons
     pressed_blocks: list[dict] | None = None  # the pressed message as Slack sent it back (not ephemeral)
     pressed_label: str | None = None  # the label of the button that was pressed
+    pressed_text: str | None = None  # the pressed message's fallback text (not ephemeral)
+    token: str | None = None  # the workspace's bot token (never in private_metadata); None: the default one
 
     @property
     def user_identity(self) -> Identity:
@@ -76,6 +88,10 @@ class SurfaceWriter:
     def strings(self):
         return self.renderer.strings
 
+    def bound(self, api: SlackApi) -> SurfaceWriter:
+        """The same writer talking to Slack with another workspace's token."""
+        return self if api is self.api else SurfaceWriter(api, self.renderer)
+
     async def write(self, surface: Surface, replies: list[Reply]) -> None:
         """Post the replies of one turn; the first step after a step's button press replaces that step."""
         can_update = surface.pressed_kind == ReplyKind.STEP and bool(surface.pressed_ts or surface.response_url)
@@ -98,14 +114,23 @@ class SurfaceWriter:
 
     async def _retire_buttons(self, surface: Surface) -> None:
         """A step or summary that was answered loses its buttons (so it can't be pressed twice) and says
-        what was chosen; the rest of the message stays readable in the history."""
+        what was chosen; the rest of the message, its fallback text and "Copy as text" stay."""
         if not (surface.pressed_blocks and surface.pressed_ts and surface.channel) or surface.pressed_ephemeral:
             return
-        blocks = [b for b in surface.pressed_blocks if b.get("type") != "actions"]
+        blocks = []
+        for block in surface.pressed_blocks:
+            if block.get("type") == "actions":
+                kept = [e for e in block.get("elements", []) if COPY_PATTERN.match(str(e.get("action_id", "")))]
+                if not kept:
+                    continue
+                block = {**block, "elements": kept, "block_id": shorten(f"{block.get('block_id', '')}.kept",
+                                                                        MAX_BLOCK_ID)}
+            blocks.append(block)
         chosen = self.strings.get("slack.chosen", label=mrkdwn(surface.pressed_label or ""))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(chosen, 3000)}]})
         await self.api.update(surface.channel, surface.pressed_ts,
-                              SlackMessage(self.strings.get("slack.fallback"), blocks[-MAX_BLOCKS_MESSAGE:]))
+                              SlackMessage(surface.pressed_text or self.strings.get("slack.fallback"),
+                                           blocks[-MAX_BLOCKS_MESSAGE:]))
 
     async def _write_privately(self, surface: Surface, reply: Reply, in_place: bool) -> None:
         if reply.kind is ReplyKind.SUMMARY or (surface.response_url is None and not surface.bot_can_post):

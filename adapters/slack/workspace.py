@@ -1,10 +1,12 @@
-"""Only the installed workspace gets answers: a signed request from another workspace is acked and dropped.
+"""Only installed workspaces get answers: a signed request from any other workspace is acked and dropped.
 
 A signature only proves the request came from Slack for this app, and an app can be installed in, or
-distributed to, other workspaces. This is a single-workspace install, so every payload must carry the
-workspace (``team_id``) and, on Enterprise Grid, the organisation (``enterprise_id``) of the bot token
-(bolt learns both from ``auth.test`` before any middleware of ours runs), and, when ``SLACK_APP_ID``
-is set, that ``api_app_id``. Anything else is logged with its reason and no turn runs.
+distributed to, other workspaces. Every payload must carry the workspace (``team_id``) and, on
+Enterprise Grid, the organisation (``enterprise_id``) of the token bolt authorised it with: the single
+``SLACK_BOT_TOKEN``, or in OAuth mode that workspace's own installation (bolt learns both before any
+middleware of ours runs, and finds no installation for a workspace that never installed or has
+uninstalled), and, when ``SLACK_APP_ID`` is set, that ``api_app_id``. Anything else is logged with its
+reason and no turn runs.
 """
 
 from __future__ import annotations

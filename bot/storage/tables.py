@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -256,4 +257,32 @@ privacy_confirmations = Table(
     Column("first_confirmed", UTCDateTime, nullable=False),
     Column("last_confirmed", UTCDateTime, nullable=False),
     info=policy(REGISTER),
+)
+
+
+# Slack workspaces that installed the bot through Slack's OAuth flow (not used with a single SLACK_BOT_TOKEN):
+# the bot token, encrypted with SLACK_TOKEN_KEY, and the bot's ids. No installer, no user token. Deleted when
+# the workspace uninstalls the app or revokes its tokens.
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("enterprise_id", String(32), primary_key=True),  # "" outside Enterprise Grid
+    Column("team_id", String(32), primary_key=True),  # "" for an organisation-wide install
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("app_id", String(32), nullable=True),
+    Column("bot_id", String(32), nullable=False),
+    Column("bot_user_id", String(32), nullable=False),
+    Column("bot_scopes", Text, nullable=False),
+    Column("bot_token", Text, nullable=False),  # Fernet ciphertext, never the token itself
+    Column("installed_at", UTCDateTime, nullable=False),
+    info=policy(INSTALLED),
+)
+
+# OAuth state values issued by /slack/install, each consumed once by /slack/oauth_redirect (CSRF protection).
+slack_oauth_states = Table(
+    "slack_oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    info=policy(WORKING, age="expires_at"),
 )
