@@ -28,7 +28,15 @@ from adapters.web import WebChannel
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import load_content
 from bot.core import DATABASE_ERRORS, Assistant
-from bot.http import ASSISTANT, error_middleware, install_http_protections, run_server, setup_health
+from bot.http import (
+    ASSISTANT,
+    PortInUse,
+    error_middleware,
+    install_http_protections,
+    port_in_use,
+    run_server,
+    setup_health,
+)
 from bot.identity import Addresses, AddressKind
 from bot.isa import install_isa
 from bot.logs import configure_logging
@@ -44,6 +52,7 @@ log = logging.getLogger("app")
 
 # Every channel the bot can serve; each decides from the settings whether it is switched on.
 CHANNELS: tuple[Channel, ...] = (WebChannel(), SlackChannel(), TeamsChannel())
+ENABLED = web.AppKey("enabled_channels", list)  # what build_app mounted, by name ("local web chat", ...)
 
 
 async def build_assistant(settings: Settings) -> Assistant:
@@ -109,7 +118,8 @@ async def build_app(settings: Settings) -> web.Application:
     setup_metrics(app, assistant)
     start_retention_schedule(app, settings)
     start_reminder_scheduler(app, assistant)  # ISA review and channel reminders, exactly once
-    log.info("channels enabled", extra={"channels": enabled})
+    app[ENABLED] = enabled
+    log.info("channels enabled: " + (", ".join(enabled) or "none"))
 
     async def _close(_app: web.Application) -> None:
         await assistant.engine.dispose()
@@ -124,20 +134,19 @@ def main() -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format=settings.log_format)
+    if port_in_use(settings.host, settings.port):
+        print(_port_in_use_line(settings), file=sys.stderr)
+        return 1
 
-    async def serve() -> web.Application:
-        app = await build_app(settings)
-
-        async def announce(_app: web.Application) -> None:
-            print(f"Information sharing assistant: open http://{_display_host(settings.host)}:{settings.port}",
-                  file=sys.stderr, flush=True)
-
-        app.on_startup.append(announce)
-        return app
+    def announce(app: web.Application) -> None:
+        print(_ready_line(settings, app[ENABLED]), file=sys.stderr, flush=True)
 
     try:
-        run_server(serve(), settings, shutdown_timeout=15)
+        run_server(build_app(settings), settings, shutdown_timeout=15, on_listening=announce)
+    except PortInUse:  # taken between the check and the bind
+        print(_port_in_use_line(settings), file=sys.stderr)
+        return 1
     except ContentError as exc:
         print(f"Content is invalid; fix these and start again:\n{exc}", file=sys.stderr)
         return 2
@@ -146,6 +155,21 @@ def main() -> int:
         print(f"Cannot use the database at {where}: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 2
     return 0
+
+
+def _port_in_use_line(settings: Settings) -> str:
+    return (f"Cannot start: port {settings.port} on {settings.host} is already in use (is the assistant already "
+            f"running?). Stop the other program, or choose another port: PORT={settings.port + 1} python3 app.py")
+
+
+def _ready_line(settings: Settings, enabled: list[str]) -> str:
+    """The one line meant for the person who started the server: where to go now."""
+    if WebChannel.name_shown in enabled:
+        return f"Information sharing assistant: open http://{_display_host(settings.host)}:{settings.port}"
+    served = ", ".join(enabled) or "no channels (set up Slack or Teams: see README.md)"
+    return (f"Information sharing assistant: listening on {settings.host}:{settings.port} for {served}. "
+            "The web chat is off: it has no sign-in, so it is on by default only on a loopback HOST "
+            "(WEB_CHAT_ENABLED, docs/security.md).")
 
 
 def _display_host(host: str) -> str:

@@ -1,7 +1,11 @@
 """The terminal chat: renders neutral replies as plain text and runs an interactive loop on stdin.
 
 Buttons become numbered options; typing the number presses the button, anything else is sent as
-text. Only the rendering and the number-to-choice mapping live here; the conversation is the core's.
+text. A step's secondary actions (Back, Why, Cancel) are shown after the options as the words to
+type, since typing them is what pressing them does. At a terminal, text is wrapped to its width,
+Ctrl+C clears the line being typed (twice in a row, or Ctrl+D, leaves) and a walkthrough left
+unfinished is shown again on start. Only the rendering and the number-to-choice mapping live here;
+the conversation is the core's.
 """
 
 from __future__ import annotations
@@ -9,6 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
+import signal
+import textwrap
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from adapters.local import local_identity
@@ -23,11 +33,26 @@ log = logging.getLogger(__name__)
 
 QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_CODE = re.compile(r"`([^`\n]+?)`")
+_HANGING = re.compile(r"\s*(?:[-•*]|\d+\))\s+|\s+")  # a list item's marker, or plain indentation
 
 
 def plain(text: str) -> str:
-    """Drop the ``**bold**`` markers the web chat renders; everything else is already plain text."""
-    return _BOLD.sub(r"\1", text)
+    """Drop the ``**bold**`` markers the web chat renders and quote ``code`` words ("type "why"")."""
+    return _CODE.sub(r'"\1"', _BOLD.sub(r"\1", text))
+
+
+def wrap(text: str, width: int | None) -> str:
+    """Wrap each line to ``width`` at word boundaries, list items hanging under their first word."""
+    if not width:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        hanging = _HANGING.match(line)
+        indent = " " * (hanging.end() if hanging else 0)
+        lines.append(textwrap.fill(line, width, subsequent_indent=indent, break_long_words=False,
+                                   break_on_hyphens=False) if len(line) > width else line)
+    return "\n".join(lines)
 
 
 def render_reply(reply: Reply, strings: Strings, first_number: int = 1) -> str:
@@ -49,15 +74,17 @@ def render_reply(reply: Reply, strings: Strings, first_number: int = 1) -> str:
     if reply.choices:
         lines += ["", strings.get("terminal.choose")]
         lines += [f"  {number}) {choice.label}" for number, choice in enumerate(reply.choices, first_number)]
+    if reply.actions:
+        lines += ["", strings.get("terminal.actions", words=", ".join(f'"{a.value}"' for a in reply.actions))]
     return "\n".join(lines)
 
 
-def render_replies(replies: list[Reply], strings: Strings) -> tuple[str, list[Choice]]:
+def render_replies(replies: list[Reply], strings: Strings, width: int | None = None) -> tuple[str, list[Choice]]:
     """All replies of a turn, separated by blank lines, and the choices in the order they are numbered."""
     blocks: list[str] = []
     choices: list[Choice] = []
     for reply in replies:
-        blocks.append(render_reply(reply, strings, first_number=len(choices) + 1))
+        blocks.append(wrap(render_reply(reply, strings, first_number=len(choices) + 1), width))
         choices += reply.choices
     return "\n\n".join(blocks), choices
 
@@ -70,26 +97,81 @@ def read_input(line: str, choices: list[Choice]) -> tuple[str, str | None]:
     return text, None
 
 
+class _Interrupted(Exception):
+    """Ctrl+C while a line was being typed."""
+
+
+@contextmanager
+def _ctrl_c_clears_the_line(enabled: bool) -> Iterator[dict[str, bool]]:
+    """While the user types, Ctrl+C abandons the line (the terminal has already discarded it) instead
+    of cancelling the whole program mid-way; pressed while a reply is being worked out, it is ignored
+    and the reply still arrives. Yields the flag the loop sets while it is waiting for a line."""
+    state = {"reading": False}
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if state["reading"]:
+            raise _Interrupted
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _read_line(stdin: TextIO, stdout: TextIO, prompt: str, ctrl_c: dict[str, bool]) -> str | None:
+    """The next line after ``prompt``; None when Ctrl+C abandoned it (from the prompt on, so a Ctrl+C
+    just as the prompt appears is not lost)."""
+    ctrl_c["reading"] = True
+    try:
+        if prompt:
+            print(prompt, end="", file=stdout, flush=True)
+        return stdin.readline()
+    except _Interrupted:
+        return None
+    finally:
+        ctrl_c["reading"] = False
+
+
 async def run_interactive(assistant: Assistant, user_id: str, stdin: TextIO, stdout: TextIO) -> int:
-    """Chat until end of input or a quit word. Blocking reads are fine: nothing else runs meanwhile."""
+    """Chat until end of input, a quit word or Ctrl+C twice. Blocking reads are fine: nothing else runs."""
     who = local_identity(user_id)
     strings = assistant.strings
     interactive = stdin.isatty()
-    print(strings.get("terminal.welcome"), file=stdout, flush=True)
-    choices: list[Choice] = []
-    while True:
-        if interactive:
-            print(strings.get("terminal.prompt"), end="", file=stdout, flush=True)
-        line = stdin.readline()
-        if not line or line.strip().lower() in QUIT_WORDS:
-            print(strings.get("terminal.goodbye"), file=stdout, flush=True)
-            return 0
-        text, choice = read_input(line, choices)
-        if not text and choice is None:
-            continue
-        replies = await assistant.handle(IncomingTurn(user=who, conversation=who, text=text, choice=choice))
-        rendered, choices = render_replies(replies, strings)
+    width = min(shutil.get_terminal_size().columns, 100) - 1 if stdout.isatty() else None
+
+    def show(replies: list[Reply]) -> list[Choice]:
+        rendered, offered = render_replies(replies, strings, width)
         print(rendered + "\n", file=stdout, flush=True)
+        return offered
+
+    print(wrap(strings.get("terminal.welcome"), width), file=stdout, flush=True)
+    choices: list[Choice] = []
+    if pending := await assistant.pending(IncomingTurn(user=who, conversation=who)):  # left open last time
+        choices = show(pending)
+    interrupted = False
+    with _ctrl_c_clears_the_line(interactive) as ctrl_c:
+        while True:
+            line = _read_line(stdin, stdout, strings.get("terminal.prompt") if interactive else "", ctrl_c)
+            if line is None:  # Ctrl+C: the line is gone; a second one in a row leaves
+                if interrupted:
+                    print("\n" + strings.get("terminal.goodbye"), file=stdout, flush=True)
+                    return 0
+                interrupted = True
+                print("\n" + wrap(strings.get("terminal.interrupted"), width), file=stdout, flush=True)
+                continue
+            interrupted = False
+            if not line or line.strip().lower() in QUIT_WORDS:
+                print(("\n" if not line and interactive else "") + strings.get("terminal.goodbye"), file=stdout,
+                      flush=True)
+                return 0
+            text, choice = read_input(line, choices)
+            if not text and choice is None:
+                continue
+            choices = show(await assistant.handle(IncomingTurn(user=who, conversation=who, text=text, choice=choice)))
 
 
 def json_reply(reply: Reply) -> dict:

@@ -162,7 +162,7 @@ async def web_load(base_url: str, clients: int, seconds: float, *, walkers: bool
     """Drive ``/api/chat``; returns latencies and how many records the walkers saw confirmed."""
     import aiohttp
 
-    from tests.servers import RECORD_CHOICE, WebChatUser, next_move, summary_of
+    from tests.servers import OWN_NAME, RECORD_CHOICE, WebChatUser, next_move, summary_of
 
     latencies: list[float] = []
     errors = 0
@@ -189,6 +189,7 @@ async def web_load(base_url: str, clients: int, seconds: float, *, walkers: bool
 
     async def walker(user: WebChatUser) -> None:
         nonlocal confirmed
+        await send(user, text=OWN_NAME)
         while time.perf_counter() < stop_at:
             replies = await send(user, text="decide")
             for _ in range(40):

@@ -32,6 +32,7 @@ class Settings:
     database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
     content_dir: Path = PROJECT_ROOT / "content"
     log_level: str = "INFO"
+    log_format: str = "auto"  # "json", "text", or "auto": readable lines at a terminal, JSON lines otherwise
     timezone: str = "Europe/London"
     walkthrough_expiry_minutes: int = 120
     max_message_chars: int = 4000
@@ -147,6 +148,10 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
+    log_format = env.get("LOG_FORMAT", "auto").lower() or "auto"
+    if log_format not in {"auto", "json", "text"}:
+        raise ConfigError(f"LOG_FORMAT must be json, text or auto, got {log_format!r}")
+
     host = env.get("HOST", "127.0.0.1")
     return Settings(
         host=host,
@@ -155,6 +160,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         database_url=database_url,
         content_dir=Path(env.get("CONTENT_DIR") or PROJECT_ROOT / "content"),
         log_level=log_level,
+        log_format=log_format,
         timezone=timezone,
         walkthrough_expiry_minutes=_int(env, "WALKTHROUGH_EXPIRY_MINUTES", 120, minimum=1),
         max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 4000, minimum=100),

@@ -26,6 +26,10 @@ class TurnContext:
     dialog_state_loaded: bool = False
     # Questions the guidance could not answer this turn (redacted); stored with the turn's transcript.
     unanswered: list[str] = field(default_factory=list)
+    # The name (and role) this user typed for "Decided by" on their records, read with the turn.
+    own_name: str | None = None
+    # The turn's text is the user's own name (for their records): the privacy guard's warning is not shown.
+    own_details: bool = False
     # The turn's own connection while a question is answered inside its transaction (see bot/core.py).
     conn: AsyncConnection | None = None
 

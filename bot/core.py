@@ -137,6 +137,7 @@ class Assistant:
                 if not start.claimed:
                     return self._duplicate(turn)
                 ctx.dialog_state, ctx.dialog_state_loaded = start.dialog_state, True
+                ctx.own_name = start.display_name
                 first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), start.last_seen)
                 if self._changes_nothing(ctx):  # answer on this connection and write it in this transaction
                     ctx.conn = conn
@@ -158,6 +159,16 @@ class Assistant:
             log.warning("could not write transcript", extra={"reason": type(exc).__name__})
         return replies, outcome
 
+    async def pending(self, turn: IncomingTurn) -> list[Reply]:
+        """The user's unfinished walkthrough (or other dialog) in this conversation, shown again; [] if none.
+
+        Channels that lose what was on screen (a reloaded web page, a restarted terminal) call it."""
+        try:
+            return await self.dialogs.pending(TurnContext(without_nul(turn), privacy.scan(""), self))
+        except DATABASE_ERRORS as exc:
+            log.warning("could not read a pending dialog", extra={"reason": type(exc).__name__})
+            return []
+
     def _changes_nothing(self, ctx: TurnContext) -> bool:
         """A question or a read-only command, outside any dialog: nothing happens but the answer."""
         if self.dialogs.is_active_in(ctx):
@@ -175,7 +186,7 @@ class Assistant:
         prefix: list[Reply] = []
         if first_contact:
             prefix.append(Reply(s.get("disclaimer"), kind=ReplyKind.NOTICE))
-        if ctx.scan.certain:  # the precision tier warns; everything found is redacted either way
+        if ctx.scan.certain and not ctx.own_details:  # the precision tier warns; all found is redacted either way
             kinds = ", ".join(s.get(f"privacy.kind.{k}") for k in ctx.scan.warning_kinds)
             prefix.append(Reply(s.get("privacy.warning", kinds=kinds), kind=ReplyKind.NOTICE))
             log.info("privacy guard fired", extra={"user": ctx.user_id, "kinds": list(ctx.scan.warning_kinds)})

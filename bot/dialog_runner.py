@@ -24,8 +24,8 @@ from bot.privacy import redact
 from bot.storage.db import insert_ignore
 from bot.storage.dialog_states import DialogStates
 from bot.storage.tables import privacy_confirmations
-from dialogs.base import Dialog, DialogState, Inbound, Status
-from dialogs.engine import NOT_A_PERSON, ReviewAction
+from dialogs.base import OWN_NAME_PHASE, Dialog, DialogState, Inbound, Status
+from dialogs.engine import NOT_A_PERSON, PRESSABLE, ReviewAction
 
 if TYPE_CHECKING:
     from bot.context import TurnContext
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Button values that only mean something inside a dialog: pressed after it ended, they get a note.
-STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction) | {NOT_A_PERSON}
+STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction) | {NOT_A_PERSON} | {str(c) for c in PRESSABLE}
 
 # The confirmed action of a dialog (store the record, save the ISA): the state and the turn in, replies out.
 Completion = Callable[[DialogState, "TurnContext"], Awaitable[list[Reply]]]
@@ -79,6 +79,7 @@ class DialogRunner:
             log.warning("state for an unknown dialog dropped", extra={"dialog": state.get("dialog")})
             await self.clear(ctx.user_id, ctx.conversation_id)
             return _private([Reply(s.get("walkthrough.unknown_dialog"))])
+        ctx.own_details = state.get("phase") == OWN_NAME_PHASE  # they are typing their own name
         inbound = self.inbound(ctx)
         try:
             new_state, replies = dialog.step({k: v for k, v in state.items() if k != "not_a_person"}, inbound)
@@ -89,6 +90,21 @@ class DialogRunner:
         if inbound.not_a_person and inbound.privacy_findings and _changed(state, new_state):
             await remember_not_people(self.assistant, ctx.scan.words_flagged(ctx.turn.text))
         return _private(await self._after_step(ctx, dialog, new_state, replies))
+
+    async def pending(self, ctx: TurnContext) -> list[Reply]:
+        """Where this user's unfinished dialog is, for a channel showing it again (a reloaded page, a
+        restarted terminal); nothing when none is running, it has expired, or the dialog cannot say."""
+        state = await self.state_for(ctx)
+        if state is None or self._expired(state):
+            return []
+        resume = getattr(self.dialogs.get(state.get("dialog", "")), "resume", None)
+        if resume is None:
+            return []
+        try:
+            return _private(resume(state))
+        except (LookupError, TypeError, ValueError):  # a broken state: the next turn drops it with a note
+            log.warning("could not show a pending dialog", extra={"dialog": state.get("dialog")})
+            return []
 
     # ------------------------------------------------------------------ starting
     async def start(self, name: str, ctx: TurnContext, args: str = "",
@@ -104,7 +120,8 @@ class DialogRunner:
         return Inbound(text=ctx.turn.text, choice=ctx.turn.choice, now=local_now,
                        privacy_findings=ctx.scan.warning_kinds, user_id=ctx.user_id, user=ctx.turn.user,
                        extra=extra or {}, redacted=ctx.scan.redacted, not_a_person=confirmed,
-                       redacted_unsure=redact(ctx.turn.text, [f for f in ctx.scan.findings if not f.certain]))
+                       redacted_unsure=redact(ctx.turn.text, [f for f in ctx.scan.findings if not f.certain]),
+                       decider=ctx.own_name or ctx.turn.display_name)
 
     # ------------------------------------------------------------------ after each step
     async def _after_step(self, ctx: TurnContext, dialog: Dialog, state: DialogState,

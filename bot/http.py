@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
-from collections.abc import Awaitable
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -232,16 +234,49 @@ class CappedTCPSite(web.TCPSite):
         return HardenedRequestHandler(server, loop=asyncio.get_running_loop(), **self._handler_options)
 
 
-def run_server(app: Awaitable[web.Application], settings: Settings, shutdown_timeout: float = 15.0) -> None:
+class PortInUse(Exception):
+    """Another process is listening on HOST:PORT (not a database problem, whatever OSError says)."""
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (checked before the slow start-up, so the
+    person starting the server hears about it first); the bind itself is checked again when serving."""
+    if port == 0:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return False  # the bind reports a bad HOST itself
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is fine
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def run_server(app: Awaitable[web.Application], settings: Settings, shutdown_timeout: float = 15.0,
+               on_listening: Callable[[web.Application], None] | None = None) -> None:
     """``web.run_app`` with the connection cap and the header deadline (aiohttp's keep-alive timer,
-    which also runs while a request's headers are arriving)."""
+    which also runs while a request's headers are arriving). ``on_listening`` runs once the port is
+    bound, so nothing tells a person to open the page before it can be opened."""
 
     async def serve() -> None:
-        runner = web.AppRunner(await app, handle_signals=True, shutdown_timeout=shutdown_timeout)
+        application = await app
+        runner = web.AppRunner(application, handle_signals=True, shutdown_timeout=shutdown_timeout)
         await runner.setup()
         try:
-            await CappedTCPSite(runner, settings.host, settings.port, max_connections=settings.max_connections,
-                                keepalive_timeout=settings.header_timeout_seconds).start()
+            try:
+                await CappedTCPSite(runner, settings.host, settings.port, max_connections=settings.max_connections,
+                                    keepalive_timeout=settings.header_timeout_seconds).start()
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUse(f"{settings.host}:{settings.port}") from None
+                raise
+            if on_listening is not None:
+                on_listening(application)
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()

@@ -1,7 +1,9 @@
-"""JSON structured logs, one object per line, with the privacy guard applied to every message.
+"""Logs with the privacy guard applied to every message: JSON lines for machines, readable lines for people.
 
 Anything passed in ``extra=`` becomes a field. String fields and the message are redacted, so even
-a careless log call cannot write an NHS number or an email address to disk.
+a careless log call cannot write an NHS number or an email address to disk. At a terminal (or with
+``LOG_FORMAT=text``) each record is one short line a person can read; otherwise (or with
+``LOG_FORMAT=json``) one JSON object per line, for log collectors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,25 @@ PAYLOAD_LOGGERS = ("aiohttp.access", "aiohttp.client", "sqlalchemy", "sqlalchemy
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
 
+def _fields(record: logging.LogRecord) -> dict:
+    """The ``extra=`` fields of a record, redacted."""
+    return {key: scan(value).redacted if isinstance(value, str) else value for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")}
+
+
+class HumanFormatter(logging.Formatter):
+    """``10:42:07  Slack not enabled: ...`` with the level only when it is not INFO, and fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created, UTC).astimezone().strftime("%H:%M:%S")  # local time
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
+        line = f"{when}  {level}{scan(record.getMessage()).redacted}" + (f" ({fields})" if fields else "")
+        if record.exc_info:
+            line += "\n" + scan(self.formatException(record.exc_info)).redacted
+        return line
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -27,17 +48,18 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": scan(record.getMessage()).redacted,
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = scan(value).redacted if isinstance(value, str) else value
+        entry.update(_fields(record))
         if record.exc_info:
             entry["exception"] = scan(self.formatException(record.exc_info)).redacted
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+def configure_logging(level: str = "INFO", stream=None, log_format: str = "auto") -> None:
+    """Log to ``stream`` (stderr): readable lines for a person at a terminal, JSON lines otherwise."""
+    stream = stream or sys.stderr
+    readable = log_format == "text" or (log_format == "auto" and _is_terminal(stream))
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(HumanFormatter() if readable else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -45,3 +67,10 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
     # whatever LOG_LEVEL is: the guard redacts what it finds, but a log is no place for message content.
     for noisy in PAYLOAD_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or already closed
+        return False

@@ -41,9 +41,17 @@ class DecisionRecord:
                 "content_version": self.content_version, "summary": self.summary}
 
 
+def shown_time(record: DecisionRecord) -> datetime:
+    """When the record says it was decided (local time, as its summary shows it), else when it was stored."""
+    try:
+        return datetime.fromisoformat(str(record.summary["decided_at"]))
+    except (KeyError, ValueError):
+        return record.created_at
+
+
 def list_line(record: DecisionRecord, strings: Any) -> str:
     amended = strings.get("records.amends_suffix", id=record.amends_id) if record.amends_id else ""
-    return strings.get("records.list_line", id=record.id, date=record.created_at.strftime("%d %b %Y %H:%M"),
+    return strings.get("records.list_line", id=record.id, date=shown_time(record).strftime("%d %b %Y %H:%M"),
                        reference=record.reference, decision=display("decision", record.decision, strings),
                        amended=amended)
 
@@ -55,11 +63,11 @@ def export_json(records: Iterable[DecisionRecord]) -> str:
 
 def export_csv(records: Iterable[DecisionRecord]) -> str:
     out = io.StringIO()
-    columns = ["id", "created_at", "amends_id", *FIELD_ORDER, *LIST_FIELDS, "content_version"]
+    columns = ["id", "created_at", "amends_id", *FIELD_ORDER, "decided_by_name", *LIST_FIELDS, "content_version"]
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for record in records:
-        row = {name: record.summary.get(name, "") for name in FIELD_ORDER}
+        row = {name: record.summary.get(name, "") for name in (*FIELD_ORDER, "decided_by_name")}
         row.update({name: " | ".join(record.summary.get(name) or []) for name in LIST_FIELDS})
         row.update(id=record.id, created_at=record.created_at.isoformat(), amends_id=record.amends_id or "",
                    content_version=record.content_version)

@@ -33,11 +33,24 @@ def display(name: str, value: Any, strings: Any, zone: str = "") -> str:
     return str(value)
 
 
+def decided_by(summary: dict[str, Any], strings: Any) -> str:
+    """Who decided: "Jane Smith (DSL) — id slack:T1:U1" from the name they gave, else the id alone."""
+    user_id = str(summary.get("decided_by", ""))
+    name, _, role = str(summary.get("decided_by_name") or "").partition(",")
+    name, role = name.strip(), role.strip()
+    if not name:
+        return user_id
+    key = "records.decided_by_role" if role else "records.decided_by_name"
+    return strings.get(key, name=name, role=role, id=user_id)
+
+
 def summary_fields(summary: dict[str, Any], strings: Any) -> list[tuple[str, str]]:
     """(label, value) pairs in display order, for a card or a table."""
     pairs = []
     for name in FIELD_ORDER:
-        if summary.get(name) not in (None, ""):
+        if name == "decided_by" and summary.get(name):
+            pairs.append((strings.get("records.field.decided_by"), decided_by(summary, strings)))
+        elif summary.get(name) not in (None, ""):
             pairs.append((strings.get(f"records.field.{name}"),
                           display(name, summary[name], strings, summary.get("decided_tz", ""))))
     if summary.get("amends_id"):

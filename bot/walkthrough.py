@@ -16,9 +16,11 @@ from bot.context import TurnContext
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
 from bot.storage import records as record_store
+from bot.storage import turns
 from bot.strings import Strings
 from bot.summary import summary_fields, summary_text
 from dialogs.base import DialogState
+from dialogs.engine import OWN_NAME_CHARS, own_name
 from dialogs.walkthrough import AMEND, WALKTHROUGH, AmendRecordDialog, WalkthroughDialog
 
 if TYPE_CHECKING:
@@ -42,8 +44,15 @@ def install_walkthrough(assistant: Assistant) -> None:
     content = assistant.content
 
     async def store_decision(state: DialogState, ctx: TurnContext) -> list[Reply]:
-        record, created = await record_store.store(assistant.engine, ctx.user_id, walkthrough.summary(state),
-                                              f"decision:{state['id']}", assistant.clock())
+        now = assistant.clock()
+        summary = walkthrough.summary(state)
+        # The record's time is the summary's: the moment it was confirmed, in the local zone it is shown in.
+        local = now.astimezone(assistant.settings.tz)
+        summary.update(decided_at=local.isoformat(), decided_tz=local.tzname() or "")
+        if state.get("name_typed"):
+            await remember_own_name(ctx, state["decided_by_name"])
+        record, created = await record_store.store(assistant.engine, ctx.user_id, summary,
+                                                   f"decision:{state['id']}", now)
         log.info("decision recorded", extra={"record": record.id, "decision": record.decision, "new": created})
         key = "walkthrough.recorded" if created else "walkthrough.already_recorded"
         return [Reply(assistant.strings.get(key, id=record.id), choices=[
@@ -53,6 +62,27 @@ def install_walkthrough(assistant: Assistant) -> None:
         record = await record_store.amend(assistant.engine, ctx.user_id, state["record_id"], state["changes"],
                                      state["note"], assistant.clock(), idempotency_key=f"amend:{state['id']}")
         return [Reply(assistant.strings.get("records.amended", id=record.id, original=state["record_id"]))]
+
+    async def remember_own_name(ctx: TurnContext, name: str) -> None:
+        async with assistant.engine.begin() as conn:
+            await turns.set_display_name(conn, ctx.user_id, name)
+
+    async def my_command(ctx: TurnContext, args: str) -> list[Reply]:
+        """``my name Jane Smith, DSL``: the name (and role) the user's next records show as who decided."""
+        s = assistant.strings
+        word, _, rest = args.partition(" ")
+        if word.lower() != "name":
+            return [Reply(s.get("records.my_name_usage"), private=True)]
+        if not rest.strip():
+            current = ctx.own_name or ctx.turn.display_name
+            key = "records.my_name_current" if current else "records.my_name_usage"
+            return [Reply(s.get(key, name=current or ""), private=True)]
+        name = own_name(rest)
+        if name is None:
+            return [Reply(s.get("walkthrough.own_name_refused", limit=OWN_NAME_CHARS), private=True)]
+        ctx.own_details = True
+        await remember_own_name(ctx, name)
+        return [Reply(s.get("records.my_name_saved", name=name), private=True)]
 
     async def decide(ctx: TurnContext, args: str) -> list[Reply]:
         return await runner.start(WALKTHROUGH, ctx, args)
@@ -93,3 +123,4 @@ def install_walkthrough(assistant: Assistant) -> None:
     else:
         log.warning("no content/trees/walkthrough.yaml: the decide command is not available")
     assistant.register_command("records", records_command, "records.command_help")
+    assistant.register_command("my", my_command, "records.my_name_help")

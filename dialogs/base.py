@@ -20,6 +20,8 @@ from bot.messages import Reply
 # Dialog state is a JSON-serialisable dict. Every dialog's state has at least:
 #   "dialog": the dialog's name, "status": a Status value, "started_at"/"updated_at": ISO times.
 DialogState = dict[str, Any]
+# The phase in which a dialog is asking the user's own name: the privacy guard's warning is not shown for it.
+OWN_NAME_PHASE = "own_name"
 
 
 class Status(StrEnum):
@@ -42,6 +44,7 @@ class Inbound:
     redacted: str | None = None  # ``text`` with everything the guard found (sure or not) redacted
     redacted_unsure: str | None = None  # ``text`` with only what the guard was unsure of redacted
     not_a_person: bool = False  # the user pressed "It is not a person" for their last refused answer
+    decider: str | None = None  # the user's own name (and role), as they typed it or their platform knows it
 
     @property
     def input(self) -> str:

@@ -30,7 +30,7 @@ from rapidfuzz import fuzz, utils
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
 from bot.summary import summary_fields, summary_text
-from dialogs.base import DialogState, Inbound, Status
+from dialogs.base import OWN_NAME_PHASE, DialogState, Inbound, Status
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree, resolve
 
 
@@ -39,6 +39,7 @@ class Phase(StrEnum):
     REVIEW = "review"  # the summary is shown: record, edit or cancel
     EDIT_PICK = "edit_pick"  # choosing which free-text answer to change
     EDIT_TEXT = "edit_text"  # typing the new text
+    OWN_NAME = OWN_NAME_PHASE  # Record this pressed by someone whose name we don't know: asking it once
 
 
 class Command(StrEnum):
@@ -47,6 +48,8 @@ class Command(StrEnum):
     CANCEL = "cancel"
     HELP = "help"
     WHY = "why"
+    DECIDE = "decide"  # the command that starts a walkthrough, typed again inside one
+    RESUME = "resume"
 
 
 class ReviewAction(StrEnum):
@@ -61,11 +64,16 @@ class ReviewAction(StrEnum):
 COMMAND_WORDS: dict[str, Command] = {
     "back": Command.BACK, "go back": Command.BACK, "previous": Command.BACK, "undo": Command.BACK,
     "restart": Command.RESTART, "start again": Command.RESTART, "start over": Command.RESTART,
-    "decide": Command.RESTART,  # the command that starts a walkthrough, typed again inside one
+    "decide": Command.DECIDE, "resume": Command.RESUME, "carry on": Command.RESUME, "continue": Command.RESUME,
     "cancel": Command.CANCEL, "stop": Command.CANCEL, "quit": Command.CANCEL, "exit": Command.CANCEL,
     "help": Command.HELP, "?": Command.HELP,
     "why": Command.WHY, "why?": Command.WHY, "why this": Command.WHY, "why this question": Command.WHY,
 }
+# The secondary buttons under every step (Back, Why, Cancel): each sends the word a user can type.
+NAVIGATION: tuple[Command, ...] = (Command.BACK, Command.WHY, Command.CANCEL)
+PRESSABLE: tuple[Command, ...] = (*NAVIGATION, Command.RESUME, Command.RESTART)  # also "carry on" / "start again"
+OWN_NAME_CHARS = 100
+_OWN_NAME = re.compile(r"[^\W\d_][^\d@<>\n\r\t]*")  # starts with a letter; no digits, @ or markup
 REVIEW_ALIASES: dict[ReviewAction, tuple[str, ...]] = {
     ReviewAction.RECORD: ("record", "record it", "confirm", "save", "yes"),
     ReviewAction.EDIT: ("edit", "change", "amend"),
@@ -224,7 +232,14 @@ def prompt_reply(tree: Tree, path: Path, answers_given: int) -> Reply:
     left = tree.answers_left(node.id, path.facts)
     title = (s.get("walkthrough.step_title_progress", number=number, total=answers_given + max(1, round(left)))
              if left is not None else s.get("walkthrough.step_title", number=number))
-    return _private(text, kind=ReplyKind.STEP, title=title, choices=choices)
+    return _private(text, kind=ReplyKind.STEP, title=title, choices=choices,
+                    actions=navigation(s, first_step=answers_given == 0))
+
+
+def navigation(strings: Any, *, first_step: bool) -> list[Choice]:
+    """Back (not on the first step), Why and Cancel: the values are the words the engine reads typed."""
+    return [Choice(strings.get(f"walkthrough.action.{c}"), str(c)) for c in NAVIGATION
+            if not (first_step and c is Command.BACK)]
 
 
 def why_reply(tree: Tree, node: Node, topics: Mapping[str, Any] | None) -> Reply:
@@ -256,6 +271,7 @@ def build_summary(tree: Tree, state: DialogState) -> dict[str, Any]:
     summary["decided_at"] = state.get("decided_at") or state["updated_at"]
     summary["decided_tz"] = state.get("decided_tz") or ""  # "GMT", "BST": how a reader knows the time
     summary["decided_by"] = state.get("decided_by", "")
+    summary["decided_by_name"] = state.get("decided_by_name") or ""
     summary["content_version"] = state.get("content_version", "")
     summary["walkthrough_id"] = state["id"]
     return summary
@@ -298,9 +314,11 @@ def step(tree: Tree, state: DialogState, inbound: Inbound, *,
         fresh, replies = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""))
         return fresh, [_private(tree.strings.get("walkthrough.content_changed")), *replies[1:]]
     phase = Phase(state.get("phase", Phase.ASK))
-    command = parse_command(inbound.input) if inbound.choice is None else None
+    command = parse_command(inbound.input) if inbound.choice is None else _pressed_command(inbound.choice)
     if command is not None:
         return _command(tree, state, path, phase, command, inbound, topics)
+    if phase is Phase.OWN_NAME:
+        return _own_name(tree, state, inbound)
     if phase is Phase.ASK:
         return _answer(tree, state, path, inbound)
     if phase is Phase.REVIEW:
@@ -308,6 +326,16 @@ def step(tree: Tree, state: DialogState, inbound: Inbound, *,
     if phase is Phase.EDIT_PICK:
         return _edit_pick(tree, state, inbound)
     return _edit_text(tree, state, inbound)
+
+
+def _pressed_command(choice: str) -> Command | None:
+    """A pressed Back, Why, Cancel, Carry on or Start again button (its value is the typed word)."""
+    return next((c for c in PRESSABLE if choice == c), None)
+
+
+def current(tree: Tree, state: DialogState) -> Reply:
+    """The step (or summary) a walkthrough is waiting on, as the user last saw it."""
+    return _repeat(tree, state, replay(tree, state["answers"]))
 
 
 def _repeat(tree: Tree, state: DialogState, path: Path) -> Reply:
@@ -319,6 +347,8 @@ def _repeat(tree: Tree, state: DialogState, path: Path) -> Reply:
         return _edit_menu(tree, state)
     if phase is Phase.EDIT_TEXT:
         return _edit_prompt(tree, state)
+    if phase is Phase.OWN_NAME:
+        return own_name_prompt(tree)
     return summary_reply(tree, state)
 
 
@@ -333,10 +363,16 @@ def _command(tree: Tree, state: DialogState, path: Path, phase: Phase, command: 
         return fresh, [_private(s.get("walkthrough.restarted")), replies[-1]]
     if command is Command.HELP:
         return state, [_private(s.get("walkthrough.help"), kind=ReplyKind.NOTICE), _repeat(tree, state, path)]
+    if command is Command.RESUME or (command is Command.DECIDE and not state["answers"] and phase is Phase.ASK):
+        return state, [_repeat(tree, state, path)]  # nothing answered yet: nothing to choose between
+    if command is Command.DECIDE:  # "decide" with answers given: carry on, or start again?
+        return state, [_private(s.get("walkthrough.pending"), choices=[
+            Choice(s.get("walkthrough.choice.resume"), str(Command.RESUME)),
+            Choice(s.get("walkthrough.choice.restart"), str(Command.RESTART))])]
     if command is Command.WHY:
         return state, [why_reply(tree, path.node, topics), _repeat(tree, state, path)]
-    # BACK: from editing to the summary; from the summary or a question to the previous question.
-    if phase in (Phase.EDIT_PICK, Phase.EDIT_TEXT):
+    # BACK: from editing or naming to the summary; from the summary or a question to the previous question.
+    if phase in (Phase.EDIT_PICK, Phase.EDIT_TEXT, Phase.OWN_NAME):
         state.update(phase=str(Phase.REVIEW), editing=None)
         return state, [summary_reply(tree, state)]
     if not state["answers"]:
@@ -395,7 +431,10 @@ def _review(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tup
         return state, [_private(s.get("walkthrough.review_unknown")), summary_reply(tree, state)]
     action = ReviewAction(option.value)
     if action is ReviewAction.RECORD:
-        return {**state, "status": str(Status.COMPLETE)}, []
+        if not inbound.decider:  # ask once; the core remembers the answer for this user's next records
+            state["phase"] = str(Phase.OWN_NAME)
+            return state, [own_name_prompt(tree)]
+        return {**state, "status": str(Status.COMPLETE), "decided_by_name": inbound.decider}, []
     if action is ReviewAction.CANCEL:
         return {**state, "status": str(Status.ENDED)}, [_private(s.get("walkthrough.cancelled"))]
     if not _editable(tree, state):
@@ -451,3 +490,25 @@ def _edit_text(tree: Tree, state: DialogState, inbound: Inbound) -> tuple[Dialog
                         for node_id, value in state["answers"]]
     state.update(phase=str(Phase.REVIEW), editing=None)
     return state, [summary_reply(tree, state)]
+
+
+def own_name_prompt(tree: Tree) -> Reply:
+    return _private(tree.strings.get("walkthrough.own_name"), kind=ReplyKind.STEP,
+                    title=tree.strings.get("walkthrough.own_name_title"))
+
+
+def own_name(text: str) -> str | None:
+    """The practitioner's own name (and role) as typed, tidied; None if it cannot be a name."""
+    cleaned = " ".join(text.split()).strip(" ,")
+    if not cleaned or len(cleaned) > OWN_NAME_CHARS or not _OWN_NAME.fullmatch(cleaned):
+        return None
+    return cleaned
+
+
+def _own_name(tree: Tree, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    """Their own name is kept as typed: it is the one name a record should hold (who decided)."""
+    name = own_name(inbound.text)
+    if name is None:
+        return state, [_private(tree.strings.get("walkthrough.own_name_refused", limit=OWN_NAME_CHARS)),
+                       own_name_prompt(tree)]
+    return {**state, "status": str(Status.COMPLETE), "decided_by_name": name, "name_typed": True}, []

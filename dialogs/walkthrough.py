@@ -46,6 +46,10 @@ class WalkthroughDialog:
     def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
         return engine.step(self.tree, state, inbound, topics=self.topics)
 
+    def resume(self, state: DialogState) -> list[Reply]:
+        """What a user coming back (a reloaded page, a restarted terminal) sees: where they were."""
+        return [Reply(self.tree.strings.get("walkthrough.resumed"), private=True), engine.current(self.tree, state)]
+
     def summary(self, state: DialogState) -> dict[str, Any]:
         """The decision summary of a confirmed walkthrough (what the core stores as the record)."""
         return engine.build_summary(self.tree, state)

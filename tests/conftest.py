@@ -119,7 +119,7 @@ async def assistant(settings: Settings):
 
 
 def turn(text: str = "", *, user: str = "local:tester", conversation: str = "local:tester",
-         choice: str | None = None, message_id: str | None = None) -> IncomingTurn:
+         choice: str | None = None, message_id: str | None = None, display_name: str | None = None) -> IncomingTurn:
     """A turn as an adapter would issue it; ``user`` and ``conversation`` are canonical keys of any channel."""
     from app import CHANNELS
 
@@ -128,4 +128,4 @@ def turn(text: str = "", *, user: str = "local:tester", conversation: str = "loc
         addresses.register(channel.addresses)
     return IncomingTurn(user=addresses.parse(user, AddressKind.USER),
                         conversation=addresses.parse(conversation, AddressKind.CONVERSATION), text=text,
-                        choice=choice, message_id=message_id)
+                        choice=choice, message_id=message_id, display_name=display_name)

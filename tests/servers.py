@@ -156,6 +156,8 @@ class CuttableProxy:
 # ------------------------------------------------------------------ driving a walkthrough over the web chat API
 NAVIGATION = {"back", "restart", "cancel", "help", "why", "cancel_decision", "edit_decision", "back_to_summary"}
 RECORD_CHOICE = "record_decision"
+# Who a test practitioner says they are, once, so "Record this" stores at once (never another person's name).
+OWN_NAME = "my name Test Practitioner, DSL"
 FREE_TEXT_ANSWER = "Ref 4471"  # acceptable both as a case reference and as short free text
 
 

@@ -171,11 +171,13 @@ async def test_phone_width_and_keyboard_only_use(server, browser):
     url, _ = server
     context, page, errors = await _open(browser, url, PHONE)
     try:
-        # Focus order: skip link, the example questions, the message box, Send.
+        # Focus order: skip link, the example questions, the walkthrough button, the message box, Send.
         await page.keyboard.press("Tab")
         await expect(page.locator("#send")).to_be_focused()
         await page.keyboard.press("Shift+Tab")
         await expect(page.locator("#message")).to_be_focused()
+        await page.keyboard.press("Shift+Tab")
+        await expect(page.locator("button.start")).to_be_focused()  # the walkthrough, offered from the start
         for number in (3, 2, 1):
             await page.keyboard.press("Shift+Tab")
             await expect(page.locator("button.example").nth(number - 1)).to_be_focused()
@@ -256,5 +258,68 @@ async def test_a_lost_connection_is_explained_and_the_page_keeps_working(server,
         await page.unroute("**/api/chat")
         await _send(page, "help")
         assert await page.locator("#log article.kind-smalltalk").count() == 1
+    finally:
+        await context.close()
+
+
+async def _step(page):
+    """The newest step, pinned (``.last`` would move on to the next one when it arrives)."""
+    steps = page.locator("#log article.kind-step")
+    return steps.nth(await steps.count() - 1)
+
+
+async def _press(page, article, name: str) -> None:
+    """Press a button from the keyboard: focus it, then Enter (no mouse)."""
+    before = await _bot_messages(page)
+    await article.get_by_role("button", name=name, exact=True).focus()
+    await page.keyboard.press("Enter")
+    await _wait_for_reply(page, before)
+
+
+async def test_walkthrough_navigation_resume_after_reload_and_a_box_that_fits(server, browser):
+    url, app = server
+    strings = app[ASSISTANT].strings
+    context, page, errors = await _open(browser, url, DESKTOP)
+    try:
+        start = page.get_by_role("button", name=strings.get("choices.decide"))
+        before = await _bot_messages(page)
+        await start.click()
+        await _wait_for_reply(page, before)
+        step = await _step(page)
+        assert (await step.locator("h2.title").inner_text()).startswith("Step 1 of about ")
+        actions = step.locator(".actions button.secondary")
+        assert await actions.all_inner_texts() == ["Why this question?", "Cancel"]  # no Back on the first step
+        assert await step.locator(".actions").get_attribute("role") == "group"
+
+        await _send(page, "CR-1001")
+        step = await _step(page)
+        assert (await step.locator("h2.title").inner_text()).startswith("Step 2 of about ")
+        assert await step.locator(".actions button").all_inner_texts() == ["Back", "Why this question?", "Cancel"]
+        await _press(page, step, "Why this question?")
+        assert await page.locator("#log article.kind-answer").last.locator("h2.title").inner_text() == "Why I ask this"
+        assert await step.get_by_role("button", name="Back").is_disabled()  # the pressed step is spent
+        await _press(page, await _step(page), "Back")
+        assert "case reference" in (await (await _step(page)).inner_text()).lower()
+        await _send(page, "CR-1001")
+
+        # One line in the box fits it exactly: no scrollbar, no 1 px overflow.
+        await page.fill("#message", "a one-line question")
+        await page.locator("#message").dispatch_event("input")
+        sizes = await page.evaluate("[document.getElementById('message').scrollHeight, "
+                                    "document.getElementById('message').clientHeight]")
+        assert sizes[0] <= sizes[1], sizes
+        await page.fill("#message", "")
+
+        await page.reload()  # mid-walkthrough: the step comes back, and typing carries on from it
+        await expect(page.locator("#log article.kind-step")).to_have_count(1)
+        step = await _step(page)
+        assert (await step.locator("h2.title").inner_text()).startswith("Step 2 of about ")
+        assert "walkthrough in progress" in await page.locator("#log article.msg.bot").first.inner_text()
+        await _send(page, "decide")
+        offer = page.locator("#log article.msg.bot").last
+        assert await offer.get_by_role("button").all_inner_texts() == ["Carry on where I was", "Start again"]
+        await _press(page, offer, "Carry on where I was")
+        assert (await (await _step(page)).locator("h2.title").inner_text()).startswith("Step 2 of about ")
+        assert errors == []
     finally:
         await context.close()

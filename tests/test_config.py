@@ -38,6 +38,7 @@ def test_env_file_is_read_and_environment_wins(tmp_path):
         ({"SKIP_BANK_HOLIDAYS": "maybe"}, "SKIP_BANK_HOLIDAYS must be true or false"),
         ({"REMINDER_LEAD_DAYS": "30,soon"}, "REMINDER_LEAD_DAYS must be"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be json, text or auto"),
         ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS must be at least 1"),
     ],
 )

@@ -15,6 +15,7 @@ import pytest
 from bot.config import PROJECT_ROOT
 from bot.content import load_content
 from bot.messages import ReplyKind
+from bot.summary import summary_text
 from bot.yamlload import ContentError
 from dialogs import engine
 from dialogs.base import Inbound, Status
@@ -33,9 +34,10 @@ def tree(content):
     return content.trees["walkthrough"]
 
 
-def said(text: str = "", choice: str | None = None, findings: tuple[str, ...] = (), minutes: int = 0) -> Inbound:
+def said(text: str = "", choice: str | None = None, findings: tuple[str, ...] = (), minutes: int = 0,
+         decider: str | None = "Sam Carter") -> Inbound:
     return Inbound(text=text, choice=choice, now=NOW + timedelta(minutes=minutes), privacy_findings=findings,
-                   user_id="local:tester")
+                   user_id="local:tester", decider=decider)
 
 
 def run(tree, *inputs: str, topics=None):
@@ -408,3 +410,37 @@ def test_a_loop_without_a_bound_is_reported(tmp_path, content):
     text = "\n".join(_check(content, tmp_path, nodes, extra))
     assert "invariant 'short'" in text
     assert "repeat forever around first" in text
+
+
+def test_every_step_carries_back_why_and_cancel_and_pressing_them_works(tree):
+    state, replies = engine.start(tree, said(), dialog="walkthrough")
+    assert [(a.label, a.value) for a in replies[-1].actions] == [("Why this question?", "why"), ("Cancel", "cancel")]
+    state, replies = engine.step(tree, state, said("CR-7"))
+    assert [a.value for a in replies[-1].actions] == ["back", "why", "cancel"]
+    assert replies[-1].actions[0].label == "Back"
+    _, why = engine.step(tree, state, said(choice="why"))
+    assert why[0].title == "Why I ask this" and why[-1].text == replies[-1].text
+    back, again = engine.step(tree, state, said(choice="back"))
+    assert back["answers"] == [] and again[-1].text.startswith("What is the case reference")
+    ended, bye = engine.step(tree, state, said(choice="cancel"))
+    assert ended["status"] == Status.ENDED and "Nothing was recorded" in bye[-1].text
+    ended, _ = engine.step(tree, state, said("cancel"))
+    assert ended["status"] == Status.ENDED
+
+
+def test_record_asks_a_local_user_their_own_name_once_and_keeps_it_as_typed(tree):
+    state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
+    asking, replies = engine.step(tree, state, said(choice="record_decision", decider=None))
+    assert asking["status"] == Status.ACTIVE and "what name should the record show" in replies[-1].text
+    again, replies = engine.step(tree, asking, said("07700 900123", decider=None))
+    assert again["status"] == Status.ACTIVE and "letters only" in replies[0].text
+    back, replies = engine.step(tree, asking, said("back", decider=None))
+    assert replies[-1].summary is not None and back["phase"] == "review"
+    done, _ = engine.step(tree, asking, said("  Jane   Smith, DSL ", findings=("name",), decider=None))
+    assert done["status"] == Status.COMPLETE and done["name_typed"]
+    summary = engine.build_summary(tree, done)
+    assert summary["decided_by_name"] == "Jane Smith, DSL"
+    assert "Decided by: Jane Smith (DSL) — id local:tester" in summary_text(summary, tree.strings)
+    known, _ = engine.step(tree, state, said(choice="record_decision", decider="Ali Khan"))
+    assert known["status"] == Status.COMPLETE and known["decided_by_name"] == "Ali Khan"
+    assert "Decided by: Ali Khan — id local:tester" in summary_text(engine.build_summary(tree, known), tree.strings)

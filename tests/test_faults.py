@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from bot.storage.db import create_engine
 from bot.storage.tables import decision_records
 from tests.servers import (
+    OWN_NAME,
     RECORD_CHOICE,
     CuttableProxy,
     ServerProcess,
@@ -66,6 +67,7 @@ async def test_kill_9_mid_walkthrough_resumes_on_the_other_replica(pg_url, tmp_p
         await start_all(doomed, survivor)
         async with aiohttp.ClientSession() as session:
             user = WebChatUser(session, "local:killed-mid-way")
+            await user.send(doomed.url, text=OWN_NAME)
             replies = await user.send(doomed.url, text="decide")
             replies = await user.send(doomed.url, **next_move(replies))  # one answer in, then the crash
             doomed.kill()
@@ -92,6 +94,7 @@ async def test_database_outage_gives_a_clear_message_then_recovers_without_loss(
             user = WebChatUser(session, "local:outage")
             assert await user.send(server.url, text="do I need consent to share with the police?")
             walkthrough = None
+            await user.send(server.url, text=OWN_NAME)
             if any(r.get("choices") for r in await user.send(server.url, text="decide")):
                 # A decision confirmed before the outage must survive it.
                 walkthrough, _ = await walk_to_summary(lambda **m: user.send(server.url, **m),

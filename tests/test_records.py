@@ -92,7 +92,7 @@ def test_exports_are_copy_ready(tmp_path):
 async def test_records_in_chat_list_show_and_hide_other_users_records(assistant):
     for text in ("decide", "CR-21", "no_purpose", "address history", "a neighbour"):
         await assistant.handle(turn(text))
-    await assistant.handle(turn(choice="record_decision"))
+    await assistant.handle(turn(choice="record_decision", display_name="Sam Carter"))
     listing = (await assistant.handle(turn("records")))[-1]
     assert "#1" in listing.text
     assert "CR-21" in listing.text
@@ -112,7 +112,7 @@ async def test_records_in_chat_list_show_and_hide_other_users_records(assistant)
 async def test_records_amend_in_chat_stores_a_linked_record(assistant):
     for text in ("decide", "CR-22", "no_purpose", "address history", "a neighbour"):
         await assistant.handle(turn(text))
-    await assistant.handle(turn(choice="record_decision"))
+    await assistant.handle(turn(choice="record_decision", display_name="Sam Carter"))
     menu = (await assistant.handle(turn("records amend 1")))[-1]
     assert any(c.value == "information" for c in menu.choices)
     await assistant.handle(turn(choice="information"))
@@ -165,3 +165,68 @@ def test_decision_time_is_shown_in_local_time_with_its_zone():
     summary = {"reference": "CR-1", "decision": "share", "decided_at": "2027-07-01T14:05:00+01:00",
                "decided_tz": "BST", "content_version": "x"}
     assert "01 July 2027 14:05 BST" in summary_text(summary, strings)
+
+
+DO_NOT_SHARE = ("CR-31", "no_purpose", "address history", "a neighbour")
+
+
+async def walk(assistant, *inputs: str, user: str = "local:tester", conversation: str | None = None,
+               display_name: str | None = None) -> list:
+    replies: list = []
+    for text in ("decide", *inputs):
+        replies = await assistant.handle(turn(text, user=user, conversation=conversation or user,
+                                              display_name=display_name))
+    return replies
+
+
+async def test_decided_by_names_the_local_user_asked_once_then_remembered_and_changeable(assistant):
+    summer = datetime(2026, 7, 1, 11, 59, 40, tzinfo=UTC)  # BST: local time is UTC+1
+    assistant.clock = lambda: summer
+    await walk(assistant, *DO_NOT_SHARE)
+    assistant.clock = lambda: summer.replace(minute=0, hour=12, second=20)  # the press is a minute later
+    asked = await assistant.handle(turn(choice="record_decision"))
+    assert "what name should the record show as who decided" in asked[-1].text
+    recorded = await assistant.handle(turn("Jane Smith, DSL"))
+    assert "Recorded as decision record #1" in recorded[-1].text
+    assert not any("identifying details" in r.text for r in recorded)  # their own name: no privacy warning
+    shown = (await assistant.handle(turn("records show 1")))[-1]
+    assert "Decided by: Jane Smith (DSL) — id local:tester" in shown.text
+    assert "Date and time: 01 July 2026 13:00 BST" in shown.text  # the moment it was recorded
+    assert "#1 · 01 Jul 2026 13:00 · CR-31" in (await assistant.handle(turn("records")))[-1].text
+    stored = await record_store.get_record(assistant.engine, "local:tester", 1)
+    for text in (shown.text, records.export_text([stored], assistant.strings), json.dumps(stored.summary)):
+        assert "press Record this" not in text and "named below" not in text
+
+    await walk(assistant, *DO_NOT_SHARE)  # the second time: no question, the remembered name
+    assert "Recorded as decision record #2" in (await assistant.handle(turn(choice="record_decision")))[-1].text
+    changed = await assistant.handle(turn("my name Ali Khan, social worker"))
+    assert "Ali Khan, social worker" in changed[-1].text
+    assert not any("identifying details" in r.text for r in changed)
+    assistant.clock = lambda: summer.replace(hour=14)  # a new walkthrough (its id comes from its start time)
+    await walk(assistant, *DO_NOT_SHARE)
+    await assistant.handle(turn(choice="record_decision"))
+    third = (await assistant.handle(turn("records show 3")))[-1]
+    assert "Decided by: Ali Khan (social worker) — id local:tester" in third.text
+    assert "Jane Smith" in (await assistant.handle(turn("records show 1")))[-1].text  # records never rewritten
+    refused = await assistant.handle(turn("my name 07700 900123"))
+    assert "letters only" in refused[-1].text
+
+
+async def test_a_platform_user_is_named_as_the_platform_knows_them_and_why_in_a_channel_is_private(assistant):
+    user, channel = "slack:T1:U1", "slack:T1:C1"
+    step = (await walk(assistant, "CR-32", user=user, conversation=channel, display_name="Jane Smith"))[-1]
+    assert [a.value for a in step.actions] == ["back", "why", "cancel"]
+    why = await assistant.handle(turn(choice="why", user=user, conversation=channel))
+    assert why[0].title == "Why I ask this"
+    assert all(r.private for r in why)
+    typed = await assistant.handle(turn("why", user=user, conversation=channel))
+    assert all(r.private for r in typed)
+    for text in DO_NOT_SHARE[1:]:
+        await assistant.handle(turn(text, user=user, conversation=channel))
+    recorded = await assistant.handle(turn(choice="record_decision", user=user, conversation=channel,
+                                           display_name="Jane Smith"))
+    assert "Recorded as decision record #1" in recorded[-1].text
+    shown = (await assistant.handle(turn("records show 1", user=user, conversation=channel)))[-1]
+    assert "Decided by: Jane Smith — id slack:T1:U1" in shown.text
+    cancelled = await assistant.handle(turn(choice="cancel", user=user, conversation=channel))
+    assert "already ended" in cancelled[-1].text  # an old step's Cancel pressed later

@@ -13,7 +13,15 @@ from sqlalchemy import select
 
 from bot.storage.db import create_engine
 from bot.storage.tables import decision_records
-from tests.servers import RECORD_CHOICE, ServerProcess, WebChatUser, require_walkthrough, start_all, walk_to_summary
+from tests.servers import (
+    OWN_NAME,
+    RECORD_CHOICE,
+    ServerProcess,
+    WebChatUser,
+    require_walkthrough,
+    start_all,
+    walk_to_summary,
+)
 
 DECISIONS = {"share", "share_partially", "do_not_share", "seek_consent", "seek_advice"}
 
@@ -59,6 +67,7 @@ async def test_two_replicas_share_one_database(replicas, pg_url):
         async def send_alternating(**move):
             return await user.send(replicas[next(turns) % 2].url, **move)
 
+        await user.send(first_replica, text=OWN_NAME)
         summary, steps = await walk_to_summary(send_alternating, await user.send(first_replica, text="decide"))
         assert steps >= 2, "the walkthrough really crossed replicas"
         assert summary["decision"] in DECISIONS

@@ -336,6 +336,9 @@ async def test_walkthrough_in_dm_updates_steps_in_place_and_records_once(slack):
         assert (await conn.execute(select(func.count()).select_from(decision_records))).scalar() == 1
 
 
+NAVIGATION = {"back", "why", "cancel"}  # a step's Back, Why and Cancel buttons: not answers
+
+
 async def _drive_walkthrough(slack, channel: str, thread_ts: str, max_steps: int = 40):
     """Press the first offered choice of each step (typing a case reference when a step asks for text)
     until the summary card appears; then press its record button. Returns (card, record button)."""
@@ -350,7 +353,7 @@ async def _drive_walkthrough(slack, channel: str, thread_ts: str, max_steps: int
             await slack.client.send(action_body(slack.fake, message, record))
             await slack.idle()
             return message, record
-        choices = [b for b in buttons if b["action_id"].startswith("choice_")]
+        choices = [b for b in buttons if b["action_id"].startswith("choice_") and b["value"] not in NAVIGATION]
         before = len(slack.fake.calls)
         if choices:
             if message.method == "chat.update":
@@ -380,7 +383,7 @@ async def test_walkthrough_started_in_channel_keeps_case_details_out_of_it(slack
             await slack.client.send(action_body(slack.fake, message, record))
             await slack.idle()
             break
-        choices = [b for b in buttons if b["action_id"].startswith("choice_")]
+        choices = [b for b in buttons if b["action_id"].startswith("choice_") and b["value"] not in NAVIGATION]
         typing = [b for b in buttons if b["action_id"] == TEXT_INPUT_ACTION]
         assert choices or typing, f"a step in a channel offered no way to answer: {message.text()[:200]}"
         await slack.client.send(action_body(slack.fake, message, (choices or typing)[0]))
@@ -481,7 +484,7 @@ async def test_a_typed_place_is_refused_with_a_not_a_person_button_in_the_dm(sla
         if any(b["action_id"] == COPY_ACTION for b in buttons):
             summary = message
             break
-        choices = [b for b in buttons if b["action_id"].startswith("choice_")]
+        choices = [b for b in buttons if b["action_id"].startswith("choice_") and b["value"] not in NAVIGATION]
         if choices:
             if message.method == "chat.update":
                 message.result.setdefault("ts", message.args["ts"])

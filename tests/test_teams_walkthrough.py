@@ -57,7 +57,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
         if card["body"][0]["text"] == "Decision summary":
             summary = card
             break
-        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"]
+        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"
+                   and a["data"].get("choice") not in ("back", "why", "cancel")]  # navigation is not an answer
         if buttons:  # pressed in the personal chat; the button knows the channel conversation
             assert buttons[0]["data"]["conversation"] == THREAD
             await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))

@@ -36,7 +36,7 @@ def test_a_reply_renders_as_plain_text(strings):
                   sources=[Source("Information sharing: advice for practitioners", "May 2024")])
     text = render_reply(reply, strings)
     assert text.splitlines()[0] == "== Decision =="
-    assert "Share only what is needed.\nUse `secure email`." in text
+    assert "Share only what is needed.\nUse \"secure email\"." in text  # no raw backticks
     assert "  Decision: Share" in text
     assert "  Lawful basis: Public task" in text
     assert strings.get("terminal.sources") in text
@@ -130,3 +130,133 @@ def test_a_summary_shows_its_copy_ready_text_once(strings):
     text = render_reply(reply, strings)
     assert text.count("Decision: Share") == 1
     assert text.count("CR-1") == 1
+
+
+class PseudoTerminal:
+    """``python -m bot chat`` in a pseudo-terminal of a given width, typed at like a person would."""
+
+    def __init__(self, db_path: Path, columns: int = 60):
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "SCHEDULER_ENABLED": "false",
+               "COLUMNS": "", "LINES": ""}
+
+        def controlling_terminal() -> None:  # as a shell does: Ctrl+C in the pty sends SIGINT to the chat
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--user", "pty-tester"], stdin=slave,
+                                        stdout=slave, stderr=slave, cwd=ROOT, env=env,
+                                        preexec_fn=controlling_terminal)
+        os.close(slave)
+        self.output = ""
+
+    def read_until(self, marker: str, timeout: float = 30) -> str:
+        """Everything printed up to and including the next ``marker`` (e.g. the prompt)."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while marker not in self.output:
+            ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise AssertionError(f"{marker!r} never came; the terminal shows:\n{self.output}")
+            try:
+                chunk = os.read(self.master, 65536).decode("utf-8", "replace")
+            except OSError:  # the process ended
+                chunk = ""
+            if not chunk:
+                raise AssertionError(f"the chat ended before {marker!r}:\n{self.output}")
+            self.output += chunk.replace("\r\n", "\n")
+        shown, self.output = self.output.split(marker, 1)
+        return shown + marker
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def finish(self) -> tuple[int, str]:
+        """Wait for the exit code; whatever was printed last (a traceback would be here)."""
+        import select
+
+        code = self.process.wait(timeout=30)
+        rest = ""
+        while select.select([self.master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(self.master, 65536).decode("utf-8", "replace")
+            except OSError:
+                break
+            if not chunk:
+                break
+            rest += chunk
+        os.close(self.master)
+        return code, self.output + rest
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+PROMPT = "you> "
+
+
+def test_the_terminal_as_a_person_uses_it_wraps_quotes_and_survives_ctrl_c_and_restarts(tmp_path, strings):
+    db = tmp_path / "pty.db"
+    width = 60
+    chat = PseudoTerminal(db, width)
+    try:
+        chat.read_until(PROMPT)
+        chat.type("decide\r")
+        shown = chat.read_until(PROMPT)
+        assert "Step 1 of about" in shown
+        assert 'Or type "why", "cancel".' in shown  # Back, Why and Cancel are the words to type
+        chat.type("CR-55\r")
+        shown = chat.read_until(PROMPT)
+        assert "  1) " in shown and 'Or type "back", "why", "cancel".' in shown
+        for text in (shown,):
+            assert all(len(line) <= width for line in text.splitlines()), text  # wrapped at words
+            assert "`" not in text and "press a button" not in text.lower() and "press one" not in text.lower()
+        chat.type("what is ear\x03")  # Ctrl+C while typing: the line is cleared, nothing sent
+        assert strings.get("terminal.interrupted")[:20] in chat.read_until(PROMPT)
+        chat.type("1\r")  # the next line is not lost: it answers step 2
+        assert "Step 3 of about" in chat.read_until(PROMPT)
+        chat.type("\x03")
+        chat.read_until(PROMPT)
+        chat.type("\x04")  # Ctrl+C then Ctrl+D: a clean goodbye
+        code, last = chat.finish()
+        assert code == 0, last
+        assert strings.get("terminal.goodbye") in last
+        assert "Traceback" not in last and "CancelledError" not in last
+    finally:
+        chat.kill()
+
+    again = PseudoTerminal(db, width)  # a restart: the unfinished walkthrough is shown, so "1" answers a visible step
+    try:
+        shown = again.read_until(PROMPT)
+        assert "walkthrough in progress" in shown and "Step 3 of about" in shown and "  1) " in shown
+        again.type("\x03")
+        again.read_until(PROMPT)
+        again.type("\x03")  # Ctrl+C twice in a row leaves, with exit code 0
+        code, last = again.finish()
+        assert code == 0, last
+        assert "Traceback" not in last
+    finally:
+        again.kill()
+
+
+def test_long_lines_wrap_at_words_with_list_items_hanging(strings):
+    reply = Reply("A sentence that is long enough to need wrapping at a narrow width.\n- a list item that also "
+                  "runs past the edge", choices=[Choice("An option whose label runs past the edge", "x")])
+    text, _ = render_replies([reply], strings, width=30)
+    lines = text.splitlines()
+    assert all(len(line) <= 30 for line in lines), lines
+    assert "  wrapping at a narrow width." not in text and "need wrapping at a narrow" in text.replace("\n", " ")
+    item = lines.index("- a list item that also runs")
+    assert lines[item + 1].startswith("  past")  # hangs under the item's first word
+    option = next(i for i, line in enumerate(lines) if line.startswith("  1) "))
+    assert lines[option + 1].startswith("     ")

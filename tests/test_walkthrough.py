@@ -76,14 +76,18 @@ async def test_golden_conversations_end_in_the_right_recorded_decision(assistant
         transcript = load_transcript(path)
         user = f"local:{path.stem}"
         await play(assistant, transcript, user)
-        replies = await assistant.handle(turn(choice="record_decision", user=user, conversation=user))
+        asked = await assistant.handle(turn(choice="record_decision", user=user, conversation=user))
+        assert "what name should the record show" in asked[-1].text, path.stem  # a local user: asked once
+        replies = await assistant.handle(turn("Sam Carter, DSL", user=user, conversation=user))
         assert "Recorded as decision record #" in replies[-1].text, path.stem
         assert replies[-1].private, path.stem
+        assert not any("identifying details" in r.text for r in replies), "no privacy warning for their own name"
         async with assistant.engine.connect() as conn:
             rows = (await conn.execute(select(decision_records).where(decision_records.c.user_id == user))).all()
         assert len(rows) == 1, path.stem
         assert rows[0].decision == transcript["decision"], path.stem
         assert rows[0].summary["reasons"]
+        assert rows[0].summary["decided_by_name"] == "Sam Carter, DSL"
 
 
 def _env(db_path: Path) -> dict[str, str]:
@@ -105,6 +109,9 @@ def test_every_golden_conversation_through_the_json_chat(tmp_path):
             lines.append(_line(step))
             plan.append((transcript, step))
         lines.append(json.dumps({"choice": "record_decision"}))
+        if path == TRANSCRIPTS[0]:  # asked once for the name the records show; remembered after
+            plan.append((transcript, {"expect": ["what name should the record show"]}))
+            lines.append(json.dumps({"text": "Sam Carter, DSL"}))
         plan.append((transcript, {"expect": ["Recorded as decision record #"]}))
     result = subprocess.run([sys.executable, "-m", "bot", "chat", "--json", "--user", "golden"],
                             input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120,
@@ -123,6 +130,7 @@ def test_every_golden_conversation_through_the_json_chat(tmp_path):
             check_summary(transcript, summary, transcript["name"])
             assert out["done"] is True
             summary = None
+            assert not any("what name" in r["text"] for r in out["replies"])
         else:
             assert out["done"] is False, (transcript["name"], out)
 
@@ -164,7 +172,8 @@ def test_kill_9_mid_walkthrough_resumes_and_a_confirmed_record_survives(tmp_path
         for step in steps[7:]:
             out = second.send(step)
         assert out["replies"][-1]["summary"]["decision"] == "share"
-        confirmed = second.send({"choice": "record_decision"})
+        second.send({"choice": "record_decision"})
+        confirmed = second.send({"text": "Sam Carter"})
         assert "Recorded as decision record #1" in confirmed["replies"][-1]["text"]
         assert confirmed["done"]
     finally:
@@ -259,7 +268,7 @@ async def test_a_retried_confirm_does_not_store_twice(assistant):
 
     ctx = TurnContext(turn(choice="record_decision"), scan(""), assistant)
     first = await complete({**state, "status": "complete"}, ctx)  # stored, then "the server died"
-    replies = await assistant.handle(turn(choice="record_decision"))  # the user presses again
+    replies = await assistant.handle(turn(choice="record_decision", display_name="Sam Carter"))  # pressed again
     assert "#1" in first[0].text
     assert "already recorded as decision record #1" in replies[-1].text
     async with assistant.engine.connect() as conn:
@@ -299,7 +308,13 @@ async def test_decide_with_a_case_reference_skips_that_step_and_decide_again_res
     replies = await assistant.handle(turn("decide CR-77"))
     assert replies[-1].text.startswith("Why do you want to share")
     await assistant.handle(turn(choice="safeguard"))
-    replies = await assistant.handle(turn("decide"))
+    offered = await assistant.handle(turn("decide"))  # answers would be lost: carry on, or start again?
+    assert "already have a walkthrough in progress" in offered[-1].text
+    assert [c.value for c in offered[-1].choices] == ["resume", "restart"]
+    carried = await assistant.handle(turn(choice="resume"))
+    assert carried[-1].title.startswith("Step 3") and carried[-1].choices
+    await assistant.handle(turn("decide"))
+    replies = await assistant.handle(turn(choice="restart"))
     assert "Starting again" in replies[0].text
     assert "case reference" in replies[-1].text
     replies = await assistant.handle(turn("decide Jane Smith", user="local:other", conversation="local:other"))
@@ -314,7 +329,8 @@ async def test_walkthrough_state_and_record_on_both_databases(tmp_path, db_url):
     try:
         transcript = load_transcript(Path(__file__).parent / "transcripts" / "no_legitimate_purpose.yaml")
         await play(built, transcript, "local:db")
-        replies = await built.handle(turn(choice="record_decision", user="local:db", conversation="local:db"))
+        replies = await built.handle(turn(choice="record_decision", user="local:db", conversation="local:db",
+                                          display_name="Sam Carter"))
         assert "Recorded as decision record #1" in replies[-1].text
         replies = await built.handle(turn("records show 1", user="local:db", conversation="local:db"))
         assert replies[-1].summary["decision"] == "do_not_share"
@@ -332,3 +348,15 @@ async def test_a_corrupted_state_is_dropped_with_a_note_never_a_dead_end(assista
     replies = await assistant.handle(turn("CR-1"))  # answers missing: the walkthrough starts afresh
     assert replies[-1].text.startswith("What is the case reference")
     assert (await assistant.dialogs.load("local:tester", "local:tester"))["answers"] == []
+
+
+async def test_a_pending_walkthrough_is_shown_again_to_a_returning_user(assistant):
+    assert await assistant.pending(turn()) == []
+    for text in ("decide", "CR-5"):
+        await assistant.handle(turn(text))
+    shown = await assistant.pending(turn())
+    assert "walkthrough in progress" in shown[0].text
+    assert shown[-1].title.startswith("Step 2 of about") and shown[-1].text.startswith("Why do you want to share")
+    assert [a.value for a in shown[-1].actions] == ["back", "why", "cancel"]
+    assert all(r.private for r in shown)
+    assert await assistant.pending(turn(user="local:other", conversation="local:other")) == []

@@ -44,7 +44,8 @@ async def test_review_scenario(assistant, path):
         summary = next((r.summary for r in replies if r.summary), None)
     check_summary(transcript, summary, transcript["name"])
     assert answers <= transcript.get("max_answers", 20), f"{transcript['name']}: {answers} answers"
-    replies = await assistant.handle(turn(choice="record_decision", user=user, conversation=user))
+    replies = await assistant.handle(turn(choice="record_decision", user=user, conversation=user,
+                                          display_name="Sam Carter"))
     assert "Recorded as decision record #" in replies[-1].text
     async with assistant.engine.connect() as conn:
         row = (await conn.execute(select(decision_records).where(decision_records.c.user_id == user))).one()

@@ -185,3 +185,26 @@ async def test_bad_outbox_queries_get_a_clear_400(client):
         response = await client.get("/api/outbox", params=params, headers=cookie())
         assert response.status == 400, params
         assert await response.json() == {"error": strings(client).get(f"web.errors.{key}")}, params
+
+
+async def test_the_start_page_offers_the_walkthrough(client):
+    page = await (await client.get("/")).text()
+    assert f'data-choice="decide">{strings(client).get("choices.decide")}</button>' in page
+
+
+async def test_a_reload_mid_walkthrough_gets_the_current_step_back(client):
+    user = new_user()
+    resumed = await client.post("/api/resume", headers=cookie(user))
+    assert resumed.status == 200 and (await resumed.json())["replies"] == []
+    first = (await chat(client, user, choice="decide"))[-1]
+    assert first["title"].startswith("Step 1 of about ")
+    assert [a["value"] for a in first["actions"]] == ["why", "cancel"]
+    step = (await chat(client, user, text="CR-4242"))[-1]
+    assert [(a["label"], a["value"]) for a in step["actions"]] == [
+        ("Back", "back"), ("Why this question?", "why"), ("Cancel", "cancel")]
+    replies = (await (await client.post("/api/resume", headers=cookie(user))).json())["replies"]
+    assert "walkthrough in progress" in replies[0]["text"]
+    assert replies[-1]["title"] == step["title"] and replies[-1]["text"] == step["text"]
+    assert (await client.post("/api/resume")).status == 401  # no session, no one's walkthrough
+    back = (await chat(client, user, choice="back"))[-1]
+    assert back["title"].startswith("Step 1 of about ")

@@ -37,10 +37,8 @@ def setup_teams(app: web.Application, assistant: Assistant, settings: Settings) 
     from adapters.teams.sender import TeamsSender
 
     if not settings.microsoft_app_id:
-        log.warning("TEAMS ENDPOINT IS UNAUTHENTICATED: MicrosoftAppId is not set, so /api/messages accepts "
-                    "requests without a Bot Connector token. Allowed only because the server listens on "
-                    "loopback (local emulator testing); set MicrosoftAppId and MicrosoftAppPassword for Teams.",
-                    extra={"host": settings.host})
+        log.info("Teams: /api/messages is in local emulator mode (unauthenticated, loopback only); set "
+                 "MicrosoftAppId and MicrosoftAppPassword to connect to Teams")
     authentication = PooledBotFrameworkAuthentication.from_settings(settings)
     adapter = CloudAdapter(authentication)
     adapter.on_turn_error = turn_error_handler(assistant.strings)

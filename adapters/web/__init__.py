@@ -6,7 +6,8 @@ it (``local:web-<hex>``), so the id that appears in records and logs is not the 
 it. Behind a single sign-on proxy, ``WEB_TRUSTED_USER_HEADER`` names the header the proxy sets and
 the user is ``local:sso-<that value>`` instead (see docs/security.md). The API only accepts
 ``application/json`` from the page's own origin. ``POST /api/chat`` turns a message or a button press
-into an :class:`IncomingTurn` and returns the neutral replies as JSON for ``chat.js`` to render.
+into an :class:`IncomingTurn` and returns the neutral replies as JSON for ``chat.js`` to render;
+``POST /api/resume`` (on load) returns the step of a walkthrough still in progress.
 Proactive messages addressed to ``local`` or ``local:<user>`` are written to the ``local_outbox`` table
 and fetched by the page from ``GET /api/outbox``.
 """
@@ -50,7 +51,7 @@ OUTBOX_BATCH = 50
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_.]+)\s*\}\}")
 # Strings chat.js needs at run time (the rest are filled into the page on the server).
 SCRIPT_STRINGS = ("you", "bot", "sources", "links", "copy", "copied", "copy_failed", "offline", "thinking",
-                  "bad_reply", "choice_sent", "new_messages")
+                  "bad_reply", "choice_sent", "new_messages", "actions")
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -155,6 +156,16 @@ class WebChat:
         return web.json_response({"replies": [reply.to_dict() for reply in replies]},
                                  headers={"Cache-Control": "no-store"})
 
+    async def resume(self, request: web.Request) -> web.Response:
+        """``POST /api/resume`` when the page loads: the step of a walkthrough still in progress (a reload
+        loses what was on screen), or no replies."""
+        if refused := self.refusal(request, json_body=False):
+            return refused
+        who = local_identity(self.identify(request) or "")
+        replies = await self.assistant.pending(IncomingTurn(user=who, conversation=who))
+        return web.json_response({"replies": [reply.to_dict() for reply in replies]},
+                                 headers={"Cache-Control": "no-store"})
+
     async def outbox(self, request: web.Request) -> web.Response:
         if refused := self.refusal(request, json_body=False):
             return refused
@@ -237,6 +248,7 @@ def setup_web(app: web.Application, assistant: Assistant) -> None:
     app.router.add_post("/api/session", chat.session)
     app.router.add_post("/api/chat", chat.chat)
     app.router.add_get("/api/outbox", chat.outbox)
+    app.router.add_post("/api/resume", chat.resume)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
 
 
@@ -244,13 +256,14 @@ class WebChannel:
     """The local web chat as a :class:`adapters.Channel` (its sender also serves the terminal)."""
 
     name = CHANNEL
+    name_shown = "local web chat"  # what mount() returns: how start-up names it
     addresses = LocalAddresses()
 
     def mount(self, app: web.Application, assistant: Assistant) -> str | None:
         if not assistant.settings.web_chat_enabled:  # off by default off loopback: the local chat has no sign-in
             return None
         setup_web(app, assistant)
-        return "local web chat"
+        return self.name_shown
 
     async def open_sender(self, assistant: Assistant) -> tuple[LocalSender, Close]:
         async def close() -> None:

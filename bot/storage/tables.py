@@ -53,13 +53,15 @@ def policy(retention: str, *, age: str | None = None, subject: tuple[str, ...] =
     return {"retention": retention, "age": age, "subject": subject, "erase": erase,
             "erase_by": erase_by or (subject[0] if subject else None)}
 
-# A user the bot has met: only whether the one-time disclaimer has been shown.
+# A user the bot has met: whether the one-time disclaimer has been shown, and the name (and role) they
+# typed for "Decided by" on their own records (their own data; nobody else's name is ever kept).
 users = Table(
     "users",
     metadata,
     Column("user_id", String(200), primary_key=True),
     Column("first_seen", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
+    Column("display_name", String(200), nullable=True),
     info=policy(WORKING, age="last_seen", subject=("user_id",), erase=DELETE),
 )
 

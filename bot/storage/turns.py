@@ -24,6 +24,7 @@ class TurnStart:
     claimed: bool  # False: a turn with this key was already handled (a retried delivery)
     dialog_state: dict[str, Any] | None  # the user's dialog in this conversation, if one is running
     last_seen: datetime | None  # None: we have never met this user
+    display_name: str | None = None  # the name (and role) the user typed for their records
 
 
 async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str, key: str | None,
@@ -37,15 +38,17 @@ async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str, 
         conversation_state.c.user_id == user_id,
         conversation_state.c.conversation_id == conversation_id).scalar_subquery().label("state")
     seen = select(users.c.last_seen).where(users.c.user_id == user_id).scalar_subquery().label("last_seen")
+    name = select(users.c.display_name).where(users.c.user_id == user_id).scalar_subquery().label("display_name")
     if key is None:
-        row = (await conn.execute(select(state, seen))).one()
+        row = (await conn.execute(select(state, seen, name))).one()
     else:
-        claim = insert_ignore(conn, processed_events).values(key=key[:300], created_at=now).returning(state, seen)
+        claim = insert_ignore(conn, processed_events).values(key=key[:300], created_at=now).returning(
+            state, seen, name)
         claimed = (await conn.execute(claim)).first()
         if claimed is None:
             return TurnStart(False, None, None)
         row = claimed
-    return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen)
+    return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen, row.display_name)
 
 
 async def touch_user(conn: AsyncConnection, user_id: str, now: datetime, last_seen: datetime | None) -> bool:
@@ -59,6 +62,11 @@ async def touch_user(conn: AsyncConnection, user_id: str, now: datetime, last_se
     if now - last_seen > LAST_SEEN_RESOLUTION:
         await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
     return False
+
+
+async def set_display_name(conn: AsyncConnection, user_id: str, name: str) -> None:
+    """Remember the name (and role) the user gave for "Decided by"; the users row exists (touch_user)."""
+    await conn.execute(update(users).where(users.c.user_id == user_id).values(display_name=name[:200]))
 
 
 async def add_transcript(conn: AsyncConnection, user_id: str, conversation_id: str, incoming: str,

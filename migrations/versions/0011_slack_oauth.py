@@ -1,14 +1,14 @@
 """Slack across workspaces: OAuth installations (bot tokens encrypted at rest) and OAuth states.
 
 Revision ID: 0011_slack_oauth
-Revises: 0009_privacy (0010_people once it is merged)
+Revises: 0010_decided_by
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_slack_oauth"
-down_revision = "0009_privacy"
+down_revision = "0010_decided_by"
 branch_labels = None
 depends_on = None
 

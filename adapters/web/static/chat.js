@@ -6,6 +6,7 @@
   const STRINGS = JSON.parse(document.getElementById("ui-strings").textContent);
   const POLL_MS = 10000;
   const REPLY_TIMEOUT_MS = 30000;
+  const MAX_INPUT_PX = 160;
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
@@ -141,7 +142,21 @@
       reply.choices.forEach((choice) => {
         const button = el("button", "choice", choice.label);
         button.type = "button";
-        button.addEventListener("click", () => pressChoice(group, button, choice));
+        button.addEventListener("click", () => pressChoice(article, button, choice));
+        group.appendChild(button);
+      });
+      article.appendChild(group);
+    }
+
+    // Back, Why, Cancel: secondary buttons after the choices; pressing one sends the word a user can type.
+    if ((reply.actions || []).length) {
+      const group = el("div", "choices actions");
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", STRINGS.actions);
+      reply.actions.forEach((action) => {
+        const button = el("button", "choice secondary", action.label);
+        button.type = "button";
+        button.addEventListener("click", () => pressChoice(article, button, action));
         group.appendChild(button);
       });
       article.appendChild(group);
@@ -243,9 +258,10 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function pressChoice(group, button, choice) {
+  // ``scope``: the buttons that stop meaning anything once one is pressed (a step's choices and actions).
+  function pressChoice(scope, button, choice) {
     if (busy) return;
-    group.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    scope.querySelectorAll("button.choice").forEach((b) => { b.disabled = true; });
     button.classList.add("chosen");
     button.setAttribute("aria-pressed", "true");
     input.focus();
@@ -303,9 +319,13 @@
   }
 
   // ------------------------------------------------------------------ wiring
+  // The box grows with its text; its borders count too (box-sizing: border-box), or one line overflows by 1 px.
   function autosize() {
     input.style.height = "auto";
-    input.style.height = Math.min(input.scrollHeight, 160) + "px";
+    const borders = input.offsetHeight - input.clientHeight;
+    const wanted = input.scrollHeight + borders;
+    input.style.height = Math.min(wanted, MAX_INPUT_PX) + "px";
+    input.style.overflowY = wanted > MAX_INPUT_PX ? "auto" : "hidden";
   }
 
   form.addEventListener("submit", (event) => {
@@ -326,7 +346,24 @@
     });
   });
 
-  sessionReady.then(pollOutbox);
+  document.querySelectorAll("button.start").forEach((button) => {
+    button.addEventListener("click", () => {
+      input.focus();
+      send({ choice: button.dataset.choice }, button.textContent);
+    });
+  });
+
+  // A reload mid-walkthrough: show the step the user was on, so typing carries on where they were.
+  async function showPending() {
+    try {
+      const response = await fetch("/api/resume", { method: "POST", cache: "no-store" });
+      if (!response.ok) return;
+      const data = await response.json();
+      if (Array.isArray(data.replies) && data.replies.length) addReplies(data.replies);
+    } catch (e) { /* offline: the first message will say so */ }
+  }
+
+  sessionReady.then(showPending).then(pollOutbox);
   window.setInterval(pollOutbox, POLL_MS);
   input.focus();
 })();
