@@ -66,6 +66,7 @@ class Answer:
 # abbreviations; "plain" reads the lower-case words as typed. All correct typos to known words.
 NORMALISATION = "vocabulary"
 OPTIONS_OFFERED = 3  # topics offered when the question is in scope but not clearly one topic
+LIKELY_TOPICS = 5  # a long story's ending may only be answered with one of the whole story's five likeliest
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also routed on their own
 PART_MIN_WORDS = 3  # a question in two parts: each part has at least this many words
@@ -177,6 +178,7 @@ class _Decision:
     topics: tuple[int, ...]  # topic indices: the answer, or the options offered
     confidence: float
     outside: float  # probability that the question is out of scope
+    likely: tuple[int, ...] = ()  # the likeliest topics, best first, whatever the decision
 
 
 class QuestionEngine:
@@ -244,10 +246,10 @@ class QuestionEngine:
         the top two but not which; otherwise abstain."""
         probabilities = self.router.probabilities(text)
         kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold)
-        topics = tuple(int(self._topic_of_label[c]) for c in order[:OPTIONS_OFFERED])
-        chosen = {"answer": topics[:1], "options": topics, "abstain": ()}[kind]
+        topics = tuple(int(self._topic_of_label[c]) for c in order[:LIKELY_TOPICS])
+        chosen = {"answer": topics[:1], "options": topics[:OPTIONS_OFFERED], "abstain": ()}[kind]
         return _Decision(kind, chosen, float(probabilities[order[0]]),
-                         float(probabilities[self.router.outside_index]))
+                         float(probabilities[self.router.outside_index]), topics)
 
     def decide(self, question: str) -> list[_Decision]:
         """What to do with a question: one decision, or one per part of a question in two clear parts."""
@@ -266,7 +268,9 @@ class QuestionEngine:
             return [whole]
         clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
         endings = [self._decide(" ".join(clauses[-k:])) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
-        confident = [d for d in endings if d.kind == "answer"]
+        # An ending alone ("do I have to tell them?") loses the story's context, so it may only pick one of
+        # the topics the whole question already finds likely.
+        confident = [d for d in endings if d.kind == "answer" and d.topics[0] in whole.likely]
         return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
 
     def lead_topics(self, question: str) -> list[int]:
