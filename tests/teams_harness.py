@@ -25,7 +25,11 @@ TENANT = "tenant-one"
 TEAM_ID = "19:team-general@thread.tacv2"
 CHANNEL_ID = "19:team-general@thread.tacv2"
 OUTGOING_TOKEN = "outgoing-token-from-fake-msal"
-CARD_SCHEMA = json.loads((Path(__file__).parent / "data" / "adaptive-card-1.5-subset.schema.json").read_text())
+SCHEMAS = Path(__file__).parent / "data" / "schemas"  # official, vendored: see its README.md
+CARD_SCHEMA = json.loads((SCHEMAS / "adaptive-card-1.5.json").read_text())
+MANIFEST_SCHEMA = json.loads((SCHEMAS / "MicrosoftTeams-1.17.schema.json").read_text())
+TEAMS_HOST_CONFIG = json.loads((SCHEMAS / "microsoft-teams-light.hostconfig.json").read_text())
+TEAMS_MSTEAMS_PROPERTY = {"width": "Full"}  # "Format cards in Teams": the one extension a card may carry
 _ids = itertools.count(1_700_000_000_001)
 
 
@@ -49,36 +53,94 @@ class FakeMsal:
         return {"access_token": OUTGOING_TOKEN, "expires_in": 3600}
 
 
+def validate_card(card: dict[str, Any]) -> None:
+    """One card against the official Adaptive Card 1.5 schema; Teams' documented ``msteams`` property is
+    checked on its own and left out of the copy the schema sees (the schema allows no extensions)."""
+    copy = dict(card)
+    msteams = copy.pop("msteams", TEAMS_MSTEAMS_PROPERTY)
+    assert msteams == TEAMS_MSTEAMS_PROPERTY, f"msteams beyond what Teams documents: {msteams}"
+    jsonschema.Draft6Validator(CARD_SCHEMA).validate(copy)
+
+
+def validate_manifest(manifest: dict[str, Any]) -> None:
+    """The package manifest against the official Teams manifest schema v1.17 (draft-06 rules: it uses
+    ``const`` under a draft-04 header)."""
+    jsonschema.Draft6Validator(MANIFEST_SCHEMA).validate(manifest)
+
+
 def validate_cards(connector: FakeConnector) -> int:
-    """Every Adaptive Card the bot sent must be valid Adaptive Card 1.5 (the subset schema)."""
+    """Every Adaptive Card the bot sent must be valid Adaptive Card 1.5 (the official schema)."""
     count = 0
     for call in connector.calls:
         for card in call.cards:
-            jsonschema.validate(card, CARD_SCHEMA)
+            validate_card(card)
             count += 1
     return count
 
 
+def card_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every action on a card in the order Teams shows them (body ActionSets, then the card's own)."""
+    found = [a for e in card.get("body", []) if e["type"] == "ActionSet" for a in e["actions"]]
+    return found + card.get("actions", [])
+
+
+def choice_presses(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each answer a user can pick, as (what they read, the value Teams submits): a button's data, or a
+    radio option merged into the data of the button after the list (Teams merges inputs by their id)."""
+    body = card.get("body", [])
+    for index, element in enumerate(body):
+        if element["type"] == "Input.ChoiceSet":
+            submit = next(e for e in body[index + 1:] if e["type"] == "ActionSet")["actions"][0]
+            return [(c["title"], {**submit["data"], element["id"]: c["value"]}) for c in element["choices"]]
+    return [(a["title"], a["data"]) for a in card_actions(card)
+            if a["type"] == "Action.Submit" and "choice" in a["data"]]
+
+
+def typed_submit(card: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """What Teams submits when the user types ``text`` in the card's text box and presses the button under
+    it, or None if the card has no box."""
+    body = card.get("body", [])
+    for index, element in enumerate(body):
+        if element["type"] == "Input.Text":
+            submit = next(e for e in body[index + 1:] if e["type"] == "ActionSet")["actions"][0]
+            return {**submit["data"], element["id"]: text}
+    return None
+
+
+def navigation_presses(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The secondary buttons (Back, Why, Cancel): they submit no input."""
+    return [(a["title"], a["data"]) for a in card_actions(card)
+            if a["type"] == "Action.Submit" and a.get("associatedInputs") == "none"]
+
+
 def card_text(card: dict[str, Any]) -> str:
-    """Everything a user can read on a card, including facts and button titles."""
+    """Everything a user can read on a card, including facts, options and button titles."""
     parts: list[str] = []
     for element in card.get("body", []):
         parts.append(element.get("text", ""))
         parts += [f"{f['title']} {f['value']}" for f in element.get("facts", [])]
-    for action in card.get("actions", []):
+        parts += [c["title"] for c in element.get("choices", [])]
+        parts.append(element.get("label", ""))
+    for action in card_actions(card):
         parts.append(action["title"])
         if action["type"] == "Action.ShowCard":
             parts.append(card_text(action["card"]))
     return "\n".join(parts)
 
 
-def message(text: str = "", *, service_url: str, shared: bool = False, mention: bool = False,
+GROUP_CHAT_ID = "19:group-chat-one@thread.v2"
+
+
+def message(text: str = "", *, service_url: str, shared: bool = False, group: bool = False, mention: bool = False,
             value: dict[str, Any] | None = None, activity_id: str | None = None, reply_to: str | None = None,
             activity_type: str = "message", name: str | None = None,
             personal_chat: str = "a:personal-chat-one") -> dict[str, Any]:
-    """A message (or invoke) activity as Teams posts it, in a personal chat or a channel thread."""
+    """A message (or invoke) activity as Teams posts it, in a personal chat, a channel thread or a group chat."""
     activity_id = activity_id or str(next(_ids))
-    if shared:
+    if group:  # a group chat: shared like a channel, but no team and no threads
+        conversation = {"id": GROUP_CHAT_ID, "conversationType": "groupChat", "isGroup": True, "tenantId": TENANT}
+        channel_data = {"tenant": {"id": TENANT}}
+    elif shared:
         conversation = {"id": f"{CHANNEL_ID};messageid=1700000000000", "conversationType": "channel",
                         "isGroup": True, "tenantId": TENANT}
         channel_data = {"teamsChannelId": CHANNEL_ID, "teamsTeamId": TEAM_ID, "channel": {"id": CHANNEL_ID},

@@ -16,7 +16,7 @@ from bot.messages import ReplyKind
 from bot.qa import QuestionEngine
 from tests.conftest import make_settings, turn
 from tests.slack_harness import action_body, dm_event
-from tests.teams_harness import card_text
+from tests.teams_harness import card_text, choice_presses
 from tests.test_slack import running_slack
 from tests.test_teams import connector, msal, rig  # noqa: F401 - fixtures
 from tests.test_terminal import run_chat
@@ -124,10 +124,10 @@ async def test_slack_buttons(tmp_path, vague, offered):
 async def test_teams_card_actions(rig, connector, vague, offered):  # noqa: F811 - fixtures
     await rig.post(rig.message(vague))
     card = connector.of_kind("reply")[-1].cards[-1]
-    actions = card["actions"]
-    assert [a["title"] for a in actions] == [title for title, _ in offered]
+    presses = choice_presses(card)
+    assert [title for title, _ in presses] == [title for title, _ in offered]
     connector.clear()
-    await rig.post(rig.message(value=actions[2]["data"], reply_to="activity-9"))
+    await rig.post(rig.message(value=presses[2][1], reply_to="activity-9"))
     texts = [card_text(c) for call in connector.calls for c in call.cards]
     texts += [call.text or "" for call in connector.calls]
     assert any(offered[2][1][:60] in " ".join(text.split()) for text in texts)

@@ -17,7 +17,9 @@ from tests.teams_harness import (
     TEAM_ID,
     USER,
     FakeMsal,
+    card_actions,
     card_text,
+    choice_presses,
     installation,
     start_rig,
     validate_cards,
@@ -65,9 +67,10 @@ async def test_personal_chat_question_gets_disclaimer_then_answer_card_with_sour
     answer = replies[1].cards[0]
     assert answer["version"] == "1.5"
     assert answer["body"][0]["text"] == "You do not always need consent"
-    assert all(block.get("wrap") for block in answer["body"])
-    assert "Sources: One Minute Guide" in answer["body"][-1]["text"]
-    assert answer["body"][-1]["size"] == "Small"
+    texts = [block for block in answer["body"] if block["type"] == "TextBlock"]
+    assert all(block.get("wrap") for block in texts)
+    assert "Sources: One Minute Guide" in texts[-1]["text"]
+    assert texts[-1]["size"] == "Small"
     assert replies[1].body["from"]["id"] == BOT["id"]
     assert replies[1].body["recipient"]["id"] == USER["id"]
     assert all(c.authorization == f"Bearer {OUTGOING_TOKEN}" for c in connector.calls)
@@ -97,7 +100,8 @@ async def test_commands_and_card_buttons_reach_the_core(rig, connector):
     await rig.post(rig.message("help"))
     help_card = connector.calls[-1].cards[0]
     assert help_card["body"][0]["text"] == "What I can do"
-    assert "`isa`" in help_card["body"][1]["text"]
+    assert "**isa**" in help_card["body"][1]["text"]  # content's `code` in a style Teams cards have
+    assert "`" not in str(help_card)
     connector.clear()
     # Action.Submit arrives as a message whose value is the button's data.
     await rig.post(rig.message(value={"choice": "help", "kind": "smalltalk"}, reply_to="activity-1"))
@@ -108,6 +112,32 @@ async def test_commands_and_card_buttons_reach_the_core(rig, connector):
     response = await rig.post(rig.message(value={"choice": "ask what is an ISA?"}, activity_type="invoke"))
     assert response.status == 200
     assert connector.of_kind("reply")
+
+
+async def test_the_users_own_display_name_reaches_the_core_and_no_one_elses(rig, connector):
+    """``from.name`` is the practitioner's own name (for "Decided by"); a colleague's mention never is."""
+    seen = []
+
+    async def whoami(ctx, args):
+        seen.append((ctx.turn.display_name, ctx.turn.text))
+        return [Reply("noted", kind=ReplyKind.NOTICE)]
+
+    rig.assistant.register_command("whoami", whoami, "help.command")
+    await rig.post(rig.message("whoami"))
+    colleague = rig.message("whoami <at>Jane Smith</at>", shared=True, mention=True)
+    colleague["entities"].append({"type": "mention", "text": "<at>Jane Smith</at>",
+                                  "mentioned": {"id": "29:jane", "name": "Jane Smith"}})
+    await rig.post(colleague)
+    nameless = rig.message("whoami")
+    nameless["from"] = {"id": USER["id"], "aadObjectId": USER["aadObjectId"]}
+    await rig.post(nameless)
+    assert seen == [("Alex Practitioner", "whoami"), ("Alex Practitioner", "whoami a colleague"), (None, "whoami")]
+
+
+async def test_a_button_pressed_with_nothing_picked_or_typed_asks_for_it(rig, connector):
+    """Teams checks ``isRequired`` itself; a client that does not still gets told, and nothing is answered."""
+    await rig.post(rig.message(value={"kind": "step"}, reply_to="activity-3"))
+    assert [c.text for c in connector.calls] == [rig.assistant.strings.get("teams.nothing_submitted")]
 
 
 def _walkthrough(assistant):
@@ -134,9 +164,9 @@ async def test_walkthrough_step_cards_are_updated_in_place(rig, connector):
     await rig.post(rig.message("decide"))
     step_one = connector.of_kind("reply")[-1]
     assert step_one.cards[0]["body"][0]["text"] == "Step 1 of 2"
-    assert step_one.cards[0]["actions"][0]["data"] == {"choice": "decide step2", "kind": "step"}
+    assert choice_presses(step_one.cards[0]) == [("Next", {"choice": "decide step2", "kind": "step"})]
     connector.clear()
-    pressed = rig.message(value=step_one.cards[0]["actions"][0]["data"], reply_to="activity-7")
+    pressed = rig.message(value=choice_presses(step_one.cards[0])[0][1], reply_to="activity-7")
     await rig.post(pressed)
     updates = connector.of_kind("update")
     assert [c.activity_id for c in updates] == ["activity-7"]
@@ -157,7 +187,7 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     shown = card_text(summary)
     assert "REF-123" in shown
     assert "Record this" in shown
-    copy = next(a for a in summary["actions"] if a["type"] == "Action.ShowCard")
+    copy = next(a for a in card_actions(summary) if a["type"] == "Action.ShowCard")
     assert copy["title"] == "Copy as text"
     assert "Case reference: REF-123" in copy["card"]["body"][0]["text"]
     channel = [c for c in connector.calls if c.conversation_id and c.conversation_id.startswith(CHANNEL_ID)]
@@ -167,7 +197,7 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     assert any(c.text == "I've sent you a private message." for c in channel)
     assert any(c.text == "Walkthrough finished." for c in channel)
     # "Record this", pressed in the personal chat, continues the walkthrough that ran in the channel.
-    record = next(a for a in summary["actions"] if a["type"] == "Action.Submit")
+    record = next(a for a in card_actions(summary) if a["type"] == "Action.Submit")
     assert record["data"]["conversation"] == f"{CHANNEL_ID};messageid=1700000000000"
     seen = []
 
@@ -185,6 +215,17 @@ async def test_private_summary_goes_to_personal_chat_and_channel_gets_a_neutral_
     async with rig.assistant.engine.connect() as conn:
         stored = {row.conversation_id for row in await conn.execute(select(conversation_refs))}
     assert f"a:personal-{USER['id']}" in stored
+
+
+async def test_a_private_reply_never_reaches_a_group_conversation_even_without_its_type(rig, connector):
+    _walkthrough(rig.assistant)
+    pressed = rig.message(shared=True, value={"choice": "decide yes", "kind": "step"}, reply_to="activity-9")
+    del pressed["conversation"]["conversationType"]  # isGroup alone says others can read it
+    await rig.post(pressed)
+    assert [c.conversation_id for c in connector.of_kind("send")] == [f"a:personal-{USER['id']}"]
+    shared = [c for c in connector.calls if (c.conversation_id or "").startswith(CHANNEL_ID)]
+    assert shared
+    assert all("REF-123" not in (c.text or "") + str(c.cards) for c in shared)
 
 
 async def test_install_stores_reference_and_uninstall_removes_it(rig, connector):

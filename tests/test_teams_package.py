@@ -7,9 +7,15 @@ import re
 import struct
 import zipfile
 import zlib
+from pathlib import Path
 
-from adapters.teams.package import outline_icon
+import pytest
+from jsonschema import ValidationError
+
+from adapters.teams.package import PLACEHOLDER_ID, PackageOptions, build_manifest, outline_icon
+from bot.content import load_content
 from cli import main
+from tests.teams_harness import MANIFEST_SCHEMA, validate_manifest
 
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -34,6 +40,7 @@ def test_package_has_manifest_and_icons(tmp_path, monkeypatch, capsys):
         assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
         manifest = json.loads(package.read("manifest.json"))
         color, outline = package.read("color.png"), package.read("outline.png")
+    validate_manifest(manifest)  # the official v1.17 schema: Teams refuses an upload that fails it
     assert manifest["manifestVersion"] == "1.17"
     assert "v1.17/MicrosoftTeams.schema.json" in manifest["$schema"]
     assert manifest["id"] == manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
@@ -53,6 +60,18 @@ def test_package_has_manifest_and_icons(tmp_path, monkeypatch, capsys):
     assert png_info(outline) == (32, 32, 6)
 
 
+def test_the_official_manifest_schema_enforces_teams_limits():
+    """What the review found: a developer name over 32 characters is refused by the v1.17 schema."""
+    strings = load_content(Path(__file__).resolve().parent.parent / "content").strings
+    manifest = build_manifest(PackageOptions(bot_id=PLACEHOLDER_ID), strings)
+    validate_manifest(manifest)
+    assert MANIFEST_SCHEMA["properties"]["developer"]["properties"]["name"]["maxLength"] == 32
+    with pytest.raises(ValidationError, match="too long"):
+        validate_manifest({**manifest, "developer": {**manifest["developer"], "name": "x" * 33}})
+    with pytest.raises(ValidationError):
+        validate_manifest({**manifest, "manifestVersion": "1.16"})
+
+
 def test_outline_icon_is_white_on_transparent():
     data = outline_icon()
     idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
@@ -69,6 +88,7 @@ def test_without_app_id_the_placeholder_is_used_with_a_warning(tmp_path, monkeyp
     assert "placeholder" in err
     assert "MicrosoftAppId" in err
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
+    validate_manifest(manifest)
     assert GUID.fullmatch(manifest["bots"][0]["botId"])
 
 

@@ -8,9 +8,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from adapters.teams.cards import adaptive_card
+from bot.messages import Choice, Reply, ReplyKind
 from bot.storage.tables import decision_records
 from tests.fake_connector import FakeConnector
-from tests.teams_harness import CHANNEL_ID, USER, FakeMsal, card_text, start_rig, validate_cards
+from tests.teams_harness import (
+    CHANNEL_ID,
+    GROUP_CHAT_ID,
+    USER,
+    FakeMsal,
+    card_text,
+    choice_presses,
+    navigation_presses,
+    start_rig,
+    validate_cards,
+)
 
 PERSONAL_CHAT = f"a:personal-{USER['id']}"  # what the fake connector answers to create_conversation
 THREAD = f"{CHANNEL_ID};messageid=1700000000000"
@@ -57,11 +69,10 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
         if card["body"][0]["text"] == "Decision summary":
             summary = card
             break
-        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"
-                   and a["data"].get("choice") not in ("back", "why", "cancel")]  # navigation is not an answer
-        if buttons:  # pressed in the personal chat; the button knows the channel conversation
-            assert buttons[0]["data"]["conversation"] == THREAD
-            await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
+        presses = choice_presses(card)
+        if presses:  # pressed in the personal chat; the button knows the channel conversation
+            assert presses[0][1]["conversation"] == THREAD
+            await rig.post(rig.message(value=presses[0][1], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:  # typed in the personal chat: routed back to the channel's dialog
             first = card["body"][0]["text"].startswith("Step 1 ")
             text = "REF-123" if first else "Duty social worker, children's services"
@@ -72,8 +83,8 @@ async def test_channel_walkthrough_runs_privately_and_records_once(rig):
     assert "Copy as text" in card_text(summary)
     assert all(c.conversation_id != THREAD or "REF-123" not in str(c.body) for c in connector.calls)
 
-    record = next(a for a in summary["actions"] if a["title"] == "Record this")
-    press = rig.message(value=record["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT)
+    record = dict(choice_presses(summary))["Record this"]
+    press = rig.message(value=record, reply_to=card_id, personal_chat=PERSONAL_CHAT)
     connector.fail_with = 503  # the Bot Connector is down as the practitioner confirms
     assert (await rig.post(press)).status == 201
     assert await records(rig) == 1  # the confirmed record is stored even though the reply was lost
@@ -101,17 +112,17 @@ async def test_a_typed_place_is_refused_with_a_not_a_person_button_and_kept_once
     for _ in range(40):
         refusal = next((c for c in reversed(connector.calls) if c.cards and NOT_A_PERSON in json.dumps(c.cards)), None)
         if refusal is not None and not pressed_not_a_person:
-            button = next(a for a in refusal.cards[0]["actions"] if a["data"].get("choice") == NOT_A_PERSON)
-            await rig.post(rig.message(value=button["data"], personal_chat=PERSONAL_CHAT))
+            button = next(v for _, v in choice_presses(refusal.cards[0]) if v.get("choice") == NOT_A_PERSON)
+            await rig.post(rig.message(value=button, personal_chat=PERSONAL_CHAT))
             pressed_not_a_person += 1
             continue
         card, card_id = latest_card(connector)
         if card["body"][0]["text"] == "Decision summary":
             summary = card
             break
-        buttons = [a for a in card.get("actions", []) if a["type"] == "Action.Submit"]
-        if buttons:
-            await rig.post(rig.message(value=buttons[0]["data"], reply_to=card_id, personal_chat=PERSONAL_CHAT))
+        presses = choice_presses(card)
+        if presses:
+            await rig.post(rig.message(value=presses[0][1], reply_to=card_id, personal_chat=PERSONAL_CHAT))
         else:
             if card["body"][0]["text"].startswith("Step 1 "):
                 text = "REF-123"
@@ -123,3 +134,51 @@ async def test_a_typed_place_is_refused_with_a_not_a_person_button_and_kept_once
     assert pressed_not_a_person == 1, "the refusal card never offered 'It is not a person'"
     assert summary is not None
     assert "Oakwood Surgery" in card_text(summary)
+
+
+@pytest.mark.parametrize("where", ["channel", "group chat"])
+async def test_why_asked_in_a_shared_conversation_is_answered_only_to_the_asker(rig, where):
+    """Teams has no ephemeral messages, so `why` typed in a channel or group chat is answered in the asker's
+    personal chat (a 1:1 conversation created through the connector); the shared conversation sees only
+    the neutral note."""
+    connector = rig.connector
+    shared = {"shared": True} if where == "channel" else {"group": True}
+    shared_id = THREAD if where == "channel" else GROUP_CHAT_ID
+    await rig.post(rig.message("decide", mention=True, **shared))
+    connector.clear()
+    await rig.post(rig.message("why", mention=True, **shared))
+    in_shared = [c for c in connector.calls if c.conversation_id == shared_id]
+    assert [c.text for c in in_shared] == ["I've sent you a private message."]
+    private = [c for c in connector.calls if c.conversation_id == PERSONAL_CHAT]
+    why_title = rig.assistant.strings.get("walkthrough.why_title")
+    assert private[0].cards[0]["body"][0]["text"] == why_title
+    assert private[-1].cards[0]["body"][0]["text"].startswith("Step 1 ")  # and the step again, privately
+    created = connector.of_kind("create_conversation")
+    assert created and created[0].body["members"] == [{"id": USER["id"]}]
+    assert created[0].body["isGroup"] is False
+
+
+async def test_back_why_and_cancel_buttons_work_on_a_step_card_in_the_personal_chat(rig):
+    """The navigation buttons' data as the renderer makes it (see test_teams_cards), pressed on a channel
+    walkthrough's step card in the personal chat: Why answers there, Back returns to the previous step,
+    Cancel ends the walkthrough with nothing recorded; the channel hears nothing."""
+    connector = rig.connector
+    navigation = [Choice("Back", "back"), Choice("Why?", "why"), Choice("Cancel", "cancel")]
+    card = adaptive_card(Reply("Step", kind=ReplyKind.STEP, actions=navigation), rig.assistant.strings, origin=THREAD)
+    presses = dict(navigation_presses(card))
+    await rig.post(rig.message("decide", shared=True, mention=True))
+    await rig.post(rig.message("REF-123", personal_chat=PERSONAL_CHAT))  # step 1 answered: now on step 2
+    connector.clear()
+
+    await rig.post(rig.message(value=presses["Why?"], reply_to="card-2", personal_chat=PERSONAL_CHAT))
+    assert {c.conversation_id for c in connector.calls} == {PERSONAL_CHAT}
+    assert card_text(connector.calls[0].cards[0]).startswith(rig.assistant.strings.get("walkthrough.why_title"))
+    connector.clear()
+    await rig.post(rig.message(value=presses["Back"], reply_to="card-2", personal_chat=PERSONAL_CHAT))
+    assert {c.conversation_id for c in connector.calls} == {PERSONAL_CHAT}
+    assert latest_card(connector)[0]["body"][0]["text"].startswith("Step 1 ")
+    connector.clear()
+    await rig.post(rig.message(value=presses["Cancel"], reply_to="card-1", personal_chat=PERSONAL_CHAT))
+    assert {c.conversation_id for c in connector.calls} == {PERSONAL_CHAT}
+    assert await records(rig) == 0
+    assert rig.assistant.strings.get("walkthrough.cancelled")[:30] in str([c.body for c in connector.calls])

@@ -40,6 +40,9 @@ class TeamsBot(TeamsActivityHandler):
         activity = turn_context.activity
         turn = translate.incoming_turn(activity)
         if turn is None:
+            if translate.pressed_card_kind(activity):  # Continue or Send pressed with nothing (an old client)
+                notice = Reply(self.assistant.strings.get("teams.nothing_submitted"), kind=ReplyKind.NOTICE)
+                await self.outbound.deliver(turn_context, [notice])
             return
         await self._remember(activity)
         routed = await self.routes.resolve(activity, turn)

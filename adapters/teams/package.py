@@ -45,7 +45,7 @@ def build_manifest(options: PackageOptions, strings: Strings) -> dict[str, Any]:
         "manifestVersion": MANIFEST_VERSION,
         "version": options.version,
         "id": options.bot_id,
-        "developer": {"name": strings.get(f"{m}.developer_name"), "websiteUrl": options.website_url,
+        "developer": {"name": strings.get(f"{m}.developer_name")[:32], "websiteUrl": options.website_url,
                       "privacyUrl": options.privacy_url, "termsOfUseUrl": options.terms_url},
         "name": {"short": strings.get(f"{m}.short_name")[:30], "full": strings.get(f"{m}.full_name")[:100]},
         "description": {"short": strings.get(f"{m}.short_description")[:80],

@@ -34,7 +34,8 @@ class TeamsSender:
             raise DeliveryError(f"no Teams conversation is stored for {address!r} (is the app installed?)",
                                 permanent=True)
         reference = ConversationReference().deserialize(stored)
-        personal = (reference.conversation.conversation_type or "personal") == "personal"
+        personal = ((reference.conversation.conversation_type or "personal") == "personal"
+                    and not reference.conversation.is_group)
         if not personal and any(r.private for r in replies):
             raise DeliveryError("a private reply cannot be posted to a shared Teams conversation", permanent=True)
 

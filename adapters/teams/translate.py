@@ -29,7 +29,10 @@ def conversation_type(activity: Activity) -> str:
 
 
 def is_shared(activity: Activity) -> bool:
-    return conversation_type(activity) in SHARED_CONVERSATION_TYPES
+    """Whether others can read the conversation; ``isGroup`` counts too, so a private reply never lands in
+    a shared conversation whose type is missing or new."""
+    group = bool(activity.conversation and activity.conversation.is_group)
+    return group or conversation_type(activity) in SHARED_CONVERSATION_TYPES
 
 
 def user_key(activity: Activity) -> str:
@@ -73,7 +76,8 @@ def text_without_bot_mention(activity: Activity) -> str:
 
 
 def submitted_value(activity: Activity) -> dict[str, Any]:
-    """The data of a pressed card button (``Action.Submit`` arrives as a message or an invoke)."""
+    """The data of a pressed card button (``Action.Submit`` arrives as a message or an invoke): ``choice``
+    for an answer, ``text`` for a navigation button, which is the word a user would type."""
     return activity.value if isinstance(activity.value, dict) else {}
 
 
@@ -81,7 +85,8 @@ def incoming_turn(activity: Activity) -> IncomingTurn | None:
     """The user's turn, or None when the activity carries nothing to answer."""
     value = submitted_value(activity)
     choice = value.get("choice") if isinstance(value.get("choice"), str) else None
-    text = text_without_bot_mention(activity)
+    pressed_word = value.get("text") if choice is None and isinstance(value.get("text"), str) else None
+    text = " ".join(pressed_word.split()) if pressed_word else text_without_bot_mention(activity)
     if choice is None and not text:
         return None
     conversation = button_origin(activity) or activity.conversation.id
@@ -91,7 +96,16 @@ def incoming_turn(activity: Activity) -> IncomingTurn | None:
         text=text,
         choice=choice,
         message_id=activity.id or None,
+        display_name=display_name(activity),
     )
+
+
+def display_name(activity: Activity) -> str | None:
+    """The sender's own display name (``from.name``), for "Decided by" on their own records."""
+    name = activity.from_property.name if activity.from_property else None
+    if not isinstance(name, str):
+        return None
+    return " ".join(name.split()) or None
 
 
 def button_origin(activity: Activity) -> str | None:
