@@ -31,8 +31,11 @@ class Content:
         return next((t for t in self.topics if t.id == topic_id), None)
 
 
-def load_content(root: Path) -> Content:
-    """Load everything under ``root``; collect problems from every part before raising."""
+def load_content(root: Path, with_trees: bool = True) -> Content:
+    """Load everything under ``root``; collect problems from every part before raising.
+
+    ``with_trees=False`` skips the dialog trees (loading and proving them takes about a second), for a
+    one-shot command such as ``python -m bot ask`` that only answers questions."""
     problems: list[ContentProblem] = []
     results: dict[str, Any] = {}
     for name, loader in (
@@ -52,7 +55,8 @@ def load_content(root: Path) -> Content:
             results["out_of_scope"] = load_out_of_scope(root, results["topics"])
         except ContentError as exc:
             problems.extend(exc.problems)
-    if not problems:
+    results["trees"] = {}
+    if not problems and with_trees:
         try:
             results["trees"] = load_trees(root, {t.id for t in results["topics"]}, results["strings"])
         except ContentError as exc:

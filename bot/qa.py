@@ -6,13 +6,14 @@ stopwords dropped) and routed by the trained router (bot/router.py), which gives
 for every topic and for "out of scope". With one threshold ``T`` chosen by the router on held-out data:
 
 - the best topic has probability >= T: answer it;
-- else the question is in scope with probability >= T (1 - P(out of scope)): "I think you are asking about
-  one of these", with the three likeliest topics' titles as buttons (in scope, but which topic is not clear
-  enough to bet on);
+- else, when the top two topics together reach T (the question is split between two close topics, and
+  neither alone is sure): "I think you are asking about one of these", with the three likeliest topics'
+  titles as buttons;
 - else abstain and signpost a person.
 
 Around that: a question that mentions a child in immediate danger (the phrases are content: the
-``danger_phrases`` of the emergency topic) gets the emergency answer first, whatever else it asks; a
+``danger_phrases`` of the emergency topic) gets the emergency answer first, whatever else it asks, and a
+child's disclosure of harm (a topic's ``lead_when`` word lists: "told" and "hits") gets that answer next; a
 question in two clear parts gets both answers; and a long story that the whole text cannot route is
 routed again by its last clauses, where the real question usually sits. An answer costs well under a
 millisecond once the router is loaded.
@@ -60,7 +61,12 @@ class Answer:
         }
 
 
+# How a question is normalised before the router reads it (bench/qa_calibrate.py compares them):
+# "vocabulary" expands abbreviations, maps synonyms and drops stopwords; "abbreviations" only expands
+# abbreviations; "plain" reads the lower-case words as typed. All correct typos to known words.
+NORMALISATION = "vocabulary"
 OPTIONS_OFFERED = 3  # topics offered when the question is in scope but not clearly one topic
+LIKELY_TOPICS = 5  # a long story's ending may only be answered with one of the whole story's five likeliest
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also routed on their own
 PART_MIN_WORDS = 3  # a question in two parts: each part has at least this many words
@@ -71,9 +77,11 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "cache"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 _CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
-# Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...".
-_PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+also\s+|(?<=[.])\s+(?=[A-Z])",
-                         re.IGNORECASE)
+# Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...", and
+# "..., and do I ..." / "... and how long ..." (an "and" that starts a new question).
+_PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+also\s+|(?<=[.])\s+(?=[A-Z])"
+                         r"|,?\s+and\s+(?=(?:what|who|how|when|where|why|which|do|does|can|could|should|must|"
+                         r"will|would|is|are|have|has)\b)", re.IGNORECASE)
 
 
 class Normaliser:
@@ -170,12 +178,14 @@ class _Decision:
     topics: tuple[int, ...]  # topic indices: the answer, or the options offered
     confidence: float
     outside: float  # probability that the question is out of scope
+    likely: tuple[int, ...] = ()  # the likeliest topics, best first, whatever the decision
 
 
 class QuestionEngine:
     """Answers a question from the topics, offers the likely topics, abstains, or recognises small talk."""
 
-    def __init__(self, content: Content, cache_dir: Path = CACHE_DIR, router: routing.Router | None = None):
+    def __init__(self, content: Content, cache_dir: Path = CACHE_DIR, router: routing.Router | None = None,
+                 model: str = routing.MODEL, normalisation: str = NORMALISATION):
         from rapidfuzz import fuzz, process
 
         self._fuzz = fuzz
@@ -190,12 +200,15 @@ class QuestionEngine:
                 self._smalltalk_phrases.append(_plain(phrase))
                 self._smalltalk_kinds.append(kind)
         self._speller: Speller | None = None  # training text is all known words: nothing to correct
-        self.router = router or routing.cached_router(training_set(content), self.prepare,
-                                                      _vocabulary_digest(content.vocabulary), cache_dir)
+        self.normalisation = normalisation
+        self.router = router or routing.cached_router(
+            training_set(content), self.prepare, f"{normalisation}|{_vocabulary_digest(content.vocabulary)}",
+            cache_dir, model)
         self._speller = Speller(self.router.known_words(), self.normaliser.stopwords)
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
         self._topic_columns = np.flatnonzero(self._topic_of_label >= 0)
+        self._leads = [(index, topic.lead_when) for index, topic in enumerate(self.topics) if topic.lead_when]
         self._danger: dict[str, list[tuple[int, tuple[str, ...]]]] = {}  # first word -> (topic, whole phrase)
         for index, topic in enumerate(self.topics):
             for phrase in topic.danger_phrases:
@@ -207,7 +220,12 @@ class QuestionEngine:
     def prepare(self, text: str) -> list[str]:
         """Normalised words of a question or example (the router's input), typos corrected to known words."""
         n = self.normaliser
-        words = n.canonical_words(n.words(text))
+        if self.normalisation == "plain":
+            words = _plain(text).split()
+        elif self.normalisation == "abbreviations":
+            words = n.words(text)
+        else:
+            words = n.canonical_words(n.words(text))
         return words if self._speller is None else [self._speller.correct(w) for w in words]
 
     # ------------------------------------------------------------------ routing
@@ -224,15 +242,14 @@ class QuestionEngine:
         return ranked, float(probabilities[self.router.outside_index])
 
     def _decide(self, text: str) -> _Decision:
-        """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure the question
-        is in scope but not of which topic; otherwise abstain."""
-        ranked, outside = self._route(text)
-        threshold = self.router.threshold
-        if ranked and ranked[0][0] >= threshold:
-            return _Decision("answer", (ranked[0][1],), ranked[0][0], outside)
-        if 1.0 - outside >= threshold:
-            return _Decision("options", tuple(t for _, t in ranked), ranked[0][0], outside)
-        return _Decision("abstain", (), ranked[0][0] if ranked else 0.0, outside)
+        """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure it is one of
+        the top two but not which; otherwise abstain."""
+        probabilities = self.router.probabilities(text)
+        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold)
+        topics = tuple(int(self._topic_of_label[c]) for c in order[:LIKELY_TOPICS])
+        chosen = {"answer": topics[:1], "options": topics[:OPTIONS_OFFERED], "abstain": ()}[kind]
+        return _Decision(kind, chosen, float(probabilities[order[0]]),
+                         float(probabilities[self.router.outside_index]), topics)
 
     def decide(self, question: str) -> list[_Decision]:
         """What to do with a question: one decision, or one per part of a question in two clear parts."""
@@ -251,8 +268,16 @@ class QuestionEngine:
             return [whole]
         clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
         endings = [self._decide(" ".join(clauses[-k:])) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
-        confident = [d for d in endings if d.kind == "answer"]
+        # An ending alone ("do I have to tell them?") loses the story's context, so it may only pick one of
+        # the topics the whole question already finds likely.
+        confident = [d for d in endings if d.kind == "answer" and d.topics[0] in whole.likely]
         return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
+
+    def lead_topics(self, question: str) -> list[int]:
+        """Topics whose ``lead_when`` word lists all occur in the question (a child "told" someone "hits"):
+        their answer comes first, because a disclosure must be acted on whatever else the question asks."""
+        words = set(_plain(question).split())
+        return [index for index, groups in self._leads if all(not words.isdisjoint(group) for group in groups)]
 
     def danger_topic(self, question: str) -> int | None:
         """The emergency topic, when the question mentions a child in immediate danger (its words as typed:
@@ -282,11 +307,12 @@ class QuestionEngine:
             return Answer(True, s.get(f"smalltalk.{kind}"), confidence=1.0, smalltalk=True)
         decisions = self.decide(question)
         danger = self.danger_topic(question)
+        first = [*([danger] if danger is not None else []), *self.lead_topics(question)]
         answered = [d.topics[0] for d in decisions if d.kind == "answer"]
-        if danger is not None:
-            answered = [danger, *(t for t in answered if t != danger)]
+        if first:
+            answered = [*dict.fromkeys(first), *(t for t in answered if t not in first)]
         if answered:
-            confidence = 1.0 if danger is not None else min(d.confidence for d in decisions)
+            confidence = 1.0 if first else min(d.confidence for d in decisions)
             return self.topics_answer(answered, confidence)
         decision = decisions[0]
         if decision.kind == "options":
@@ -312,19 +338,23 @@ class QuestionEngine:
 
 
 def training_set(content: Content) -> routing.TrainingSet:
-    """The router's training data: each topic's examples, title and keywords (as one text), and the
-    out-of-scope examples."""
+    """The router's training data: each topic's examples, title and keywords (as one text), the
+    out-of-scope examples, which topics are related, and which texts are questions (calibration)."""
     texts: list[str] = []
     labels: list[str] = []
+    questions: list[bool] = []
     for topic in content.topics:
         keywords = (" ".join(topic.keywords),) if topic.keywords else ()
         for text in (*topic.examples, topic.title, *keywords):
             texts.append(text)
             labels.append(topic.id)
+        questions += [True] * len(topic.examples) + [False] * (1 + len(keywords))
     for examples in content.out_of_scope.values():
         texts.extend(examples)
         labels.extend([routing.OUTSIDE] * len(examples))
-    return routing.TrainingSet(tuple(texts), tuple(labels))
+        questions += [True] * len(examples)
+    related = frozenset((topic.id, other) for topic in content.topics for other in topic.related)
+    return routing.TrainingSet(tuple(texts), tuple(labels), related, tuple(questions))
 
 
 def _vocabulary_digest(vocabulary: Vocabulary) -> str:

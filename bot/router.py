@@ -4,10 +4,14 @@ A scikit-learn pipeline is trained from content/: every topic's examples and tit
 examples (content/out-of-scope.yaml) as one more class, so "what's the IT helpdesk number" has somewhere
 to go other than the nearest topic. Features are TF-IDF over character 2-5-grams inside words (robust to
 typos: "consnet" shares most of its n-grams with "consent") and word 1-2-grams; the classifier is a
-multinomial logistic regression. Its probabilities are calibrated by one temperature fitted on
-out-of-fold predictions (k-fold over the training examples), and the one answer threshold is chosen on
-those same held-out predictions: the lowest threshold whose held-out confidently-wrong rate stays within
-``WRONG_RATE_TARGET``. Nothing is tuned by hand.
+linear SVM (``MODEL``; logistic regression and ridge are the alternatives bench/qa_calibrate.py compares).
+Its scores become probabilities through one softmax temperature fitted on held-out predictions, and
+the one answer threshold is chosen on those same predictions: the lowest threshold whose held-out
+confidently-wrong rate stays within ``WRONG_RATE_TARGET`` (answering with a topic the content lists as
+related to the right one is not counted wrong). The held-out predictions are grouped k-fold over the
+questions: a paraphrase family (examples of one topic sharing most of their words) is never split
+between training and validation, so calibration sees questions as new as real ones. ``decide`` is the
+one decision rule, shared by the engine and the threshold search. Nothing is tuned by hand.
 
 Importing scikit-learn costs about two seconds, too slow for ``python -m bot ask``. So the fitted model is
 exported to plain arrays (vocabularies, IDF weights, coefficients) in a cache file keyed by a hash of the
@@ -37,12 +41,13 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OUTSIDE = "_outside"  # the class of out-of-scope questions
-ROUTER_FORMAT = "1"  # bump when training or the analyzers change: old caches are then ignored
+ROUTER_FORMAT = "2"  # bump when training or the analyzers change: old caches are then ignored
 FOLDS = 5
-MODEL = "svm"  # or "svm" (a linear SVM, calibrated the same way); compared in bench/qa_calibrate.py
-REGULARISATION_C = {"logistic": 20.0, "svm": 1.0}  # inverse regularisation strength of each model
+MODEL = "svm"  # "logistic", "svm" or "ridge", each calibrated the same way; compared in bench/qa_calibrate.py
+REGULARISATION_C = {"logistic": 20.0, "svm": 1.0, "ridge": 1.0}  # inverse regularisation strength of each model
 WRONG_RATE_TARGET = 0.05  # held-out share of questions we may answer with the wrong topic (the issue's limit)
 SEED = 12
+FAMILY_SIMILARITY = 0.7  # word TF-IDF cosine at which two examples of a topic count as paraphrases
 CACHES_KEPT = 4  # other content versions (a test's edited copy) keep theirs for a while
 
 Prepare = Callable[[str], list[str]]  # text -> normalised words
@@ -78,8 +83,20 @@ class _Block:
     offset: int
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Calibrated grouped out-of-fold probabilities of the training examples, and their true columns: what
+    the threshold was chosen on (kept after training for bench/qa_calibrate.py; not cached)."""
+
+    probabilities: np.ndarray
+    truth: np.ndarray
+    acceptable: np.ndarray  # acceptable[true, answered]: a related topic, not counted as wrong
+
+
 class Router:
     """Answer-time half of the router: numpy only, microseconds per question."""
+
+    held_out: HeldOut | None = None
 
     def __init__(self, labels: Sequence[str], blocks: Sequence[_Block], coef: np.ndarray, intercept: np.ndarray,
                  temperature: float, threshold: float, prepare: Prepare):
@@ -129,6 +146,18 @@ class Router:
         return softmax(self.scores(self._prepare(text)) * self.temperature)
 
 
+def decide(probabilities: np.ndarray, outside: int, threshold: float) -> tuple[str, np.ndarray]:
+    """The one decision rule (the engine answers by it and the threshold is chosen by it): "answer" when
+    the best topic reaches the threshold; "options" when only the top two together do (two close topics,
+    neither sure); else "abstain". Also returns the topic columns, likeliest first (never ``outside``)."""
+    topics = probabilities.copy()
+    topics[outside] = -1.0
+    order = np.argsort(-topics)[:-1]
+    first, second = topics[order[0]], topics[order[1]]
+    kind = "answer" if first >= threshold else "options" if first + second >= threshold else "abstain"
+    return kind, order
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
@@ -139,32 +168,65 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 class TrainingSet:
     texts: tuple[str, ...]
     labels: tuple[str, ...]
+    # Pairs of labels whose answers overlap by design (a topic's ``related`` list, both ways): answering a
+    # question with its topic's related topic still gives the rule it asked about, so held-out calibration
+    # does not count it as confidently wrong.
+    related: frozenset[tuple[str, str]] = frozenset()
+    # Per text: is it a question (an example)? Titles and keyword lists train the router but are not
+    # what people type, so calibration is measured on questions only. Empty: all are questions.
+    questions: tuple[bool, ...] = ()
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps([self.texts, self.labels]).encode()).hexdigest()
+        material = [self.texts, self.labels, sorted(self.related), self.questions]
+        return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
 def fit_pipeline(words: Sequence[Sequence[str]], labels: Sequence[str], model: str = MODEL):
     """The scikit-learn pipeline (two TF-IDF blocks and a linear classifier), fitted."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.svm import LinearSVC
 
     union = make_union(*(TfidfVectorizer(analyzer=analyzer, sublinear_tf=True) for analyzer in ANALYZERS))
     c = REGULARISATION_C[model]
-    classifier = LogisticRegression(C=c, max_iter=3000) if model == "logistic" else LinearSVC(C=c)
+    classifier = {"logistic": lambda: LogisticRegression(C=c, max_iter=3000), "svm": lambda: LinearSVC(C=c),
+                  "ridge": lambda: RidgeClassifier(alpha=1.0 / c)}[model]()
     return make_pipeline(union, classifier).fit(list(words), list(labels))
 
 
+def paraphrase_groups(words: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
+    """A group number per example: examples of one label that share most of their words (cosine of word
+    TF-IDF >= ``FAMILY_SIMILARITY``, linked transitively) are one paraphrase family.
+
+    Held-out folds keep a family together, so a near-duplicate of a validation question is never in the
+    training fold: otherwise calibration would see paraphrases of what it was trained on and be
+    overconfident on genuinely new questions."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectors = TfidfVectorizer(analyzer=word_grams, sublinear_tf=True).fit_transform(list(words))
+    same_label = np.equal.outer(np.asarray(labels), np.asarray(labels))
+    linked = ((vectors @ vectors.T).toarray() >= FAMILY_SIMILARITY) & same_label
+    return connected_components(linked, directed=False)[1]
+
+
 def out_of_fold_scores(words: Sequence[Sequence[str]], labels: Sequence[str], classes: Sequence[str],
-                       model: str = MODEL) -> np.ndarray:
-    """Decision scores of each example from a model that never saw it (k-fold), columns in ``classes``."""
-    from sklearn.model_selection import KFold
+                       model: str = MODEL, questions: np.ndarray | None = None) -> np.ndarray:
+    """Decision scores of each question from a model that saw neither it nor its paraphrases (grouped
+    k-fold), columns in ``classes``. Rows that are not questions (``questions`` false: topic titles and
+    keyword lists) are in every training fold and never held out; their scores stay at -1e3."""
+    from sklearn.model_selection import GroupKFold
 
     scores = np.full((len(words), len(classes)), -1e3)
     position = {label: i for i, label in enumerate(classes)}
-    for train, held in KFold(FOLDS, shuffle=True, random_state=SEED).split(words):
+    groups = paraphrase_groups(words, labels)
+    # Shuffle the group numbers so folds mix topics (GroupKFold balances fold sizes but does not shuffle).
+    groups = np.random.default_rng(SEED).permutation(groups.max() + 1)[groups]
+    rows = np.arange(len(words)) if questions is None else np.flatnonzero(questions)
+    always = np.setdiff1d(np.arange(len(words)), rows)
+    for inner_train, inner_held in GroupKFold(FOLDS).split(rows, groups=groups[rows]):
+        train, held = np.concatenate([rows[inner_train], always]), rows[inner_held]
         fitted = fit_pipeline([words[i] for i in train], [labels[i] for i in train], model)
         fold = fitted.decision_function([words[i] for i in held])
         for column, label in enumerate(fitted.classes_):
@@ -183,16 +245,20 @@ def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
     return float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
 
 
-def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, outside: int) -> float:
+def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, outside: int,
+                     acceptable: np.ndarray | None = None) -> float:
     """The lowest answer threshold whose held-out confidently-wrong rate is within the target.
 
-    A question is answered when its best topic (never the out-of-scope class) has at least the threshold;
-    it is wrong when that topic is not its own (or it had none)."""
+    A question is answered when its best topic (never the out-of-scope class) reaches the threshold; it
+    is wrong when that topic is neither its own nor (``acceptable[true, answered]``) a related one, or it
+    had none."""
     topic_probabilities = probabilities.copy()
     topic_probabilities[:, outside] = -1.0
     best = topic_probabilities.argmax(axis=1)
     confidence = topic_probabilities[np.arange(len(best)), best]
     wrong = best != truth
+    if acceptable is not None:
+        wrong &= ~acceptable[truth, best]
     for threshold in np.arange(0.20, 0.96, 0.01):
         answered = confidence >= threshold
         if (answered & wrong).mean() <= WRONG_RATE_TARGET:
@@ -207,17 +273,26 @@ def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router
     pipeline = fit_pipeline(words, labels, model)
     classes = [str(c) for c in pipeline.classes_]
     truth = np.array([classes.index(label) for label in labels])
-    held_out = out_of_fold_scores(words, labels, classes, model)
+    questions = np.array(training.questions, dtype=bool) if training.questions else np.ones(len(labels), bool)
+    held_out = out_of_fold_scores(words, labels, classes, model, questions)[questions]
+    truth = truth[questions]
     temperature = fit_temperature(held_out, truth)
-    threshold = choose_threshold(softmax(held_out * temperature), truth, classes.index(OUTSIDE))
+    held_out_probabilities = softmax(held_out * temperature)
+    acceptable = np.zeros((len(classes), len(classes)), dtype=bool)
+    for a, b in training.related:
+        if a in classes and b in classes:
+            acceptable[classes.index(a), classes.index(b)] = acceptable[classes.index(b), classes.index(a)] = True
+    threshold = choose_threshold(held_out_probabilities, truth, classes.index(OUTSIDE), acceptable)
     union, classifier = pipeline.steps[0][1], pipeline.steps[1][1]
     blocks, offset = [], 0
     for _, vectorizer in union.transformer_list:
         vocabulary = {str(term): int(column) for term, column in vectorizer.vocabulary_.items()}
         blocks.append(_Block(vocabulary, vectorizer.idf_.astype(float), offset))
         offset += len(vocabulary)
-    return Router(classes, blocks, classifier.coef_.T.astype(np.float32).copy(), classifier.intercept_.astype(float),
-                  temperature, threshold, prepare)
+    router = Router(classes, blocks, classifier.coef_.T.astype(np.float32).copy(),
+                    classifier.intercept_.astype(float), temperature, threshold, prepare)
+    router.held_out = HeldOut(held_out_probabilities, truth, acceptable)
+    return router
 
 
 # ---------------------------------------------------------------------------------------------- cache
@@ -232,8 +307,8 @@ def _version(name: str) -> str:
         return "absent"
 
 
-def cache_key(training: TrainingSet, prepare_digest: str) -> str:
-    material = (f"{ROUTER_FORMAT}|{MODEL}|{REGULARISATION_C[MODEL]}|{WRONG_RATE_TARGET}|{_library_versions()}|"
+def cache_key(training: TrainingSet, prepare_digest: str, model: str = MODEL) -> str:
+    material = (f"{ROUTER_FORMAT}|{model}|{REGULARISATION_C[model]}|{WRONG_RATE_TARGET}|{_library_versions()}|"
                 f"{prepare_digest}|")
     return hashlib.sha256((material + training.digest()).encode()).hexdigest()[:24]
 
@@ -273,16 +348,17 @@ def load(path: Path, prepare: Prepare) -> Router:
                       prepare)
 
 
-def cached_router(training: TrainingSet, prepare: Prepare, prepare_digest: str, cache_dir: Path) -> Router:
+def cached_router(training: TrainingSet, prepare: Prepare, prepare_digest: str, cache_dir: Path,
+                  model: str = MODEL) -> Router:
     """The router for this training data: from the cache when it is there, else trained and cached."""
-    key = cache_key(training, prepare_digest)
+    key = cache_key(training, prepare_digest, model)
     path = cache_dir / f"qa-router-{key}.npz"
     if path.exists():
         try:
             return load(path, prepare)
         except (OSError, ValueError, KeyError) as exc:  # a corrupt cache is rebuilt, never fatal
             log.warning("question router cache unreadable; retraining", extra={"reason": type(exc).__name__})
-    router = train(training, prepare)
+    router = train(training, prepare, model)
     try:
         save(router, path)
         stale = sorted(cache_dir.glob("qa-router-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -24,6 +24,8 @@ class Topic:
     keywords: tuple[str, ...] = field(default=())
     offer_walkthrough: bool = False  # answers on this topic offer a "walk me through it" button
     danger_phrases: tuple[str, ...] = ()  # a question with one of these gets this topic's answer first
+    # A question with a word of every list (a child "told" + someone "hits") gets this topic's answer first.
+    lead_when: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def load_topics(root: Path) -> list[Topic]:
                 keywords=tuple(item.get("keywords", ())),
                 offer_walkthrough=bool(item.get("offer_walkthrough", False)),
                 danger_phrases=tuple(item.get("danger_phrases", ())),
+                lead_when=tuple(frozenset(str(w).lower() for w in group) for group in item.get("lead_when", ())),
             ))
     first_topic: dict[str, str] = {}
     for topic in topics:

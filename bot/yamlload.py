@@ -6,6 +6,7 @@ line, not at a Python traceback. Every content loader goes through :func:`load_v
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -13,9 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "content" / "schemas"
+# Markers of (file text, schema text, jsonschema version) combinations already validated clean: importing
+# jsonschema and validating costs about half a second, too much for a cold ``python -m bot ask`` when
+# nothing changed. A problem is never cached, so a broken file is always reported.
+VALIDATED_DIR = Path(__file__).resolve().parent.parent / "data" / "cache" / "validated"
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,8 @@ def schema(name: str) -> dict[str, Any]:
 
 def validate(document: Any, schema_name: str, display_name: str) -> list[ContentProblem]:
     """All schema violations of a loaded document, each at its line, sorted by line."""
+    from jsonschema import Draft202012Validator  # imported only when something must be validated
+
     validator = Draft202012Validator(schema(schema_name))
     problems = []
     for error in validator.iter_errors(document):
@@ -146,10 +152,31 @@ def load_validated(path: Path, schema_name: str, root: Path | None = None) -> An
     """Load and schema-check one YAML file; raise ContentError listing every problem."""
     display = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
     document = load_yaml(path, display)
+    marker = _validated_marker(path, schema_name)
+    if marker is not None and marker.exists():
+        return document
     problems = validate(document, schema_name, display)
     if problems:
         raise ContentError(problems)
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:  # a read-only disk only costs start-up time
+            pass
     return document
+
+
+def _validated_marker(path: Path, schema_name: str) -> Path | None:
+    """Where the "validated clean" marker of this file's text against this schema lives."""
+    from importlib import metadata
+
+    try:
+        material = [path.read_bytes(), (SCHEMA_DIR / f"{schema_name}.schema.yaml").read_bytes(),
+                    metadata.version("jsonschema").encode()]
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    return VALIDATED_DIR / hashlib.sha256(b"\0".join(material)).hexdigest()[:32]
 
 
 def _short(message: str, limit: int = 200) -> str:

@@ -32,7 +32,7 @@ def ask(args: argparse.Namespace) -> int:
     from bot.content import load_content
     from bot.qa import QuestionEngine
 
-    content = load_content(load_settings().content_dir)
+    content = load_content(load_settings().content_dir, with_trees=False)
     privacy.use_content(content.root)
     engine = QuestionEngine(content)
     show = _print_json if args.json else _print_human

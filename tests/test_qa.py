@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,12 +129,77 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     assert "999" in answer.answer.split("\n\n")[0]
 
 
+@pytest.mark.parametrize("question", [
+    "a child told me her stepdad hits her, can I tell social care without asking mum?",
+    "Year 9 lad said his brother punched him and he's got bruises, what now",
+    "my foster placement disclosed that her birth dad touched her when she was little",
+    "teacher here: a pupil says her mum's partner burnt her arm with a lighter",
+])
+def test_a_childs_disclosure_of_harm_gets_the_disclosure_answer_first(engine, question):
+    """Whoever hurts the child and however it is phrased, the disclosure answer leads: no consent needed,
+    refer to children's social care, 999 in immediate danger (none of these is one of its examples)."""
+    answer = engine.answer(question)
+    assert answer.answered and answer.topic == "child_disclosure", answer
+    first = answer.answer.split("\n\n")[0]
+    assert "children's social care" in first and "999" in first and "do not need consent" in first
+
+
+def test_a_disclosure_in_danger_gets_the_emergency_answer_then_the_disclosure_answer(engine):
+    answer = engine.answer("a girl told me her dad hits her and she is scared to go home tonight")
+    assert answer.topic == "emergency_sharing"
+    assert "A child has told you they are being harmed:" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["mum said she was hurt that we shared without telling her",
+                                      "a parent told me her neighbour hits his dog"])
+def test_hurt_feelings_or_no_child_is_not_read_as_a_childs_disclosure(engine, question):
+    assert engine.answer(question).topic != "child_disclosure"
+
+
+def test_paraphrases_of_one_topic_are_held_out_together():
+    """Grouped calibration: near-duplicates of one label share a group, so none is validated against a
+    model trained on its twin; a different label or different words make a different group."""
+    from bot import router as routing
+
+    words = [s.split() for s in ("what is an isa", "what is an isa for", "who reviews agreements",
+                                 "what is an isa")]
+    groups = routing.paraphrase_groups(words, ["isa", "isa", "isa", "other"])
+    assert groups[0] == groups[1]
+    assert len({groups[0], groups[2], groups[3]}) == 3
+
+
+def test_one_of_these_only_when_the_top_two_together_are_sure_and_neither_alone():
+    """The decision rule the threshold is chosen with: answer, offer the close pair, or abstain."""
+    from bot import router as routing
+
+    outside = 3
+
+    def decide(*probabilities: float) -> str:
+        return routing.decide(np.array(probabilities), outside, 0.5)[0]
+
+    assert decide(0.62, 0.2, 0.1, 0.08) == "answer"
+    assert decide(0.3, 0.25, 0.05, 0.4) == "options"  # two close topics, together past the threshold
+    assert decide(0.3, 0.1, 0.05, 0.55) == "abstain"  # likely out of scope: the best topic is not close to sure
+    assert list(routing.decide(np.array([0.1, 0.2, 0.3, 0.4]), outside, 0.5)[1]) == [2, 1, 0]
+
+
 def test_a_question_in_two_clear_parts_gets_both_answers(engine):
     answer = engine.answer("What is an ISA? And what is Operation Encompass?")
     assert answer.answered
     assert answer.topic == "what_is_an_isa"
     assert "Operation Encompass police notifications:" in answer.answer
     assert {s.title for s in engine.topic_answer("operation_encompass").sources} <= {s.title for s in answer.sources}
+
+
+@pytest.mark.parametrize(("question", "first", "second"), [
+    ("can I share with the police without consent and how long should I keep the records",
+     "police_requests", "How long to keep records:"),
+    ("what is Clare's Law, and what is a MARAC", "clares_law_dvds", "multi-agency meetings"),
+])
+def test_a_second_question_joined_by_and_gets_its_own_answer(engine, question, first, second):
+    answer = engine.answer(question)
+    assert answer.topic == first
+    assert second in answer.answer.split("\n\n", 1)[1]
 
 
 def test_no_answer_opens_with_a_bare_yes_or_no(engine):

@@ -23,7 +23,8 @@ from tests.test_terminal import run_chat
 
 # Vague but in-scope questions: which one the trained router is unsure about depends on the content, so the
 # tests take the first that gets "one of these" (and fail if none does: the reply must stay reachable).
-VAGUE_CANDIDATES = ("what about the family", "consent", "the parents", "is it ok to tell someone", "sharing",
+VAGUE_CANDIDATES = ("consent and the family", "what about the family", "consent", "the parents",
+                    "is it ok to tell someone", "sharing",
                     "what about health", "confidential", "can I tell them", "who can I tell", "records",
                     "asking permission", "information about a child", "telling people", "the law", "school")
 

@@ -21,6 +21,7 @@ DEFAULT_CONTENT = Path(__file__).resolve().parent.parent.parent / "content"
 
 FIRST, SURNAME, WORD = 1, 2, 4  # a first name, a surname, also an everyday English word ("will", "price")
 VETO = 8  # on the veto list: never a name by itself
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: a cold ask reads these files
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +45,15 @@ class Lexicon:
 
 @cache
 def _names() -> dict[str, int]:
+    """Name -> flags, read in one pass (it runs on every cold ``python -m bot ask``, so no per-line work:
+    a name never contains white space, so one split gives name, roles, name, roles, ...; the few distinct
+    role strings are mapped once)."""
     flags = {"f": FIRST, "s": SURNAME, "w": WORD}
-    names: dict[str, int] = {}
     with gzip.open(NAMES_FILE, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            name, _, roles = line.rstrip("\n").partition("\t")
-            names[name] = sum(flags[r] for r in roles)
-    return names
+        fields = handle.read().split()
+    names, roles = fields[0::2], fields[1::2]
+    by_roles = {r: sum(flags[letter] for letter in r) for r in set(roles)}
+    return dict(zip(names, map(by_roles.__getitem__, roles), strict=True))
 
 
 def read_lexicon(content_root: Path) -> Lexicon:
@@ -59,14 +62,14 @@ def read_lexicon(content_root: Path) -> Lexicon:
     phrases: set[str] = set()
     privacy_file = content_root / "privacy.yaml"
     if privacy_file.exists():
-        document = yaml.safe_load(privacy_file.read_text(encoding="utf-8")) or {}
+        document = yaml.load(privacy_file.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         for entry in document.get("not_names", ()):
             lower = " ".join(str(entry).lower().replace("’", "'").split())
             (phrases if " " in lower else words).add(lower)
     lower_only: set[str] = set()
     vocabulary_file = content_root / "vocabulary.yaml"
     if vocabulary_file.exists():
-        document = yaml.safe_load(vocabulary_file.read_text(encoding="utf-8")) or {}
+        document = yaml.load(vocabulary_file.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         for section in ("abbreviations", "capital_abbreviations"):
             lower_only.update(str(key).lower() for key in (document.get(section) or {}))
         lower_only.update(str(word).lower() for word in document.get("stopwords") or ())
