@@ -139,9 +139,11 @@ def test_a_childs_disclosure_of_harm_gets_the_disclosure_answer_first(engine, qu
     """Whoever hurts the child and however it is phrased, the disclosure answer leads: no consent needed,
     refer to children's social care, 999 in immediate danger (none of these is one of its examples)."""
     answer = engine.answer(question)
-    assert answer.answered and answer.topic == "child_disclosure", answer
+    assert answer.answered, answer
+    assert answer.topic == "child_disclosure", answer
     first = answer.answer.split("\n\n")[0]
-    assert "children's social care" in first and "999" in first and "do not need consent" in first
+    for fact in ("children's social care", "999", "do not need consent"):
+        assert fact in first
 
 
 def test_a_disclosure_in_danger_gets_the_emergency_answer_then_the_disclosure_answer(engine):
