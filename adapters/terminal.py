@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
 import shutil
 import signal
 import textwrap
@@ -32,6 +33,7 @@ from bot.strings import Strings
 log = logging.getLogger(__name__)
 
 QUIT_WORDS = frozenset({"quit", "exit", "bye", ":q"})
+CTRL_C_SLICE_SECONDS = 0.2  # how soon a Ctrl+C at the prompt is acted on, whichever thread got the signal
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _CODE = re.compile(r"`([^`\n]+?)`")
 _HANGING = re.compile(r"\s*(?:[-•*]|\d+\))\s+|\s+")  # a list item's marker, or plain indentation
@@ -122,6 +124,14 @@ def _ctrl_c_clears_the_line(enabled: bool) -> Iterator[dict[str, bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _wait_for_a_line(stdin: TextIO) -> None:
+    """Wait in short slices rather than in one blocking read: the kernel may hand Ctrl+C's signal to another
+    thread (the database driver's), which leaves a blocked read() in this one uninterrupted, and Python runs
+    the handler only when this thread runs. A terminal in line mode is readable once a whole line is typed."""
+    while not select.select([stdin], [], [], CTRL_C_SLICE_SECONDS)[0]:
+        pass
+
+
 def _read_line(stdin: TextIO, stdout: TextIO, prompt: str, ctrl_c: dict[str, bool]) -> str | None:
     """The next line after ``prompt``; None when Ctrl+C abandoned it (from the prompt on, so a Ctrl+C
     just as the prompt appears is not lost)."""
@@ -129,6 +139,8 @@ def _read_line(stdin: TextIO, stdout: TextIO, prompt: str, ctrl_c: dict[str, boo
     try:
         if prompt:
             print(prompt, end="", file=stdout, flush=True)
+        if stdin.isatty():
+            _wait_for_a_line(stdin)
         return stdin.readline()
     except _Interrupted:
         return None
