@@ -8,26 +8,18 @@ from __future__ import annotations
 
 import re
 
-from bot.identity import AddressKind, Identity
+from bot.identity import AddressKind, Identity, PatternAddresses
 
 CHANNEL = "local"
-_USER = re.compile(r"local:([\w.@-]{1,100})")
-_CONVERSATION = re.compile(r"local(?::([\w.@:-]{1,200}))?")
 
 
-class LocalAddresses:
+class LocalAddresses(PatternAddresses):
     channel = CHANNEL
-
-    def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
-        pattern = _USER if kind is AddressKind.USER else _CONVERSATION
-        match = pattern.fullmatch(text.strip())
-        if match is None:
-            shape = "local:<name>" if kind is AddressKind.USER else "local or local:<conversation id>"
-            raise ValueError(f"{text.strip()!r} is not a {kind} (local chat: {shape})")
-        return Identity(CHANNEL, match.group(1) or "")
-
-    def legacy_keys(self, identity: Identity) -> tuple[str, ...]:
-        return ()
+    label = "local chat"
+    user_pattern = re.compile(r"local:([\w.@-]{1,100})")
+    conversation_pattern = re.compile(r"local(?::([\w.@:-]{1,200}))?")
+    user_shape = "local:<name>"
+    conversation_shape = "local or local:<conversation id>"
 
 
 def local_identity(name: str) -> Identity:

@@ -14,6 +14,7 @@ Typed addresses (an ISA owner, a reminder channel, ``ADMINS``) are read by the c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -56,6 +57,34 @@ class AddressParser(Protocol):
 
     def legacy_keys(self, identity: Identity) -> tuple[str, ...]:
         """Older stored forms of the same identity that a migration could not rewrite (for subject access)."""
+
+
+class PatternAddresses:
+    """An :class:`AddressParser` for a channel whose ids are unique on their own (no workspace scope): one
+    pattern for users and one for conversations, each capturing the id. Adapters subclass it with their shapes."""
+
+    channel: str
+    label: str  # how the error names the channel: "Teams", "local chat"
+    user_pattern: re.Pattern[str]
+    conversation_pattern: re.Pattern[str]
+    user_shape: str
+    conversation_shape: str
+
+    def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
+        raw = text.strip()
+        user = kind is AddressKind.USER
+        match = (self.user_pattern if user else self.conversation_pattern).fullmatch(raw)
+        if match is None:
+            shape = self.user_shape if user else self.conversation_shape
+            raise ValueError(f"{raw!r} is not a {kind} ({self.label}: {shape})")
+        return self.issue(match.group(1) or "", kind)
+
+    def issue(self, value: str, kind: AddressKind) -> Identity:
+        """The identity for a matched id (a channel with case-insensitive ids normalises it here)."""
+        return Identity(self.channel, value)
+
+    def legacy_keys(self, identity: Identity) -> tuple[str, ...]:
+        return ()
 
 
 class Addresses:

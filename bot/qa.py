@@ -15,7 +15,8 @@ Around that: a question that mentions a child in immediate danger (the phrases a
 ``danger_phrases`` of the emergency topic) gets the emergency answer first, whatever else it asks, and a
 child's disclosure of harm (a topic's ``lead_when`` word lists: "told" and "hits") gets that answer next; a
 question in two clear parts gets both answers; and a long story that the whole text cannot route is
-routed again by its last clauses, where the real question usually sits. An answer costs well under a
+routed again by its last clauses, where the real question usually sits (answered when the ending's topic
+is one of the whole story's top two, offered as one of the options otherwise). An answer costs well under a
 millisecond once the router is loaded.
 """
 
@@ -66,7 +67,8 @@ class Answer:
 # abbreviations; "plain" reads the lower-case words as typed. All correct typos to known words.
 NORMALISATION = "vocabulary"
 OPTIONS_OFFERED = 3  # topics offered when the question is in scope but not clearly one topic
-LIKELY_TOPICS = 5  # a long story's ending may only be answered with one of the whole story's five likeliest
+LIKELY_TOPICS = 5  # a long story's ending may only pick one of the whole story's five likeliest topics...
+ENDING_ANSWERS_FROM = 2  # ...and is answered only when it is one of the story's top two (the options rule's pair)
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also routed on their own
 PART_MIN_WORDS = 3  # a question in two parts: each part has at least this many words
@@ -271,7 +273,15 @@ class QuestionEngine:
         # An ending alone ("do I have to tell them?") loses the story's context, so it may only pick one of
         # the topics the whole question already finds likely.
         confident = [d for d in endings if d.kind == "answer" and d.topics[0] in whole.likely]
-        return [max(confident, key=lambda d: d.confidence)] if confident else [whole]
+        if not confident:
+            return [whole]
+        ending = max(confident, key=lambda d: d.confidence)
+        if ending.topics[0] in whole.likely[:ENDING_ANSWERS_FROM]:
+            return [ending]
+        # The ending is sure but the story points elsewhere ("do I have to tell them?" after a story about a
+        # teenager's confidentiality): a confident answer would be a guess, so offer both readings.
+        offered = tuple(dict.fromkeys((ending.topics[0], *whole.likely)))[:OPTIONS_OFFERED]
+        return [_Decision("options", offered, ending.confidence, whole.outside, whole.likely)]
 
     def lead_topics(self, question: str) -> list[int]:
         """Topics whose ``lead_when`` word lists all occur in the question (a child "told" someone "hits"):

@@ -6,7 +6,8 @@ to go other than the nearest topic. Features are TF-IDF over character 2-5-grams
 typos: "consnet" shares most of its n-grams with "consent") and word 1-2-grams; the classifier is a
 linear SVM (``MODEL``; logistic regression and ridge are the alternatives bench/qa_calibrate.py compares).
 Its scores become probabilities through one softmax temperature fitted on held-out predictions, and
-the one answer threshold is chosen on those same predictions: the lowest threshold whose held-out
+the one answer threshold is chosen on those same predictions (grouped k-fold repeated over ``REPEATS``
+shuffles and pooled, so that one split's luck does not move the threshold): the lowest threshold whose held-out
 confidently-wrong rate stays within ``WRONG_RATE_TARGET`` (answering with a topic the content lists as
 related to the right one is not counted wrong). The held-out predictions are grouped k-fold over the
 questions: a paraphrase family (examples of one topic sharing most of their words) is never split
@@ -41,8 +42,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OUTSIDE = "_outside"  # the class of out-of-scope questions
-ROUTER_FORMAT = "2"  # bump when training or the analyzers change: old caches are then ignored
+ROUTER_FORMAT = "3"  # bump when training or the analyzers change: old caches are then ignored
 FOLDS = 5
+REPEATS = 3  # grouped k-fold is repeated over this many shuffles: one split moves the threshold by +-0.03
 MODEL = "svm"  # "logistic", "svm" or "ridge", each calibrated the same way; compared in bench/qa_calibrate.py
 REGULARISATION_C = {"logistic": 20.0, "svm": 1.0, "ridge": 1.0}  # inverse regularisation strength of each model
 WRONG_RATE_TARGET = 0.05  # held-out share of questions we may answer with the wrong topic (the issue's limit)
@@ -212,17 +214,18 @@ def paraphrase_groups(words: Sequence[Sequence[str]], labels: Sequence[str]) -> 
 
 
 def out_of_fold_scores(words: Sequence[Sequence[str]], labels: Sequence[str], classes: Sequence[str],
-                       model: str = MODEL, questions: np.ndarray | None = None) -> np.ndarray:
+                       model: str = MODEL, questions: np.ndarray | None = None, seed: int = SEED) -> np.ndarray:
     """Decision scores of each question from a model that saw neither it nor its paraphrases (grouped
-    k-fold), columns in ``classes``. Rows that are not questions (``questions`` false: topic titles and
-    keyword lists) are in every training fold and never held out; their scores stay at -1e3."""
+    k-fold, folds shuffled by ``seed``), columns in ``classes``. Rows that are not questions (``questions``
+    false: topic titles and keyword lists) are in every training fold and never held out; their scores
+    stay at -1e3."""
     from sklearn.model_selection import GroupKFold
 
     scores = np.full((len(words), len(classes)), -1e3)
     position = {label: i for i, label in enumerate(classes)}
     groups = paraphrase_groups(words, labels)
     # Shuffle the group numbers so folds mix topics (GroupKFold balances fold sizes but does not shuffle).
-    groups = np.random.default_rng(SEED).permutation(groups.max() + 1)[groups]
+    groups = np.random.default_rng(seed).permutation(groups.max() + 1)[groups]
     rows = np.arange(len(words)) if questions is None else np.flatnonzero(questions)
     always = np.setdiff1d(np.arange(len(words)), rows)
     for inner_train, inner_held in GroupKFold(FOLDS).split(rows, groups=groups[rows]):
@@ -274,8 +277,11 @@ def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router
     classes = [str(c) for c in pipeline.classes_]
     truth = np.array([classes.index(label) for label in labels])
     questions = np.array(training.questions, dtype=bool) if training.questions else np.ones(len(labels), bool)
-    held_out = out_of_fold_scores(words, labels, classes, model, questions)[questions]
-    truth = truth[questions]
+    # Every question is held out once per repeat; the repeats are pooled, so the temperature and the
+    # threshold rest on several splits rather than on one split's luck.
+    held_out = np.concatenate([out_of_fold_scores(words, labels, classes, model, questions, SEED + repeat)[questions]
+                               for repeat in range(REPEATS)])
+    truth = np.tile(truth[questions], REPEATS)
     temperature = fit_temperature(held_out, truth)
     held_out_probabilities = softmax(held_out * temperature)
     acceptable = np.zeros((len(classes), len(classes)), dtype=bool)

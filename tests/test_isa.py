@@ -154,6 +154,7 @@ async def test_register_questions_are_answered_citing_the_agreement(isa_assistan
 async def test_non_admins_cannot_edit_and_nothing_changes(isa_assistant):
     refused = (await ask(isa_assistant, "isa edit 1 review_date=2030-01-01", user="local:someone"))[-1]
     assert "Only an admin or the agreement's owner" in refused.text
+    assert refused.private, "a refusal is for the person who asked, never posted to a shared channel"
     refused = (await ask(isa_assistant, "isa reviewed 1 2028-01-01", user="slack:T1:U0NOBODY"))[-1]
     assert "Only an admin" in refused.text
     async with isa_assistant.engine.connect() as conn:

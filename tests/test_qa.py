@@ -116,6 +116,15 @@ def test_who_is_asking_does_not_change_the_answer(engine, intro):
     assert engine.answer(intro + question).topic == engine.answer(question).topic == "early_help_no_consent_to_assess"
 
 
+def test_a_story_whose_ending_points_elsewhere_gets_options_not_a_guess(engine):
+    """"Do we have to tell him?" alone reads as telling families; the story (a father demanding what was
+    written about his child) reads as a request for records. Neither reading is sure, so both are offered."""
+    answer = engine.answer("A dad came into the office shouting and wants to know everything the nursery has "
+                           "written to the social worker about his daughter, do we have to tell him?")
+    assert not answer.answered
+    assert {"subject_access_request", "inform_family"} <= set(answer.options)
+
+
 def test_a_worry_is_not_mistaken_for_out_of_scope(engine):
     answer = engine.answer("I'm a bit worried, can I share without consent?")
     assert answer.answered or answer.options
@@ -130,6 +139,19 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
 
 
 @pytest.mark.parametrize("question", [
+    "a child is home alone and the front door is open",
+    "she says her dad will kill her if she goes back",
+    "the 14 year old has been missing since Tuesday and her mum hasn't called anyone",
+    "the toddler is alone in the car outside the shop",
+])
+def test_a_child_left_alone_missing_or_threatened_gets_the_emergency_answer(engine, question):
+    answer = engine.answer(question)
+    assert answer.answered, answer
+    assert answer.topic == "emergency_sharing", answer
+    assert "999" in answer.answer.split("\n\n")[0]
+
+
+@pytest.mark.parametrize("question", [
     "a child told me her stepdad hits her, can I tell social care without asking mum?",
     "Year 9 lad said his brother punched him and he's got bruises, what now",
     "my foster placement disclosed that her birth dad touched her when she was little",
@@ -139,9 +161,12 @@ def test_a_childs_disclosure_of_harm_gets_the_disclosure_answer_first(engine, qu
     """Whoever hurts the child and however it is phrased, the disclosure answer leads: no consent needed,
     refer to children's social care, 999 in immediate danger (none of these is one of its examples)."""
     answer = engine.answer(question)
-    assert answer.answered and answer.topic == "child_disclosure", answer
+    assert answer.answered, answer
+    assert answer.topic == "child_disclosure", answer
     first = answer.answer.split("\n\n")[0]
-    assert "children's social care" in first and "999" in first and "do not need consent" in first
+    assert "children's social care" in first
+    assert "999" in first
+    assert "do not need consent" in first
 
 
 def test_a_disclosure_in_danger_gets_the_emergency_answer_then_the_disclosure_answer(engine):
@@ -323,6 +348,16 @@ def test_gap_topics_held_out_set(engine):
     grades = grade_file(engine, HELD_OUT_5)
     assert len(grades) >= 25
     assert sum(g.passed for g in grades) / len(grades) >= 0.9, [g for g in grades if not g.passed]
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "tests" / "data").glob("qa-blind-*.yaml")),
+                         ids=lambda p: p.stem)
+def test_blind_batches_are_rarely_confidently_wrong(engine, path):
+    """The issue's limit: at most 5% of all questions answered with an answer that fails the grading rule
+    (an abstention or "one of these" is not wrong). Batches were measured blind first, then developed on."""
+    grades = grade_file(engine, path)
+    wrong = [g for g in grades if g.confidently_wrong]
+    assert len(wrong) <= 0.05 * len(grades), wrong
 
 
 # ---------------------------------------------------------------------------------------------- CLI contract

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import re
 
-from bot.identity import AddressKind, Identity
+from bot.identity import AddressKind, Identity, PatternAddresses
 
 CHANNEL = "teams"
-_USER = re.compile(r"teams:([0-9a-fA-F-]{8,}|29:\S{3,})")
-_CONVERSATION = re.compile(r"teams:(\S{3,})")
 
 
-class TeamsAddresses:
+class TeamsAddresses(PatternAddresses):
     channel = CHANNEL
+    label = "Teams"
+    user_pattern = re.compile(r"teams:([0-9a-fA-F-]{8,}|29:\S{3,})")
+    conversation_pattern = re.compile(r"teams:(\S{3,})")
+    user_shape = "teams:<AAD object id>"
+    conversation_shape = "teams:<conversation id>"
 
-    def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
-        raw = text.strip()
-        match = (_USER if kind is AddressKind.USER else _CONVERSATION).fullmatch(raw)
-        if match is None:
-            shape = "teams:<AAD object id>" if kind is AddressKind.USER else "teams:<conversation id>"
-            raise ValueError(f"{raw!r} is not a {kind} (Teams: {shape})")
-        return user(match.group(1)) if kind is AddressKind.USER else Identity(CHANNEL, match.group(1))
-
-    def legacy_keys(self, identity: Identity) -> tuple[str, ...]:
-        return ()
+    def issue(self, value: str, kind: AddressKind) -> Identity:
+        return user(value) if kind is AddressKind.USER else Identity(CHANNEL, value)
 
 
 def user(object_id: str) -> Identity:

@@ -277,7 +277,8 @@ async def may_change_reminder(conn, ctx: TurnContext, created_by: str, channel: 
 
 def not_allowed(ctx: TurnContext) -> Reply:
     log.info("isa change refused", extra={"user": ctx.user_id})
-    return Reply(ctx.assistant.strings.get("isa.not_allowed"))
+    # Private: pressing Snooze or Mark reviewed on a channel's reminder must not post a refusal to the channel.
+    return Reply(ctx.assistant.strings.get("isa.not_allowed"), private=True)
 
 
 async def save_from_form(ctx: TurnContext, isa_id: int | None, values: dict[str, str]) -> list[Reply]:
