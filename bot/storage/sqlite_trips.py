@@ -5,7 +5,9 @@ create the cursor, execute, fetch the rows, close. Each call is a hand-off betwe
 0.6 ms of CPU on a loaded two-core machine, more than the statement itself), so a question turn spent
 more on hand-offs than on SQL. This connection's cursor does the four steps in a single call and
 hands back the rows, the row count and the last row id with them. What SQLite executes, and when it
-commits, is unchanged: transactions, pragmas and durability are exactly as before.
+commits, is unchanged: transactions, pragmas and durability are exactly as before. Rows come back all
+at once, as SQLAlchemy's adapter fetched them anyway; a server-side cursor (``stream``) would not stream,
+and nothing here uses one.
 """
 
 from __future__ import annotations
