@@ -3,8 +3,10 @@ signed with the fake's JWKS key, MSAL replaced at its network boundary, and Acti
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,3 +227,17 @@ async def start_rig(tmp_path: Path, connector: FakeConnector, **overrides: Any):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     return TeamsRig(aiohttp.ClientSession(), f"http://127.0.0.1:{port}", connector, app), runner
+
+
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, monkeypatch: Any, **overrides: Any) -> AsyncIterator[TeamsRig]:
+    """The app served against a fresh fake connector, with MSAL faked; the server and session closed after."""
+    monkeypatch.setattr("botframework.connector.auth.microsoft_app_credentials.ConfidentialClientApplication",
+                        FakeMsal)
+    with FakeConnector() as connector:
+        rig, runner = await start_rig(tmp_path, connector, **overrides)
+        try:
+            yield rig
+        finally:
+            await rig.http.close()
+            await runner.cleanup()

@@ -15,14 +15,12 @@ from sqlalchemy import select
 
 from adapters.teams.cards import MAX_ACTIONS, MAX_CARD_BYTES, card_bytes
 from bot.storage.tables import decision_records
-from tests.fake_connector import FakeConnector
 from tests.teams_harness import (
-    FakeMsal,
     card_actions,
     card_text,
     choice_presses,
     navigation_presses,
-    start_rig,
+    serving,
     typed_submit,
     validate_card,
 )
@@ -48,13 +46,8 @@ def typed_answer(card: dict[str, Any]) -> str:
 
 @pytest.fixture
 async def rig(tmp_path, monkeypatch):
-    monkeypatch.setattr("botframework.connector.auth.microsoft_app_credentials.ConfidentialClientApplication",
-                        FakeMsal)
-    with FakeConnector() as connector:
-        rig, runner = await start_rig(tmp_path, connector)
+    async with serving(tmp_path, monkeypatch) as rig:
         yield rig
-        await rig.http.close()
-        await runner.cleanup()
 
 
 async def test_a_whole_walkthrough_in_teams_from_decide_to_a_recorded_summary(rig, tmp_path):

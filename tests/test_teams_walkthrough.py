@@ -16,11 +16,10 @@ from tests.teams_harness import (
     CHANNEL_ID,
     GROUP_CHAT_ID,
     USER,
-    FakeMsal,
     card_text,
     choice_presses,
     navigation_presses,
-    start_rig,
+    serving,
     validate_cards,
 )
 
@@ -30,14 +29,9 @@ THREAD = f"{CHANNEL_ID};messageid=1700000000000"
 
 @pytest.fixture
 async def rig(tmp_path, monkeypatch):
-    monkeypatch.setattr("botframework.connector.auth.microsoft_app_credentials.ConfidentialClientApplication",
-                        FakeMsal)
-    with FakeConnector() as connector:
-        rig, runner = await start_rig(tmp_path, connector)
+    async with serving(tmp_path, monkeypatch) as rig:
         yield rig
-        validate_cards(connector)
-        await rig.http.close()
-        await runner.cleanup()
+        validate_cards(rig.connector)
 
 
 async def records(rig) -> int:
