@@ -20,6 +20,7 @@ from bot.storage.tables import (
     decision_records,
     local_outbox,
     processed_events,
+    slack_oauth_states,
     transcripts,
     unanswered_questions,
     users,
@@ -75,11 +76,14 @@ async def test_run_purges_expired_rows_keeps_recent_and_audits_counts_only(db_ur
     engine = await _engine(db_url)
     try:
         await _seed(engine)
+        async with engine.begin() as conn:  # a Slack install begun long ago and never finished
+            await conn.execute(insert(slack_oauth_states).values(state="abandoned", expires_at=OLD))
         settings = make_settings(tmp_path, database_url=db_url)
         report = await run_retention(engine, settings, now=NOW)
         assert report.purged == {"conversation_state": 1, "transcripts": 1, "processed_events": 1,
                                  "unanswered_questions": 1, "local_outbox": 1, "users": 1,
-                                 "teams_dialog_routes": 0, "decision_records": 1, "audit_log": 1}
+                                 "teams_dialog_routes": 0, "slack_oauth_states": 1, "decision_records": 1,
+                                 "audit_log": 1}
         async with engine.connect() as conn:
             assert (await conn.execute(select(users.c.user_id))).scalars().all() == ["local:new"]
             assert (await conn.execute(select(transcripts.c.user_id))).scalars().all() == ["local:new"]

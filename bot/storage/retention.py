@@ -15,34 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.tables import (
+    DELETE,
+    PSEUDONYMISE,
+    WORKING,
     audit_log,
     conversation_refs,
-    conversation_state,
     decision_records,
-    isa_snoozes,
-    isas,
-    local_outbox,
     metadata,
-    processed_events,
-    reminder_subscriptions,
-    teams_dialog_routes,
-    transcripts,
-    unanswered_questions,
-    users,
 )
 
 DELETE_CHUNK = 500
 
+# Every rule below is derived from the policy each table declares (``info=policy(...)`` in tables.py), so a
+# new table is purged, erased and pseudonymised as it says without a second list to keep in step.
+_POLICIES = [(table, table.info) for table in metadata.tables.values() if table.info]
+
 # Short-lived working data: (table, the column that says how old a row is).
-SHORT_LIVED = (
-    (conversation_state, conversation_state.c.updated_at),
-    (transcripts, transcripts.c.created_at),
-    (processed_events, processed_events.c.created_at),
-    (unanswered_questions, unanswered_questions.c.created_at),
-    (local_outbox, local_outbox.c.created_at),
-    (users, users.c.last_seen),
-    (teams_dialog_routes, teams_dialog_routes.c.updated_at),
-)
+SHORT_LIVED = tuple((table, table.c[rule["age"]]) for table, rule in _POLICIES
+                    if rule["retention"] == WORKING and rule["age"])
 
 # Columns that hold a user id (or a conversation id, which for a personal chat is the user's own);
 # any column named ``*_by`` (created_by, snoozed_by ...) counts too, so new tables are covered.
@@ -51,22 +41,12 @@ USER_COLUMNS = ("user_id", "owner", "actor", "subject", "conversation_id")
 
 # Working data about a user that an erasure request removes; decision records only on instruction,
 # because they are case records the organisation may be obliged to keep.
-ERASABLE = (
-    (users, users.c.user_id),
-    (conversation_state, conversation_state.c.user_id),
-    (transcripts, transcripts.c.user_id),
-    (local_outbox, local_outbox.c.conversation_id),
-    (teams_dialog_routes, teams_dialog_routes.c.user_id),
-)
+ERASABLE = tuple((table, table.c[rule["erase_by"] or rule["subject"][0]]) for table, rule in _POLICIES
+                 if rule["erase"] == DELETE)
 # Accountability data that names a user: kept, but the name becomes the erasure's pseudonym, so the
 # register's history still shows that one person made those changes, and no longer who.
-PSEUDONYMISED = (
-    (isas, isas.c.owner),
-    (audit_log, audit_log.c.actor),
-    (audit_log, audit_log.c.subject),
-    (isa_snoozes, isa_snoozes.c.snoozed_by),
-    (reminder_subscriptions, reminder_subscriptions.c.created_by),
-)
+PSEUDONYMISED = tuple((table, table.c[name]) for table, rule in _POLICIES if rule["erase"] == PSEUDONYMISE
+                      for name in ((rule["erase_by"],) if rule["erase_by"] else rule["subject"]))
 
 
 async def purge_expired(conn: AsyncConnection, cutoff: datetime, record_cutoff: datetime,

@@ -48,10 +48,10 @@ KEEP = "keep"  # nothing names a user
 
 def policy(retention: str, *, age: str | None = None, subject: tuple[str, ...] = (), erase: str = KEEP,
            erase_by: str | None = None) -> dict[str, Any]:
-    """A table's data protection rules: ``subject`` columns name a user; ``erase_by`` is the column an
-    erasure deletes by (default: the first subject column)."""
-    return {"retention": retention, "age": age, "subject": subject, "erase": erase,
-            "erase_by": erase_by or (subject[0] if subject else None)}
+    """A table's data protection rules, read by :mod:`bot.storage.retention`: ``subject`` columns name a
+    user; ``erase_by`` is the one column an erasure deletes or pseudonymises by (default: the first subject
+    column for a deletion, every subject column for pseudonymising)."""
+    return {"retention": retention, "age": age, "subject": subject, "erase": erase, "erase_by": erase_by}
 
 # A user the bot has met: whether the one-time disclaimer has been shown, and the name (and role) they
 # typed for "Decided by" on their own records (their own data; nobody else's name is ever kept).
