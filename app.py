@@ -122,7 +122,7 @@ async def build_app(settings: Settings) -> web.Application:
     log.info("channels enabled: " + (", ".join(enabled) or "none"))
 
     async def _close(_app: web.Application) -> None:
-        await assistant.engine.dispose()
+        await assistant.close()  # the turns still being written first
 
     app.on_cleanup.append(_close)
     return app

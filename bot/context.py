@@ -30,15 +30,10 @@ class TurnContext:
     own_name: str | None = None
     # The turn's text is the user's own name (for their records): the privacy guard's warning is not shown.
     own_details: bool = False
-    # The turn's own connection while a question is answered inside its transaction (see bot/core.py).
-    conn: AsyncConnection | None = None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A connection to read with: the turn's own, if it holds one (SQLite has one), else a fresh one."""
-        if self.conn is not None:
-            yield self.conn
-            return
+        """A connection to read with (a turn holds none while it is answered: SQLite has one)."""
         async with self.assistant.engine.connect() as conn:
             yield conn
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import privacy
 from bot.config import Settings
@@ -30,11 +30,12 @@ from bot.messages import Choice, IncomingTurn, Reply, ReplyKind
 from bot.qa import Answer
 from bot.storage import turns
 from bot.storage.db import utcnow
+from bot.storage.group_commit import TurnRecord, TurnWriter, WriterClosed
 
 log = logging.getLogger(__name__)
 
 # What a database outage looks like from here: driver errors, refused connections, timeouts.
-DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError, WriterClosed)
 
 CommandHandler = Callable[[TurnContext, str], Awaitable[list[Reply]]]
 # The value of a "one of these" topic button: pressing it answers that topic ("topic consent_refused").
@@ -89,6 +90,7 @@ class Assistant:
     ):
         self.settings = settings
         self.engine = engine
+        self.turn_writer = TurnWriter(engine)  # question turns' rows, committed together (group commit)
         self.content = content
         self.qa = qa
         self.clock = clock
@@ -102,6 +104,11 @@ class Assistant:
         privacy.use_content(content.root)  # the veto list a safeguarding lead keeps in content/privacy.yaml
         self.register_command("help", self._help, "help.command", changes_nothing=True)
         self.register_command("ask", self._ask_command, "help.ask", changes_nothing=True)
+
+    async def close(self) -> None:
+        """Write the question turns still queued, then close the database (a server's or a CLI's last step)."""
+        await self.turn_writer.close()
+        await self.engine.dispose()
 
     @property
     def strings(self):
@@ -132,32 +139,49 @@ class Assistant:
         ctx = TurnContext(turn, privacy.scan(turn.text), self)
         key = f"turn:{turn.channel}:{turn.message_id}" if turn.message_id else None
         try:
-            async with self.engine.begin() as conn:  # the turn's one transaction (two, if it changes something)
+            async with self.engine.connect() as conn:
+                start = await turns.read_turn(conn, turn.user_id, turn.conversation_id, key)
+            if not start.claimed:
+                return self._duplicate(turn)
+            ctx.dialog_state, ctx.dialog_state_loaded = start.dialog_state, True
+            ctx.own_name = start.display_name
+            if self._changes_nothing(ctx):  # answered with no connection held; written with other turns
+                return await self._answer_and_write(ctx, key, start.last_seen)
+            async with self.engine.begin() as conn:  # a dialog step or a command commits its key first,
                 start = await turns.begin_turn(conn, turn.user_id, turn.conversation_id, key, self.clock())
-                if not start.claimed:
+                if not start.claimed:  # so it runs at most once
                     return self._duplicate(turn)
-                ctx.dialog_state, ctx.dialog_state_loaded = start.dialog_state, True
-                ctx.own_name = start.display_name
+                ctx.dialog_state = start.dialog_state
                 first_contact = await turns.touch_user(conn, turn.user_id, self.clock(), start.last_seen)
-                if self._changes_nothing(ctx):  # answer on this connection and write it in this transaction
-                    ctx.conn = conn
-                    replies, outcome = await self._route(ctx)
-                    ctx.conn = None
-                    replies = self._with_notices(ctx, replies, first_contact)
-                    await self._log_turn(conn, ctx, replies)
-                    return replies, outcome
-                # A dialog step or a command commits its key first, so it runs at most once.
             replies, outcome = await self._route(ctx)
         except DATABASE_ERRORS as exc:
             log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})
             return [Reply(s.get("errors.database"))], "error"
         replies = self._with_notices(ctx, replies, first_contact)
-        try:
-            async with self.engine.begin() as conn:
-                await self._log_turn(conn, ctx, replies)
-        except DATABASE_ERRORS as exc:  # the work is done and committed; only the transcript is lost
+        try:  # the work is done and committed; the transcript goes with other turns' rows
+            await self.turn_writer.write(self._record(ctx, replies, key=None, last_seen=self.clock()))
+        except DATABASE_ERRORS as exc:  # only the transcript is lost
             log.warning("could not write transcript", extra={"reason": type(exc).__name__})
         return replies, outcome
+
+    async def _answer_and_write(self, ctx: TurnContext, key: str | None,
+                                last_seen: datetime | None) -> tuple[list[Reply], str]:
+        """A question or a read-only command: answer, then hand the turn's key, user row, transcript and
+        unanswered questions to the group commit; the replies go out once those are committed."""
+        replies, outcome = await self._route(ctx)
+        replies = self._with_notices(ctx, replies, first_contact=False)
+        greeting = Reply(self.strings.get("disclaimer"), kind=ReplyKind.NOTICE) if last_seen is None else None
+        written = await self.turn_writer.write(self._record(ctx, replies, key, last_seen, greeting))
+        if not written.claimed:  # another delivery of this message was written first
+            return self._duplicate(ctx.turn)
+        return ([greeting] if written.first_contact and greeting else []) + replies, outcome
+
+    def _record(self, ctx: TurnContext, replies: list[Reply], key: str | None, last_seen: datetime | None,
+                greeting: Reply | None = None) -> TurnRecord:
+        """What the turn leaves behind: redacted transcript lines (purged by retention), unanswered questions."""
+        return TurnRecord(ctx.user_id, ctx.conversation_id, key, self.clock(), last_seen, ctx.redacted_text,
+                          tuple(r.text for r in replies if not r.private), greeting.text if greeting else None,
+                          tuple(ctx.unanswered))
 
     async def pending(self, turn: IncomingTurn) -> list[Reply]:
         """The user's unfinished walkthrough (or other dialog) in this conversation, shown again; [] if none.
@@ -265,11 +289,3 @@ class Assistant:
     def starter_choices(self) -> list[Choice]:
         return [Choice(self.strings.get(f"choices.{name}"), name)
                 for name in ("decide", "records") if name in self.commands]
-
-    # ------------------------------------------------------------------ what a turn leaves behind
-    async def _log_turn(self, conn: AsyncConnection, ctx: TurnContext, replies: list[Reply]) -> None:
-        """A redacted transcript line for each message (purged by retention) and the unanswered questions."""
-        now = self.clock()
-        await turns.add_transcript(conn, ctx.user_id, ctx.conversation_id, ctx.redacted_text,
-                                   [r.text for r in replies if not r.private], now)
-        await turns.add_unanswered(conn, ctx.unanswered, now)

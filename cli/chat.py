@@ -47,4 +47,4 @@ async def chat(args: argparse.Namespace) -> int:
         run = run_json if args.json else run_interactive
         return await run(assistant, args.user, sys.stdin, sys.stdout)
     finally:
-        await assistant.engine.dispose()
+        await assistant.close()

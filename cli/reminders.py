@@ -63,7 +63,7 @@ async def run_due(args) -> int:
     finally:
         for close in closers:
             await close()
-        await assistant.engine.dispose()
+        await assistant.close()
     for item in sent:
         if args.json:
             print(json.dumps(item.to_json(), ensure_ascii=False))

@@ -115,7 +115,7 @@ async def assistant(settings: Settings):
 
     built = await build_assistant(settings)
     yield built
-    await built.engine.dispose()
+    await built.close()
 
 
 def turn(text: str = "", *, user: str = "local:tester", conversation: str = "local:tester",

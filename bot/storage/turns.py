@@ -1,6 +1,8 @@
-"""What a turn leaves behind: the "met this user" row, redacted transcript lines, unanswered questions.
+"""What a turn reads first, and the "met this user" row of a turn that changes something.
 
-Each function runs inside the caller's transaction, so the core reads and writes a question turn in one.
+A question turn reads with :func:`read_turn` and leaves its rows (key, user, transcript, unanswered
+questions) to the group commit (:mod:`bot.storage.group_commit`); a dialog step or a command claims its
+key with :func:`begin_turn` in a transaction of its own first, so it runs at most once.
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.db import insert_ignore
-from bot.storage.tables import conversation_state, processed_events, transcripts, unanswered_questions, users
+from bot.storage.tables import conversation_state, processed_events, unanswered_questions, users
 
 LAST_SEEN_RESOLUTION = timedelta(hours=1)  # ``last_seen`` (which retention reads) is refreshed at most hourly
 TRANSCRIPT_CHARS = 4000
+KEY_CHARS = 300  # processed_events.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +39,9 @@ _SEEN = select(users.c.last_seen).where(users.c.user_id == bindparam("turn_user"
 _NAME = select(users.c.display_name).where(
     users.c.user_id == bindparam("turn_user")).scalar_subquery().label("display_name")
 _READ = select(_STATE, _SEEN, _NAME)
+_HANDLED = exists().where(processed_events.c.key == bindparam("claim_key")).label("handled")
+_READ_UNCLAIMED = select(_STATE, _SEEN, _NAME, _HANDLED)
 _CLAIMS: dict[str, Any] = {}  # dialect name -> the claim that also reads, INSERT .. ON CONFLICT DO NOTHING RETURNING
-_TRANSCRIPT_LINES = insert(transcripts)
 
 
 def _claim_and_read(conn: AsyncConnection) -> Any:
@@ -59,11 +63,21 @@ async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str, 
     if key is None:
         row = (await conn.execute(_READ, who)).one()
     else:
-        claim = {**who, "claim_key": key[:300], "claimed_at": now}
+        claim = {**who, "claim_key": key[:KEY_CHARS], "claimed_at": now}
         claimed = (await conn.execute(_claim_and_read(conn), claim)).first()
         if claimed is None:
             return TurnStart(False, None, None)
         row = claimed
+    return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen, row.display_name)
+
+
+async def read_turn(conn: AsyncConnection, user_id: str, conversation_id: str, key: str | None) -> TurnStart:
+    """What :func:`begin_turn` reads, and whether the key was handled already, without claiming it (the
+    group commit claims it with the turn's other rows); ``claimed`` is False for a handled key."""
+    row = (await conn.execute(_READ_UNCLAIMED, {"turn_user": user_id, "turn_conversation": conversation_id,
+                                                 "claim_key": key[:KEY_CHARS] if key else None})).one()
+    if row.handled:
+        return TurnStart(False, None, None)
     return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen, row.display_name)
 
 
@@ -83,23 +97,6 @@ async def touch_user(conn: AsyncConnection, user_id: str, now: datetime, last_se
 async def set_display_name(conn: AsyncConnection, user_id: str, name: str) -> None:
     """Remember the name (and role) the user gave for "Decided by"; the users row exists (touch_user)."""
     await conn.execute(update(users).where(users.c.user_id == user_id).values(display_name=name[:200]))
-
-
-async def add_transcript(conn: AsyncConnection, user_id: str, conversation_id: str, incoming: str,
-                         outgoing: list[str], now: datetime) -> None:
-    """One line for what the user typed (already redacted) and one per reply shown in the conversation."""
-    line = {"user_id": user_id, "conversation_id": conversation_id, "created_at": now}
-    rows = [{**line, "direction": "in", "text": incoming[:TRANSCRIPT_CHARS]}]
-    rows += [{**line, "direction": "out", "text": text[:TRANSCRIPT_CHARS]} for text in outgoing]
-    await conn.execute(_TRANSCRIPT_LINES, rows)
-
-
-async def add_unanswered(conn: AsyncConnection, redacted_questions: list[str], now: datetime) -> None:
-    """Questions the guidance could not answer, grouped later by their normalised text."""
-    if redacted_questions:
-        await conn.execute(insert(unanswered_questions), [
-            {"question": q[:2000], "normalised": " ".join(q.lower().split())[:500], "created_at": now}
-            for q in redacted_questions])
 
 
 async def unanswered_counts(engine: AsyncEngine, limit: int | None = None) -> list[tuple[int, Any, str]]:
