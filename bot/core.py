@@ -158,7 +158,7 @@ class Assistant:
             log.error("database error during turn", extra={"reason": type(exc).__name__, "user": turn.user_id})
             return [Reply(s.get("errors.database"))], "error"
         replies = self._with_notices(ctx, replies, first_contact)
-        try:  # the work is done and committed; the transcript goes with other turns' rows
+        try:  # the work is done and committed (key claimed, user touched); the transcript joins other turns'
             await self.turn_writer.write(self._record(ctx, replies, key=None, last_seen=self.clock()))
         except DATABASE_ERRORS as exc:  # only the transcript is lost
             log.warning("could not write transcript", extra={"reason": type(exc).__name__})
