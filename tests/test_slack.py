@@ -171,9 +171,10 @@ async def test_slack_retry_produces_one_answer(slack):
 async def test_retries_and_replays_do_nothing_twice_on_both_databases(tmp_path, db_url):
     async with running_slack(tmp_path, database_url=db_url) as slack:
         body = event_body(dm_event(QUESTION), event_id="EvBOTH")
-        first = await slack.client.send(body, json_body=True)
-        replay = await slack.client.send(body, json_body=True)  # byte-identical, same signature
-        retry = await slack.client.send(body, json_body=True, timestamp=int(time.time()) + 1,
+        signed_at = int(time.time())  # the replay must carry the first copy's timestamp, even a second later
+        first = await slack.client.send(body, json_body=True, timestamp=signed_at)
+        replay = await slack.client.send(body, json_body=True, timestamp=signed_at)  # byte-identical, same signature
+        retry = await slack.client.send(body, json_body=True, timestamp=signed_at + 1,
                                         headers={"X-Slack-Retry-Num": "1"})
         assert (first[0], replay[0], retry[0]) == (200, 401, 200)
         await slack.idle()
