@@ -1,10 +1,10 @@
 """Storage on both databases: migrations, URL forms, idempotency keys."""
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from bot.storage.db import async_url, claim_once, create_engine, migrate, ping
-from bot.storage.tables import metadata
+from bot.storage.tables import metadata, processed_events
 
 
 @pytest.mark.parametrize(
@@ -43,6 +43,25 @@ async def test_idempotency_key_claimed_once(db_url):
         async with engine.begin() as conn:
             assert not await claim_once(conn, "slack:event:Ev1")
             assert await claim_once(conn, "slack:event:Ev2")
+    finally:
+        await engine.dispose()
+
+
+async def test_commit_keeps_rollback_undoes_and_an_unfinished_transaction_is_dropped(db_url):
+    """Commits and rollbacks still end transactions (SQLite skips the trip only when none is open)."""
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            await claim_once(conn, "kept")
+            await conn.commit()
+            await conn.rollback()  # nothing open: a no-op
+            await claim_once(conn, "undone")
+            await conn.rollback()
+            await claim_once(conn, "left open")  # the pool rolls it back when the connection goes back
+        async with engine.connect() as conn:
+            keys = set((await conn.execute(select(processed_events.c.key))).scalars())
+        assert keys == {"kept"}
     finally:
         await engine.dispose()
 

@@ -4,7 +4,8 @@ aiosqlite runs sqlite3 on its own thread, and SQLAlchemy's adapter sends it one 
 create the cursor, execute, fetch the rows, close. Each call is a hand-off between threads (about
 0.6 ms of CPU on a loaded two-core machine, more than the statement itself), so a question turn spent
 more on hand-offs than on SQL. This connection's cursor does the four steps in a single call and
-hands back the rows, the row count and the last row id with them. What SQLite executes, and when it
+hands back the rows, the row count and the last row id with them; a commit or rollback with no
+transaction open (which sqlite3 would skip anyway) makes no trip at all. What SQLite executes, and when it
 commits, is unchanged: transactions, pragmas and durability are exactly as before. Rows come back all
 at once, as SQLAlchemy's adapter fetched them anyway; a server-side cursor (``stream``) would not stream,
 and nothing here uses one.
@@ -73,10 +74,22 @@ class OneTripCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors cost one thread hand-off per statement."""
+    """An aiosqlite connection whose cursors cost one thread hand-off per statement, and whose commit and
+    rollback cost none when no transaction is open."""
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]  # no trip just to create a cursor
         return OneTripCursor(self)
+
+    # sqlite3's commit() and rollback() do nothing outside a transaction (they check the same flag), so the
+    # trip is skipped then: SQLAlchemy rolls back every connection it takes back, even after a commit or a read.
+    # No statement is in flight when they are called (each is awaited), so the flag is read safely here.
+    async def commit(self) -> None:
+        if self.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            await super().rollback()
 
 
 def one_trip_connector(path: str, **sqlite_args: Any) -> Callable[[], OneTripConnection]:
