@@ -247,10 +247,11 @@ class QuestionEngine:
         """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure it is one of
         the top two but not which; otherwise abstain."""
         probabilities = self.router.probabilities(text)
-        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold)
+        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold,
+                                     self.router.related)
         topics = tuple(int(self._topic_of_label[c]) for c in order[:LIKELY_TOPICS])
         chosen = {"answer": topics[:1], "options": topics[:OPTIONS_OFFERED], "abstain": ()}[kind]
-        return _Decision(kind, chosen, float(probabilities[order[0]]),
+        return _Decision(kind, chosen, routing.confidence(probabilities, order[0], self.router.related),
                          float(probabilities[self.router.outside_index]), topics)
 
     def decide(self, question: str) -> list[_Decision]:

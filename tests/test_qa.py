@@ -198,14 +198,20 @@ def test_one_of_these_only_when_the_top_two_together_are_sure_and_neither_alone(
     from bot import router as routing
 
     outside = 3
+    unrelated = np.zeros((4, 4), dtype=bool)
+    first_two_related = unrelated.copy()
+    first_two_related[0, 1] = first_two_related[1, 0] = True
 
-    def decide(*probabilities: float) -> str:
-        return routing.decide(np.array(probabilities), outside, 0.5)[0]
+    def decide(*probabilities: float, related: np.ndarray = unrelated) -> str:
+        return routing.decide(np.array(probabilities), outside, 0.5, related)[0]
 
     assert decide(0.62, 0.2, 0.1, 0.08) == "answer"
     assert decide(0.3, 0.25, 0.05, 0.4) == "options"  # two close topics, together past the threshold
     assert decide(0.3, 0.1, 0.05, 0.55) == "abstain"  # likely out of scope: the best topic is not close to sure
-    assert list(routing.decide(np.array([0.1, 0.2, 0.3, 0.4]), outside, 0.5)[1]) == [2, 1, 0]
+    assert list(routing.decide(np.array([0.1, 0.2, 0.3, 0.4]), outside, 0.5, unrelated)[1]) == [2, 1, 0]
+    # Split between two topics the content declares related: either answer gives the rule, so answer.
+    assert decide(0.3, 0.25, 0.05, 0.4, related=first_two_related) == "answer"
+    assert decide(0.3, 0.1, 0.05, 0.55, related=first_two_related) == "abstain"  # 0.4 together: still unsure
 
 
 def test_a_question_in_two_clear_parts_gets_both_answers(engine):
