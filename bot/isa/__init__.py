@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def install_isa(assistant: Assistant) -> None:
     from bot.context import TurnContext
     from bot.isa.answers import answer_from_register
-    from bot.isa.commands import ISACommand, save_from_form
+    from bot.isa.commands import ISACommand, invalid_reply, save_from_form
     from bot.isa.model import ISAValidationError
     from bot.messages import Reply
     from bot.storage.register import ISANotFound
@@ -29,7 +29,7 @@ def install_isa(assistant: Assistant) -> None:
         try:
             return await save_from_form(ctx, saved.isa_id, saved.values)
         except ISAValidationError as exc:
-            return [Reply(strings.get("isa.invalid", problems=str(exc)))]
+            return [invalid_reply(strings, exc)]
         except ISANotFound:
             return [Reply(strings.get("isa.not_found", id=saved.isa_id))]
 

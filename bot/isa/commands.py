@@ -23,6 +23,7 @@ from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.storage import subscriptions
 from bot.storage.register import ISANotFound, audit, due_isas, get_isa, history, list_isas, save_isa
 from bot.storage.register import snooze as snooze_isa
+from bot.strings import Strings
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,13 @@ def parse_assignments(text: str) -> dict[str, str]:
     return values
 
 
+def invalid_reply(strings: Strings, error: ISAValidationError) -> Reply:
+    """Every problem with an agreement, field by field, worded by content."""
+    problems = "\n".join(strings.get("isa.field_problem", field=strings.get(f"isa.field.{e.field}"),
+                                     reason=e.reason(strings)) for e in error.errors)
+    return Reply(strings.get("isa.invalid", problems=problems))
+
+
 class ISACommand:
     """The ``isa`` command handler; ``isa add`` and ``isa edit <id>`` without fields start the form dialog."""
 
@@ -106,9 +114,7 @@ class ISACommand:
         except ISANotFound as exc:
             return [Reply(s.get("isa.not_found", id=exc.args[0]))]
         except ISAValidationError as exc:
-            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason(s))
-                                 for e in exc.errors)
-            return [Reply(s.get("isa.invalid", problems=problems))]
+            return [invalid_reply(s, exc)]
         except SQLAlchemyError as exc:
             log.error("isa command database error", extra={"reason": type(exc).__name__})
             return [Reply(s.get("errors.database"))]
