@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from bot.content import worded_keys
 from bot.strings import load_strings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,10 +35,10 @@ def test_the_scan_finds_keys():
     assert len(found) > 10
 
 
-def test_every_isa_field_problem_has_its_wording():
-    """``FieldProblem("not_a_date", ...)`` is worded by ``isa.problem.not_a_date``."""
+def test_every_reason_the_code_names_has_its_wording():
+    """``FieldProblem(Problem.NOT_A_DATE)`` is worded by ``isa.problem.not_a_date``, a delivery failure by
+    ``delivery.<failure>``, an address problem by ``address.<problem>`` (the content check says the same)."""
     strings = load_strings(ROOT / "content")
-    used = set(re.findall(r"""FieldProblem\(\s*["']([a-z0-9_]+)["']""",
-                          (ROOT / "bot" / "isa" / "model.py").read_text(encoding="utf-8")))
-    assert {"required", "not_a_date", "article9_needed"} <= used
-    assert sorted(key for key in used if f"isa.problem.{key}" not in strings) == []
+    keys = worded_keys()
+    assert {"isa.problem.not_a_date", "delivery.refused", "address.wrong_shape", "address.kind.user"} <= set(keys)
+    assert [key for key in keys if key not in strings] == []
