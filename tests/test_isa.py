@@ -303,3 +303,30 @@ def test_a_wrong_field_value_is_a_keyed_problem_worded_by_content(name, raw, key
     assert caught.value.key == key
     assert caught.value.fields == fields
     assert caught.value.reason(shipped_strings()) == shipped_strings().get(f"isa.problem.{key}", **fields)
+
+
+def test_the_form_moves_through_named_phases_and_saving_is_an_effect_carrying_the_values():
+    from bot.identity import AddressKind
+    from bot.strings import shipped_strings
+    from dialogs.base import Complete, End, Inbound
+    from dialogs.isa_form import ISADialog, ISAForm, ISAPhase
+
+    form = ISADialog(shipped_strings(), ADDRESSES)
+    admin = ADDRESSES.parse(ADMIN, AddressKind.USER)
+
+    def said(text: str) -> Inbound:
+        return Inbound(text=text, choice=None, now=NOW, user_id=ADMIN, user=admin)
+
+    begun = form.start("edit 4", said(""))
+    assert begun.state["phase"] == ISAPhase.PICK
+    asked = form.step(begun.state, said("field:review_date"))
+    assert (asked.state["phase"], asked.state["field"]) == (ISAPhase.ASK, "review_date")
+    refused = form.step(asked.state, said("next spring"))
+    assert refused.state["phase"] == ISAPhase.ASK
+    assert refused.replies[0].text == shipped_strings().get(
+        "isa.dialog.invalid", reason=shipped_strings().get("isa.problem.not_a_date", value="next spring"))
+    shown = form.step(asked.state, said("2028-04-28"))
+    assert shown.state["phase"] == ISAPhase.CONFIRM
+    assert shown.effects == ()
+    assert form.step(shown.state, said("isa_save")).effects == (Complete(ISAForm(4, {"review_date": "2028-04-28"})),)
+    assert form.step(shown.state, said("cancel")).effects == (End(),)

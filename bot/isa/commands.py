@@ -50,7 +50,8 @@ def isa_card(ctx: TurnContext, isa: ISA) -> Reply:
     s = ctx.assistant.strings
     links = [Link(s.get("reminders.button_document"), isa.document_url)] if isa.document_url else []
     return Reply(s.get("isa.show_text", id=isa.id, purpose=isa.purpose), kind=ReplyKind.LIST, title=isa.title,
-                 fields=isa_fields(ctx, isa), links=links, sources=[Source(isa.title, f"ISA register #{isa.id}")])
+                 fields=isa_fields(ctx, isa), links=links,
+                 sources=[Source(isa.title, s.get("isa.register_entry", id=isa.id))])
 
 
 def isa_line(ctx: TurnContext, isa: ISA) -> str:
