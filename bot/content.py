@@ -4,10 +4,12 @@ The server refuses to start, and ``python -m bot content check`` exits non-zero,
 both print the same ``file:line: what is wrong`` lines. That includes a wording key the code words a
 reason with (an undeliverable reminder, a malformed address, a wrong ISA field) missing from
 strings.yaml: those keys are built from names, so they are declared here rather than written out.
+The content check also reads the code for the keys it writes out (:func:`unworded_literals`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,32 @@ def worded_keys() -> list[str]:
 def missing_wording(strings: Strings) -> list[ContentProblem]:
     return [ContentProblem("strings.yaml", 1, f"missing wording {key!r} (the code words a reason with it)")
             for key in worded_keys() if key not in strings]
+
+
+# A key written out in a call to get on the wording (s, strings, self.strings, assistant.strings ...).
+LITERAL_KEY = re.compile(
+    r"""\b(?:s|strings|self\.strings|assistant\.strings|self\._strings)\.get\("""
+    r"""\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']"""
+)
+CODE_FOLDERS = ("bot", "dialogs", "adapters")
+
+
+def literal_keys(project: Path) -> dict[str, str]:
+    """Every wording key written out in the code under ``project``, with where it is first asked for."""
+    found: dict[str, str] = {}
+    for folder in CODE_FOLDERS:
+        for path in sorted((project / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                for key in LITERAL_KEY.findall(line):
+                    found.setdefault(key, f"{path.relative_to(project).as_posix()}:{number}")
+    return found
+
+
+def unworded_literals(strings: Strings, project: Path) -> list[ContentProblem]:
+    """The keys the code under ``project`` asks for that ``strings`` lacks (read from the source, so the
+    content check run from a checkout catches a deleted key before any user meets it)."""
+    return [ContentProblem("strings.yaml", 1, f"missing wording {key!r} (asked for at {where})")
+            for key, where in literal_keys(project).items() if key not in strings]
 
 
 def load_content(root: Path, with_trees: bool = True) -> Content:
