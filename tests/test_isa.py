@@ -137,6 +137,15 @@ async def test_everyone_can_list_show_and_see_due_reviews(isa_assistant):
     assert "no agreement #99" in missing.text
 
 
+async def test_an_agreement_names_its_owner_once_the_owner_has_given_a_name(isa_assistant):
+    def owner(reply) -> str:
+        return next(f.value for f in reply.fields if f.label == "Owner")
+
+    assert owner((await ask(isa_assistant, "isa show 4"))[-1]) == "local:ig-lead"  # no name known yet
+    await ask(isa_assistant, "my name Jo Patel, IG lead", user="local:ig-lead")
+    assert owner((await ask(isa_assistant, "isa show 4"))[-1]) == "Jo Patel, IG lead (local:ig-lead)"
+
+
 async def test_register_questions_are_answered_citing_the_agreement(isa_assistant):
     health = (await ask(isa_assistant, "which ISAs cover health visitors?"))[-1]
     assert "Health visiting and children's centres" in health.text
