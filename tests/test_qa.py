@@ -152,6 +152,38 @@ def test_a_child_left_alone_missing_or_threatened_gets_the_emergency_answer(engi
 
 
 @pytest.mark.parametrize("question", [
+    # no danger phrase: the emergency topic's word lists, in any order (a child, and something that cannot wait)
+    "gas engineer and me let ourselves in, mum is on the sofa and we can't wake her, the toddler is in the kitchen",
+    # a child, something frightening, and now
+    "taxi driver, the girl in the back with an older man was crying and mouthed help, I'm outside the hotel now",
+])
+def test_danger_in_other_words_gets_the_emergency_answer_first(engine, question):
+    answer = engine.answer(question)
+    assert answer.answered, answer
+    assert answer.topic == "emergency_sharing", answer
+    assert "999" in answer.answer.split("\n\n")[0]
+
+
+def test_last_weeks_worry_without_anything_acute_is_not_an_emergency(engine):
+    answer = engine.answer("last week a parent seemed drunk at pick up, should I tell the DSL?")
+    assert answer.topic != "emergency_sharing", answer
+
+
+def test_a_long_story_about_a_child_is_not_routed_out_of_scope_by_its_everyday_words(engine):
+    """The photocopier, the dinner money and the weather are out-of-scope words; a story about a child that
+    asks whether to say something is a practitioner's question all the same."""
+    story = ("school office here, lovely morning, the photocopier has broken again and I've just done the dinner "
+             "money. A boy in Year 4 has come in with the same dirty shirt all week and he's always starving at "
+             "break. The others say the teachers must know already. Should I say anything or leave it?")
+    answer = engine.answer(story)
+    assert answer.answered or answer.options, answer
+    office = engine.answer("I've been here a year and the photocopier on the second floor keeps jamming on long "
+                           "reports, and the car park barrier is broken again. Who should I tell about it?")
+    assert not office.answered  # no child: still out of scope
+    assert not office.options
+
+
+@pytest.mark.parametrize("question", [
     "a child told me her stepdad hits her, can I tell social care without asking mum?",
     "Year 9 lad said his brother punched him and he's got bruises, what now",
     "my foster placement disclosed that her birth dad touched her when she was little",
