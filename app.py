@@ -37,7 +37,7 @@ from bot.http import (
     run_server,
     setup_health,
 )
-from bot.identity import Addresses, AddressKind
+from bot.identity import AddressError, Addresses, AddressKind
 from bot.isa import install_isa
 from bot.logs import configure_logging
 from bot.metrics import setup_metrics
@@ -84,7 +84,7 @@ def admin_keys(entries: tuple[str, ...], addresses: Addresses) -> frozenset[str]
     for entry in entries:
         try:
             keys.add(addresses.key(entry, AddressKind.USER))
-        except ValueError as exc:
+        except AddressError as exc:
             log.warning("ADMINS entry ignored", extra={"reason": str(exc)})
     return frozenset(keys)
 

@@ -68,7 +68,7 @@ def play_engine(dialog: WalkthroughDialog, steps: list[dict]
     """(turns to summary, engine seconds, per-step wall seconds, per-step CPU seconds, JSON round trips)."""
     now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
     started = time.perf_counter()
-    state, _ = dialog.start("", Inbound(text="decide", choice=None, now=now, user_id="local:bench"))
+    state = dialog.start("", Inbound(text="decide", choice=None, now=now, user_id="local:bench")).state
     total = time.perf_counter() - started
     step_times, cpu_times, baseline = [], [], []
     turns = 1
@@ -76,8 +76,9 @@ def play_engine(dialog: WalkthroughDialog, steps: list[dict]
         inbound = Inbound(text=step.get("text", ""), choice=step.get("choice"), now=now + timedelta(seconds=index),
                           user_id="local:bench")
         cpu_began, began = time.thread_time(), time.perf_counter()
-        state, replies = dialog.step(state, inbound)
+        stepped = dialog.step(state, inbound)
         elapsed, cpu = time.perf_counter() - began, time.thread_time() - cpu_began
+        state, replies = stepped.state, stepped.replies
         began = time.perf_counter()
         json.loads(json.dumps(state))
         baseline.append(time.perf_counter() - began)
@@ -153,14 +154,16 @@ def engine_walks(dialog: WalkthroughDialog, count: int, seed: int = 11) -> Walks
     """Random walks through the pure engine (the same steps the core runs for every channel)."""
     rng, tally, now = random.Random(seed), Walks(), datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
     for walk in range(count):
-        state, replies = dialog.start("", Inbound(text="decide", choice=None, now=now, user_id=f"local:w{walk}"))
+        begun = dialog.start("", Inbound(text="decide", choice=None, now=now, user_id=f"local:w{walk}"))
+        state, replies = begun.state, begun.replies
         risk = emergency = act_now_next = False
         answers, summary = 0, None
         while summary is None:
             shown = [{"choices": [{"value": c.value} for c in r.choices], "text": r.text} for r in replies]
             move, value = _pick(shown, rng, answers)
-            state, replies = dialog.step(state, Inbound(text=move.get("text", ""), choice=move.get("choice"),
-                                                        now=now, user_id=f"local:w{walk}"))
+            stepped = dialog.step(state, Inbound(text=move.get("text", ""), choice=move.get("choice"),
+                                                 now=now, user_id=f"local:w{walk}"))
+            state, replies = stepped.state, stepped.replies
             answers += 1
             if value == "emergency":
                 emergency, act_now_next = True, replies[-1].text.startswith("ACT NOW")

@@ -8,17 +8,35 @@ registers a :class:`Sender` for its prefix; the core and the scheduler only ever
 
 from __future__ import annotations
 
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from bot.messages import Reply
+from bot.strings import WordedError
 
 
-class DeliveryError(Exception):
+class DeliveryFailure(StrEnum):
+    """Why a send failed, as an owner is told it: keys under ``delivery`` in content/strings.yaml."""
+
+    NO_CHANNEL = "no_channel"  # no sender is configured for the address's channel
+    NOT_AN_ADDRESS = "not_an_address"  # the address is not one the channel can post to
+    NOT_INSTALLED = "not_installed"  # the app is not installed where the address is
+    PRIVATE_TO_SHARED = "private_to_shared"  # a private reply would have gone to a shared conversation
+    UNREACHABLE = "unreachable"  # the channel's service could not be reached
+    REFUSED = "refused"  # the channel's service refused the message
+    NOT_STORED = "not_stored"  # the local outbox could not keep the message
+    BROKEN = "broken"  # composing or sending failed inside the bot (a bug, a timeout)
+
+
+class DeliveryError(WordedError):
     """A send failed. ``permanent`` means retrying cannot help (the bot was removed from the channel,
-    the address is unknown); otherwise the caller retries with backoff."""
+    the address is unknown); otherwise the caller retries with backoff. The reason is worded by
+    content (``delivery.<failure>``) with the fields given: ``channel``, ``address``, ``detail`` ..."""
 
-    def __init__(self, message: str, *, permanent: bool = False):
-        super().__init__(message)
+    prefix = "delivery."
+
+    def __init__(self, failure: DeliveryFailure, *, permanent: bool = False, **fields: Any):
+        super().__init__(str(failure), **fields)
         self.permanent = permanent
 
 
@@ -41,5 +59,5 @@ class Delivery:
         prefix = address.split(":", 1)[0]
         sender = self._senders.get(prefix)
         if sender is None:
-            raise DeliveryError(f"no channel is configured for {prefix!r} addresses", permanent=True)
+            raise DeliveryError(DeliveryFailure.NO_CHANNEL, permanent=True, prefix=prefix)
         await sender.send(address, replies)

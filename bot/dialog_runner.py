@@ -2,9 +2,10 @@
 
 It implements the core's ``DialogDriver``. State lives in ``conversation_state``, one row per
 (user, conversation), written after every step, so a restart (even ``kill -9``) resumes exactly
-where the user was, on any replica. Dialogs stay pure; the runner does the I/O around them:
-answering a question asked mid-way (then the dialog repeats its step), calling the dialog's registered
-completion once when the user confirms, and closing stale dialogs after ``walkthrough_expiry_minutes``.
+where the user was, on any replica. Dialogs stay pure; the runner carries out the effects a step
+returns (dialogs/base.py): it answers a question asked mid-way (the dialog's replies then repeat its
+step), hands a confirmed outcome once to the completion registered with the dialog, and clears the
+state when the dialog ends; it also closes stale dialogs after ``walkthrough_expiry_minutes``.
 Every reply a dialog produces carries case details, so the runner marks them all private.
 """
 
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +23,7 @@ from bot.messages import Reply
 from bot.privacy import redact
 from bot.storage.confirmations import count_not_people
 from bot.storage.dialog_states import DialogStates
-from dialogs.base import OWN_NAME_PHASE, Dialog, DialogState, Inbound, Status
+from dialogs.base import OWN_NAME_PHASE, AnswerQuestion, Complete, Dialog, DialogState, End, Inbound, Step
 from dialogs.engine import NOT_A_PERSON, PRESSABLE, ReviewAction
 
 if TYPE_CHECKING:
@@ -34,18 +35,19 @@ log = logging.getLogger(__name__)
 # Button values that only mean something inside a dialog: pressed after it ended, they get a note.
 STALE_BUTTON_VALUES = frozenset(str(a) for a in ReviewAction) | {NOT_A_PERSON} | {str(c) for c in PRESSABLE}
 
-# The confirmed action of a dialog (store the record, save the ISA): the state and the turn in, replies out.
-Completion = Callable[[DialogState, "TurnContext"], Awaitable[list[Reply]]]
+Outcome = TypeVar("Outcome")
+# The confirmed action of a dialog (store the record, save the ISA): its outcome and the turn in, replies out.
+Completion = Callable[[Outcome, "TurnContext"], Awaitable[list[Reply]]]
 
 
 class DialogRunner:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.states = DialogStates(assistant.engine)
-        self.dialogs: dict[str, Dialog] = {}
-        self.completions: dict[str, Completion] = {}
+        self.dialogs: dict[str, Dialog[Any]] = {}
+        self.completions: dict[str, Completion[Any]] = {}
 
-    def register(self, dialog: Dialog, complete: Completion) -> None:
+    def register(self, dialog: Dialog[Outcome], complete: Completion[Outcome]) -> None:
         """Make a dialog startable by name (the walkthrough, the ISA editor, ...); ``complete`` does its I/O."""
         self.dialogs[dialog.name] = dialog
         self.completions[dialog.name] = complete
@@ -80,14 +82,14 @@ class DialogRunner:
         ctx.own_details = state.get("phase") == OWN_NAME_PHASE  # they are typing their own name
         inbound = self.inbound(ctx)
         try:
-            new_state, replies = dialog.step({k: v for k, v in state.items() if k != "not_a_person"}, inbound)
+            step = dialog.step({k: v for k, v in state.items() if k != "not_a_person"}, inbound)
         except Exception:  # a broken state or a bug: never a traceback, never a dead end the user can't leave
             log.exception("dialog step failed; state dropped", extra={"dialog": dialog.name, "user": ctx.user_id})
             await self.clear(ctx.user_id, ctx.conversation_id)
             return _private([Reply(s.get("walkthrough.unknown_dialog"))])
-        if inbound.not_a_person and inbound.privacy_findings and _changed(state, new_state):
+        if inbound.not_a_person and inbound.privacy_findings and _changed(state, step.state):
             await remember_not_people(self.assistant, ctx.scan.words_flagged(ctx.turn.text))
-        return _private(await self._after_step(ctx, dialog, new_state, replies))
+        return _private(await self._after_step(ctx, dialog, step))
 
     async def pending(self, ctx: TurnContext) -> list[Reply]:
         """Where this user's unfinished dialog is, for a channel showing it again (a reloaded page, a
@@ -109,8 +111,7 @@ class DialogRunner:
                     extra: dict[str, Any] | None = None) -> list[Reply]:
         """Begin dialog ``name`` for this user and conversation (replacing any stale state)."""
         dialog = self.dialogs[name]
-        state, replies = dialog.start(args, self.inbound(ctx, extra))
-        return _private(await self._after_step(ctx, dialog, state, replies))
+        return _private(await self._after_step(ctx, dialog, dialog.start(args, self.inbound(ctx, extra))))
 
     def inbound(self, ctx: TurnContext, extra: dict[str, Any] | None = None) -> Inbound:
         local_now = self.assistant.clock().astimezone(self.assistant.settings.tz)  # records show local time
@@ -122,24 +123,31 @@ class DialogRunner:
                        decider=ctx.own_name or ctx.turn.display_name)
 
     # ------------------------------------------------------------------ after each step
-    async def _after_step(self, ctx: TurnContext, dialog: Dialog, state: DialogState,
-                          replies: list[Reply]) -> list[Reply]:
-        question = state.pop("question", None)
-        if question:
-            answer, _ = await self.assistant.answer_question(ctx, question)
-            replies = [replace(r, choices=[]) for r in answer] + replies
-        status = Status(state.get("status", Status.ACTIVE))
-        if status is Status.COMPLETE:
-            try:
-                replies = replies + await self.completions[dialog.name](state, ctx)
-            except SQLAlchemyError as exc:  # keep the state: pressing confirm again is safe (idempotent)
-                log.error("dialog completion failed", extra={"dialog": dialog.name, "reason": type(exc).__name__})
-                return [*replies, Reply(self.assistant.strings.get("walkthrough.record_failed"))]
-            await self.clear(ctx.user_id, ctx.conversation_id)
-        elif status is Status.ENDED:
+    async def _after_step(self, ctx: TurnContext, dialog: Dialog[Any], step: Step[Any]) -> list[Reply]:
+        """Carry out the step's effects in order, then save the state, or clear it once the dialog is over."""
+        replies = step.replies
+        over = False
+        for effect in step.effects:
+            match effect:
+                case AnswerQuestion(text):
+                    answer, _ = await self.assistant.answer_question(ctx, text)
+                    replies = [replace(r, choices=[]) for r in answer] + replies
+                case Complete(outcome):
+                    try:
+                        replies = replies + await self.completions[dialog.name](outcome, ctx)
+                    except SQLAlchemyError as exc:  # keep the state: confirming again is safe (idempotent)
+                        log.error("dialog completion failed",
+                                  extra={"dialog": dialog.name, "reason": type(exc).__name__})
+                        return [*replies, Reply(self.assistant.strings.get("walkthrough.record_failed"))]
+                    over = True
+                case End():
+                    over = True
+                case _:
+                    assert_never(effect)
+        if over:
             await self.clear(ctx.user_id, ctx.conversation_id)
         else:
-            await self.save(ctx.user_id, ctx.conversation_id, state)
+            await self.save(ctx.user_id, ctx.conversation_id, step.state)
         return replies
 
     async def _outside_dialog(self, ctx: TurnContext) -> list[Reply]:

@@ -17,12 +17,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
+
+from bot.strings import Strings, WordedError
 
 
 class AddressKind(StrEnum):
     USER = "user"
     CONVERSATION = "conversation"
+
+
+class AddressProblem(StrEnum):
+    """Why a typed address names no one: keys under ``address`` in content/strings.yaml."""
+
+    WRONG_SHAPE = "wrong_shape"  # not the channel's shape for that kind of address
+    UNKNOWN_CHANNEL = "unknown_channel"  # the prefix names no configured channel
+    NO_CHANNEL = "no_channel"  # no channel is configured at all
+    NO_WORKSPACE = "no_workspace"  # a Slack id without the workspace it belongs to, and none to assume
+
+
+class AddressError(WordedError, ValueError):
+    """A malformed address; its reason names the text, the kind of address and what it should look like."""
+
+    prefix = "address."
+
+    def __init__(self, problem: AddressProblem, text: str, kind: AddressKind, **fields: Any):
+        super().__init__(str(problem), text=text, kind=kind, **fields)
+
+    def reason(self, strings: Strings) -> str:
+        kind = strings.get(f"address.kind.{self.fields['kind']}")
+        return strings.get(f"{self.prefix}{self.key}", **{**self.fields, "kind": kind})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +74,7 @@ class AddressParser(Protocol):
     channel: str
 
     def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
-        """The identity ``text`` names, or ValueError saying what is wrong.
+        """The identity ``text`` names, or an :class:`AddressError` saying what is wrong.
 
         ``within`` is who typed it: a Slack user's ``slack:U2`` means U2 in their own workspace.
         """
@@ -76,7 +100,7 @@ class PatternAddresses:
         match = (self.user_pattern if user else self.conversation_pattern).fullmatch(raw)
         if match is None:
             shape = self.user_shape if user else self.conversation_shape
-            raise ValueError(f"{raw!r} is not a {kind} ({self.label}: {shape})")
+            raise AddressError(AddressProblem.WRONG_SHAPE, raw, kind, channel=self.label, shape=shape)
         return self.issue(match.group(1) or "", kind)
 
     def issue(self, value: str, kind: AddressKind) -> Identity:
@@ -97,12 +121,14 @@ class Addresses:
         self._parsers[parser.channel] = parser
 
     def parse(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> Identity:
-        """ValueError (with the reason) for an unknown channel or a malformed address."""
+        """An :class:`AddressError` (with the reason) for an unknown channel or a malformed address."""
         text = text.strip()
         parser = self._parsers.get(text.split(":", 1)[0])
         if parser is None:
-            known = ", ".join(f"{name}:…" for name in sorted(self._parsers)) or "no channel is configured"
-            raise ValueError(f"{text!r} is not a {kind} (start with {known})")
+            if not self._parsers:
+                raise AddressError(AddressProblem.NO_CHANNEL, text, kind)
+            known = ", ".join(f"{name}:…" for name in sorted(self._parsers))
+            raise AddressError(AddressProblem.UNKNOWN_CHANNEL, text, kind, known=known)
         return parser.parse(text, kind, within=within if within and within.channel == parser.channel else None)
 
     def key(self, text: str, kind: AddressKind, *, within: Identity | None = None) -> str:

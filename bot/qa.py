@@ -34,6 +34,7 @@ import numpy as np
 
 from bot import router as routing
 from bot.messages import Source
+from bot.topics import has_every_list
 
 if TYPE_CHECKING:
     from bot.content import Content
@@ -211,6 +212,9 @@ class QuestionEngine:
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
         self._topic_columns = np.flatnonzero(self._topic_of_label >= 0)
         self._leads = [(index, topic.lead_when) for index, topic in enumerate(self.topics) if topic.lead_when]
+        self._danger_words = [(index, alternative) for index, topic in enumerate(self.topics)
+                              for alternative in topic.danger_when]
+        self._story_in_scope = content.vocabulary.story_in_scope
         self._danger: dict[str, list[tuple[int, tuple[str, ...]]]] = {}  # first word -> (topic, whole phrase)
         for index, topic in enumerate(self.topics):
             for phrase in topic.danger_phrases:
@@ -243,14 +247,19 @@ class QuestionEngine:
         ranked = [(float(topics[i]), int(self._topic_of_label[self._topic_columns[i]])) for i in order]
         return ranked, float(probabilities[self.router.outside_index])
 
-    def _decide(self, text: str) -> _Decision:
+    def _decide(self, text: str, in_scope: bool = False) -> _Decision:
         """One threshold T: answer when T-sure of the topic; offer the likely topics when T-sure it is one of
-        the top two but not which; otherwise abstain."""
+        the top two but not which; otherwise abstain. ``in_scope``: the text is known to be a practitioner's
+        question, so only the topics share the probability."""
         probabilities = self.router.probabilities(text)
-        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold)
+        if in_scope:
+            probabilities[self.router.outside_index] = 0.0
+            probabilities /= probabilities.sum()
+        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold,
+                                     self.router.related)
         topics = tuple(int(self._topic_of_label[c]) for c in order[:LIKELY_TOPICS])
         chosen = {"answer": topics[:1], "options": topics[:OPTIONS_OFFERED], "abstain": ()}[kind]
-        return _Decision(kind, chosen, float(probabilities[order[0]]),
+        return _Decision(kind, chosen, routing.confidence(probabilities, order[0], self.router.related),
                          float(probabilities[self.router.outside_index]), topics)
 
     def decide(self, question: str) -> list[_Decision]:
@@ -261,15 +270,20 @@ class QuestionEngine:
             distinct = list({d.topics[0]: d for d in answered}.values())
             if len(distinct) > 1:
                 return distinct
-        whole = self._decide(question)
-        if whole.kind == "answer" or len(_WORD.findall(question.lower())) <= LONG_QUESTION_WORDS:
+        long = len(_WORD.findall(question.lower())) > LONG_QUESTION_WORDS
+        # A long story's everyday words (the car park, the photocopier) pull it out of scope; one about a child
+        # that asks about telling or sharing is a practitioner's question whatever else it mentions.
+        story = long and has_every_list(set(_plain(question).split()), self._story_in_scope)
+        whole = self._decide(question, story)
+        if whole.kind == "answer" or not long:
             return [whole]
         # Only a story that is more likely in scope than not is read by its ending: "can you tell me?" at the
         # end of a question about court fees must not become a confident answer about telling families.
         if whole.outside >= 0.5:
             return [whole]
         clauses = [c for c in _CLAUSE_BREAK.split(question) if _WORD.search(c.lower())]
-        endings = [self._decide(" ".join(clauses[-k:])) for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
+        endings = [self._decide(" ".join(clauses[-k:]), story)
+                   for k in range(1, min(TRAILING_CLAUSES, len(clauses) - 1) + 1)]
         # An ending alone ("do I have to tell them?") loses the story's context, so it may only pick one of
         # the topics the whole question already finds likely.
         confident = [d for d in endings if d.kind == "answer" and d.topics[0] in whole.likely]
@@ -287,17 +301,19 @@ class QuestionEngine:
         """Topics whose ``lead_when`` word lists all occur in the question (a child "told" someone "hits"):
         their answer comes first, because a disclosure must be acted on whatever else the question asks."""
         words = set(_plain(question).split())
-        return [index for index, groups in self._leads if all(not words.isdisjoint(group) for group in groups)]
+        return [index for index, groups in self._leads if has_every_list(words, groups)]
 
     def danger_topic(self, question: str) -> int | None:
-        """The emergency topic, when the question mentions a child in immediate danger (its words as typed:
-        the phrases are listed with their variants, so a content owner sees exactly what triggers it)."""
+        """The emergency topic, when the question mentions a child in immediate danger: one of its
+        ``danger_phrases`` (as typed, variants listed, so a content owner sees exactly what triggers it), or
+        the words of one of its ``danger_when`` alternatives ("toddler" and "can't wake" mum, in any order)."""
         words = _plain(question).split()
         for start, word in enumerate(words):
             for index, phrase in self._danger.get(word, ()):
                 if tuple(words[start:start + len(phrase)]) == phrase:
                     return index
-        return None
+        present = set(words)
+        return next((index for index, groups in self._danger_words if has_every_list(present, groups)), None)
 
     # ------------------------------------------------------------------ answering
     def smalltalk_kind(self, question: str) -> str | None:

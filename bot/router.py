@@ -42,7 +42,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OUTSIDE = "_outside"  # the class of out-of-scope questions
-ROUTER_FORMAT = "3"  # bump when training or the analyzers change: old caches are then ignored
+ROUTER_FORMAT = "4"  # bump when training or the analyzers change: old caches are then ignored
 FOLDS = 5
 REPEATS = 3  # grouped k-fold is repeated over this many shuffles: one split moves the threshold by +-0.03
 MODEL = "svm"  # "logistic", "svm" or "ridge", each calibrated the same way; compared in bench/qa_calibrate.py
@@ -101,8 +101,9 @@ class Router:
     held_out: HeldOut | None = None
 
     def __init__(self, labels: Sequence[str], blocks: Sequence[_Block], coef: np.ndarray, intercept: np.ndarray,
-                 temperature: float, threshold: float, prepare: Prepare):
+                 temperature: float, threshold: float, prepare: Prepare, related: np.ndarray):
         self.labels = tuple(labels)
+        self.related = related  # related[a, b]: the content lists b as related to a (both ways)
         self._blocks = tuple(blocks)
         self._coef = coef  # (features, classes)
         self._intercept = intercept
@@ -148,16 +149,26 @@ class Router:
         return softmax(self.scores(self._prepare(text)) * self.temperature)
 
 
-def decide(probabilities: np.ndarray, outside: int, threshold: float) -> tuple[str, np.ndarray]:
+def decide(probabilities: np.ndarray, outside: int, threshold: float, related: np.ndarray) -> tuple[str, np.ndarray]:
     """The one decision rule (the engine answers by it and the threshold is chosen by it): "answer" when
-    the best topic reaches the threshold; "options" when only the top two together do (two close topics,
-    neither sure); else "abstain". Also returns the topic columns, likeliest first (never ``outside``)."""
+    the best topic's ``confidence`` reaches the threshold; "options" when only the top two together do
+    (two close topics, neither sure); else "abstain". Also returns the topic columns, likeliest first
+    (never ``outside``)."""
     topics = probabilities.copy()
     topics[outside] = -1.0
     order = np.argsort(-topics)[:-1]
     first, second = topics[order[0]], topics[order[1]]
-    kind = "answer" if first >= threshold else "options" if first + second >= threshold else "abstain"
+    sure = confidence(probabilities, order[0], related)
+    kind = "answer" if sure >= threshold else "options" if first + second >= threshold else "abstain"
     return kind, order
+
+
+def confidence(probabilities: np.ndarray, best: int, related: np.ndarray) -> float:
+    """How likely answering with topic ``best`` gives the rule asked about: its own probability plus its
+    related topics' (their answers overlap by design, which is why calibration does not count answering a
+    related topic as wrong). "mum says don't tell anyone about the bruises" splits between consent refused
+    and sharing without consent; either answer is right, so the split is not doubt."""
+    return float(probabilities[best] + probabilities[related[best]].sum())
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -248,22 +259,20 @@ def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
     return float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
 
 
-def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, outside: int,
-                     acceptable: np.ndarray | None = None) -> float:
+def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, outside: int, acceptable: np.ndarray) -> float:
     """The lowest answer threshold whose held-out confidently-wrong rate is within the target.
 
-    A question is answered when its best topic (never the out-of-scope class) reaches the threshold; it
+    A question is answered when its best topic's ``confidence`` (never the out-of-scope class) reaches
+    the threshold, as ``decide`` answers; it
     is wrong when that topic is neither its own nor (``acceptable[true, answered]``) a related one, or it
     had none."""
     topic_probabilities = probabilities.copy()
     topic_probabilities[:, outside] = -1.0
     best = topic_probabilities.argmax(axis=1)
-    confidence = topic_probabilities[np.arange(len(best)), best]
-    wrong = best != truth
-    if acceptable is not None:
-        wrong &= ~acceptable[truth, best]
+    sure = np.array([confidence(row, column, acceptable) for row, column in zip(probabilities, best, strict=True)])
+    wrong = (best != truth) & ~acceptable[truth, best]
     for threshold in np.arange(0.20, 0.96, 0.01):
-        answered = confidence >= threshold
+        answered = sure >= threshold
         if (answered & wrong).mean() <= WRONG_RATE_TARGET:
             return round(float(threshold), 2)
     return 0.95
@@ -296,7 +305,7 @@ def train(training: TrainingSet, prepare: Prepare, model: str = MODEL) -> Router
         blocks.append(_Block(vocabulary, vectorizer.idf_.astype(float), offset))
         offset += len(vocabulary)
     router = Router(classes, blocks, classifier.coef_.T.astype(np.float32).copy(),
-                    classifier.intercept_.astype(float), temperature, threshold, prepare)
+                    classifier.intercept_.astype(float), temperature, threshold, prepare, acceptable)
     router.held_out = HeldOut(held_out_probabilities, truth, acceptable)
     return router
 
@@ -326,6 +335,7 @@ def save(router: Router, path: Path) -> None:
         "coef": router._coef,
         "intercept": router._intercept,
         "calibration": np.array([router.temperature, router.threshold]),
+        "related": router.related,
     }
     for number, block in enumerate(router._blocks):
         terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
@@ -351,7 +361,7 @@ def load(path: Path, prepare: Prepare) -> Router:
             offset += len(terms)
         temperature, threshold = data["calibration"].tolist()
         return Router(data["labels"].tolist(), blocks, data["coef"], data["intercept"], temperature, threshold,
-                      prepare)
+                      prepare, data["related"].astype(bool))
 
 
 def cached_router(training: TrainingSet, prepare: Prepare, prepare_digest: str, cache_dir: Path,

@@ -26,6 +26,29 @@ class Strings:
         return list(self._table)
 
 
+class WordedError(Exception):
+    """A failure whose reason a user reads: a wording key (under ``prefix``) and its fields, worded by content.
+
+    A field may itself be a WordedError (an ISA field's problem is a malformed address), worded in turn.
+    ``str()`` is the key and the fields, for logs: the words are content's, not the code's.
+    """
+
+    prefix = ""
+
+    def __init__(self, key: str, **fields: Any):
+        super().__init__(key)
+        self.key, self.fields = key, fields
+
+    def reason(self, strings: Strings) -> str:
+        fields = {name: value.reason(strings) if isinstance(value, WordedError) else value
+                  for name, value in self.fields.items()}
+        return strings.get(f"{self.prefix}{self.key}", **fields)
+
+    def __str__(self) -> str:
+        details = ", ".join(f"{name}={value}" for name, value in self.fields.items())
+        return f"{self.prefix}{self.key}" + (f" ({details})" if details else "")
+
+
 SHIPPED_CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 

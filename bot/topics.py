@@ -26,6 +26,8 @@ class Topic:
     danger_phrases: tuple[str, ...] = ()  # a question with one of these gets this topic's answer first
     # A question with a word of every list (a child "told" + someone "hits") gets this topic's answer first.
     lead_when: tuple[frozenset[str], ...] = ()
+    # Like danger_phrases, by words: any one alternative, each a word of every list ("toddler" + "can't wake").
+    danger_when: tuple[tuple[frozenset[str], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,19 @@ class Vocabulary:
     stopwords: frozenset[str]
     smalltalk: dict[str, tuple[str, ...]]
     capital_abbreviations: dict[str, str] = field(default_factory=dict)
+    # A long story with a word of every list (a child, and telling or sharing) is a practitioner's question,
+    # however many everyday words it also has, so it is not routed out of scope.
+    story_in_scope: tuple[frozenset[str], ...] = ()
+
+
+def word_lists(groups: Any) -> tuple[frozenset[str], ...]:
+    """Content word lists as sets of lower-case words."""
+    return tuple(frozenset(str(word).lower() for word in group) for group in groups)
+
+
+def has_every_list(words: set[str], groups: tuple[frozenset[str], ...]) -> bool:
+    """Whether ``words`` include a word of every list (never true of no lists)."""
+    return bool(groups) and all(not words.isdisjoint(group) for group in groups)
 
 
 EMPTY_VOCABULARY = Vocabulary({}, {}, frozenset(), {})
@@ -82,7 +97,8 @@ def load_topics(root: Path) -> list[Topic]:
                 keywords=tuple(item.get("keywords", ())),
                 offer_walkthrough=bool(item.get("offer_walkthrough", False)),
                 danger_phrases=tuple(item.get("danger_phrases", ())),
-                lead_when=tuple(frozenset(str(w).lower() for w in group) for group in item.get("lead_when", ())),
+                lead_when=word_lists(item.get("lead_when", ())),
+                danger_when=tuple(word_lists(alternative) for alternative in item.get("danger_when", ())),
             ))
     first_topic: dict[str, str] = {}
     for topic in topics:
@@ -126,6 +142,7 @@ def load_vocabulary(root: Path) -> Vocabulary:
         stopwords=frozenset(document["stopwords"]),
         smalltalk={key: tuple(str(p) for p in phrases) for key, phrases in document["smalltalk"].items()},
         capital_abbreviations={key: str(value) for key, value in document.get("capital_abbreviations", {}).items()},
+        story_in_scope=word_lists(document.get("story_in_scope", ())),
     )
 
 

@@ -19,9 +19,8 @@ from bot.storage import records as record_store
 from bot.storage import turns
 from bot.strings import Strings
 from bot.summary import summary_fields, summary_text
-from dialogs.base import DialogState
-from dialogs.engine import OWN_NAME_CHARS, own_name
-from dialogs.walkthrough import AMEND, WALKTHROUGH, AmendRecordDialog, WalkthroughDialog
+from dialogs.engine import OWN_NAME_CHARS, Decision, own_name
+from dialogs.walkthrough import AMEND, WALKTHROUGH, Amendment, AmendRecordDialog, WalkthroughDialog
 
 if TYPE_CHECKING:
     from bot.core import Assistant
@@ -102,25 +101,25 @@ def install_walkthrough(assistant: Assistant) -> None:
     runner = assistant.dialogs
     content = assistant.content
 
-    async def store_decision(state: DialogState, ctx: TurnContext) -> list[Reply]:
+    async def store_decision(decision: Decision, ctx: TurnContext) -> list[Reply]:
         now = assistant.clock()
-        summary = walkthrough.summary(state)
         # The record's time is the summary's: the moment it was confirmed, in the local zone it is shown in.
         local = now.astimezone(assistant.settings.tz)
-        summary.update(decided_at=local.isoformat(), decided_tz=local.tzname() or "")
-        if state.get("name_typed"):
-            await remember_own_name(assistant, ctx, state["decided_by_name"])
+        summary = {**decision.summary, "decided_at": local.isoformat(), "decided_tz": local.tzname() or ""}
+        if decision.typed_name:
+            await remember_own_name(assistant, ctx, decision.typed_name)
         record, created = await record_store.store(assistant.engine, ctx.user_id, summary,
-                                                   f"decision:{state['id']}", now)
+                                                   f"decision:{decision.walkthrough_id}", now)
         log.info("decision recorded", extra={"record": record.id, "decision": record.decision, "new": created})
         key = "walkthrough.recorded" if created else "walkthrough.already_recorded"
         return [Reply(assistant.strings.get(key, id=record.id), choices=[
             Choice(assistant.strings.get("choices.records"), "records")])]
 
-    async def store_amendment(state: DialogState, ctx: TurnContext) -> list[Reply]:
-        record = await record_store.amend(assistant.engine, ctx.user_id, state["record_id"], state["changes"],
-                                     state["note"], assistant.clock(), idempotency_key=f"amend:{state['id']}")
-        return [Reply(assistant.strings.get("records.amended", id=record.id, original=state["record_id"]))]
+    async def store_amendment(amendment: Amendment, ctx: TurnContext) -> list[Reply]:
+        record = await record_store.amend(assistant.engine, ctx.user_id, amendment.record_id, amendment.changes,
+                                          amendment.note, assistant.clock(),
+                                          idempotency_key=f"amend:{amendment.amendment_id}")
+        return [Reply(assistant.strings.get("records.amended", id=record.id, original=amendment.record_id))]
 
     async def my_command(ctx: TurnContext, args: str) -> list[Reply]:
         return await my_name(assistant, ctx, args)

@@ -17,12 +17,14 @@ def register(subparsers) -> None:
 
 def check_content(args: argparse.Namespace) -> int:
     from bot.config import PROJECT_ROOT
-    from bot.content import load_content
+    from bot.content import load_content, unworded_literals
     from bot.yamlload import ContentError
 
     root = args.dir or PROJECT_ROOT / "content"
     try:
         content = load_content(root)
+        if missing := unworded_literals(content.strings, PROJECT_ROOT):
+            raise ContentError(missing)
     except ContentError as exc:
         print(str(exc), file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)

@@ -66,12 +66,13 @@ async def _run(args) -> int:
 def _identity(args):
     """The canonical identity USER_ID names (read by its channel), or None after saying what is wrong."""
     from app import address_book
-    from bot.identity import AddressKind
+    from bot.identity import AddressError, AddressKind
+    from bot.strings import shipped_strings
 
     try:
         return address_book().parse(args.user_id, AddressKind.USER)
-    except ValueError as exc:
-        print(f"{args.retention_command or 'sar'}: {exc}", file=sys.stderr)
+    except AddressError as exc:
+        print(f"{args.retention_command or 'sar'}: {exc.reason(shipped_strings())}", file=sys.stderr)
         return None
 
 

@@ -1,4 +1,4 @@
-"""The tree engine: a pure ``step(tree, state, inbound) -> (state, replies)``.
+"""The tree engine: a pure ``step(tree, state, inbound) -> Step`` (the state, the replies, the effects).
 
 No I/O and no clock but ``inbound.now``, so every rule here is testable without a server and the
 state (small, JSON-serialisable) can be persisted after every step and resumed anywhere.
@@ -11,9 +11,10 @@ At every step ``back``, ``restart``, ``cancel``, ``help`` and ``why`` work; an o
 its button value, its number or its words (typos tolerated), among only the options the path's facts
 offer (consent is not offered once there is a risk; a stored answer the path would not offer is a broken
 state and restarts politely); each step's title shows progress ("Step 3 of about 9", from the proof's
-expected answers left); input that looks like a question is
-flagged in ``state["question"]`` for the runner to answer before the step is repeated (keeping this
-module pure); anything else re-prompts with the options.
+expected answers left); input that looks like a question comes back as an
+:class:`~dialogs.base.AnswerQuestion` effect for the runner to answer before the step is repeated
+(keeping this module pure); anything else re-prompts with the options. Confirming the summary is a
+:class:`~dialogs.base.Complete` effect carrying the :class:`Decision` to store.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rapidfuzz import fuzz, utils
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
 from bot.summary import summary_fields, summary_text
-from dialogs.base import OWN_NAME_PHASE, DialogState, Inbound, Status
+from dialogs.base import OWN_NAME_PHASE, AnswerQuestion, Complete, DialogState, End, Inbound, Step
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree, resolve
 
 
@@ -86,6 +87,18 @@ FUZZY_THRESHOLD = 80  # similarity score a typed answer needs to count as an opt
 FUZZY_MARGIN = 8  # ...and its lead over the runner-up, so an ambiguous word is not a guess
 _CASE_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*(?: ?[A-Za-z0-9/_.\-]+){0,3}")
 _PUNCTUATION = re.compile(r"[\s.!,;:]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A confirmed walkthrough: its summary, for the core to store as a decision record."""
+
+    summary: dict[str, Any]
+    walkthrough_id: str  # the record's idempotency key: confirming twice stores it once
+    typed_name: str | None = None  # the user's own name, typed at Record this: kept for their next records
+
+
+WalkthroughStep = Step[Decision]
 
 
 class ReplayError(ValueError):
@@ -290,31 +303,30 @@ def summary_reply(tree: Tree, state: DialogState) -> Reply:
 
 # ---------------------------------------------------------------------------------------- the step
 def start(tree: Tree, inbound: Inbound, *, dialog: str, content_version: str = "",
-          previous_id: str = "") -> tuple[DialogState, list[Reply]]:
+          previous_id: str = "") -> WalkthroughStep:
     """A fresh walkthrough (``previous_id``: the one a restart replaces, so the two ids differ)."""
     now = inbound.now.isoformat()
     state: DialogState = {
-        "dialog": dialog, "status": str(Status.ACTIVE), "started_at": now, "updated_at": now,
+        "dialog": dialog, "started_at": now, "updated_at": now,
         "tree": tree.name, "id": walkthrough_id(inbound.user_id, now + previous_id), "phase": str(Phase.ASK),
         "node": tree.start, "answers": [], "editing": None, "decided_at": None,
         "decided_by": inbound.user_id, "decided_by_name": inbound.decider or "", "content_version": content_version,
     }
     intro = _private(tree.strings.get("walkthrough.intro"), kind=ReplyKind.NOTICE, title=tree.title)
-    return state, [intro, prompt_reply(tree, replay(tree, []), 0)]
+    return Step(state, [intro, prompt_reply(tree, replay(tree, []), 0)])
 
 
 def step(tree: Tree, state: DialogState, inbound: Inbound, *,
-         topics: Mapping[str, Any] | None = None) -> tuple[DialogState, list[Reply]]:
+         topics: Mapping[str, Any] | None = None) -> WalkthroughStep:
     """Advance the walkthrough by one input. Pure: the new state is a copy."""
     try:
         state = {**state, "answers": [list(a) for a in state["answers"]], "updated_at": inbound.now.isoformat()}
         if inbound.decider and not state.get("decided_by_name"):  # the summary names them before Record this
             state["decided_by_name"] = inbound.decider
-        state.pop("question", None)
         path = replay(tree, state["answers"])
     except (ReplayError, LookupError, TypeError, ValueError):
-        fresh, replies = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""))
-        return fresh, [_private(tree.strings.get("walkthrough.content_changed")), *replies[1:]]
+        fresh = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""))
+        return Step(fresh.state, [_private(tree.strings.get("walkthrough.content_changed")), *fresh.replies[1:]])
     phase = Phase(state.get("phase", Phase.ASK))
     command = parse_command(inbound.input) if inbound.choice is None else _pressed_command(inbound.choice)
     if command is not None:
@@ -355,37 +367,37 @@ def _repeat(tree: Tree, state: DialogState, path: Path) -> Reply:
 
 
 def _command(tree: Tree, state: DialogState, path: Path, phase: Phase, command: Command, inbound: Inbound,
-             topics: Mapping[str, Any] | None) -> tuple[DialogState, list[Reply]]:
+             topics: Mapping[str, Any] | None) -> WalkthroughStep:
     s = tree.strings
     if command is Command.CANCEL:
-        return {**state, "status": str(Status.ENDED)}, [_private(s.get("walkthrough.cancelled"))]
+        return Step(state, [_private(s.get("walkthrough.cancelled"))], (End(),))
     if command is Command.RESTART:
-        fresh, replies = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""),
-                               previous_id=state["id"])
-        return fresh, [_private(s.get("walkthrough.restarted")), replies[-1]]
+        fresh = start(tree, inbound, dialog=state["dialog"], content_version=state.get("content_version", ""),
+                      previous_id=state["id"])
+        return Step(fresh.state, [_private(s.get("walkthrough.restarted")), fresh.replies[-1]])
     if command is Command.HELP:
-        return state, [_private(s.get("walkthrough.help"), kind=ReplyKind.NOTICE), _repeat(tree, state, path)]
+        return Step(state, [_private(s.get("walkthrough.help"), kind=ReplyKind.NOTICE), _repeat(tree, state, path)])
     if command is Command.RESUME or (command is Command.DECIDE and not state["answers"] and phase is Phase.ASK):
-        return state, [_repeat(tree, state, path)]  # nothing answered yet: nothing to choose between
+        return Step(state, [_repeat(tree, state, path)])  # nothing answered yet: nothing to choose between
     if command is Command.DECIDE:  # "decide" with answers given: carry on, or start again?
-        return state, [_private(s.get("walkthrough.pending"), choices=[
+        return Step(state, [_private(s.get("walkthrough.pending"), choices=[
             Choice(s.get("walkthrough.choice.resume"), str(Command.RESUME)),
-            Choice(s.get("walkthrough.choice.restart"), str(Command.RESTART))])]
+            Choice(s.get("walkthrough.choice.restart"), str(Command.RESTART))])])
     if command is Command.WHY:
-        return state, [why_reply(tree, path.node, topics), _repeat(tree, state, path)]
+        return Step(state, [why_reply(tree, path.node, topics), _repeat(tree, state, path)])
     # BACK: from editing or naming to the summary; from the summary or a question to the previous question.
     if phase in (Phase.EDIT_PICK, Phase.EDIT_TEXT, Phase.OWN_NAME):
         state.update(phase=str(Phase.REVIEW), editing=None)
-        return state, [summary_reply(tree, state)]
+        return Step(state, [summary_reply(tree, state)])
     if not state["answers"]:
-        return state, [_private(s.get("walkthrough.first_step")), _repeat(tree, state, path)]
+        return Step(state, [_private(s.get("walkthrough.first_step")), _repeat(tree, state, path)])
     state["answers"].pop()
     previous = replay(tree, state["answers"])
     state.update(phase=str(Phase.ASK), node=previous.node.id, decided_at=None)
-    return state, [prompt_reply(tree, previous, len(state["answers"]))]
+    return Step(state, [prompt_reply(tree, previous, len(state["answers"]))])
 
 
-def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> WalkthroughStep:
     s = tree.strings
     node = path.node
     raw = inbound.input
@@ -393,25 +405,24 @@ def _answer(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tup
         option = match_option(node.offered(path.facts), raw)
         if option is None:
             if inbound.choice is None and looks_like_question(raw):
-                state["question"] = raw
-                return state, [prompt_reply(tree, path, len(state["answers"]))]
-            return state, [_private(s.get("walkthrough.unknown")), prompt_reply(tree, path, len(state["answers"]))]
+                return Step(state, [prompt_reply(tree, path, len(state["answers"]))], (AnswerQuestion(raw),))
+            return Step(state, [_private(s.get("walkthrough.unknown")),
+                                prompt_reply(tree, path, len(state["answers"]))])
         state["answers"].append([node.id, option.value])
     else:
         text = inbound.text.strip()
         if text.endswith("?") and looks_like_question(text):
-            state["question"] = text
-            return state, [prompt_reply(tree, path, len(state["answers"]))]
+            return Step(state, [prompt_reply(tree, path, len(state["answers"]))], (AnswerQuestion(text),))
         refusal = check_text(node, text, inbound, s)
         if refusal:
-            return state, [refusal_reply(refusal, inbound, s), prompt_reply(tree, path, len(state["answers"]))]
+            return Step(state, [refusal_reply(refusal, inbound, s), prompt_reply(tree, path, len(state["answers"]))])
         state["answers"].append([node.id, " ".join(inbound.stored_text.split())])
     following = replay(tree, state["answers"])
     state["node"] = following.node.id
     if following.node.kind is NodeKind.OUTCOME:
         state.update(phase=str(Phase.REVIEW), decided_at=inbound.now.isoformat(), decided_tz=inbound.now.tzname())
-        return state, [summary_reply(tree, state)]
-    return state, [prompt_reply(tree, following, len(state["answers"]))]
+        return Step(state, [summary_reply(tree, state)])
+    return Step(state, [prompt_reply(tree, following, len(state["answers"]))])
 
 
 def _review_options(tree: Tree, actions: tuple[ReviewAction, ...]) -> list[Option]:
@@ -422,27 +433,31 @@ def _review_options(tree: Tree, actions: tuple[ReviewAction, ...]) -> list[Optio
                    aliases=REVIEW_ALIASES[a]) for a in actions]
 
 
-def _review(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+def _review(tree: Tree, state: DialogState, path: Path, inbound: Inbound) -> WalkthroughStep:
     s = tree.strings
     option = match_option(_review_options(tree, (ReviewAction.RECORD, ReviewAction.EDIT, ReviewAction.CANCEL)),
                           inbound.input)
     if option is None:
         if inbound.choice is None and looks_like_question(inbound.input):
-            state["question"] = inbound.input
-            return state, [summary_reply(tree, state)]
-        return state, [_private(s.get("walkthrough.review_unknown")), summary_reply(tree, state)]
+            return Step(state, [summary_reply(tree, state)], (AnswerQuestion(inbound.input),))
+        return Step(state, [_private(s.get("walkthrough.review_unknown")), summary_reply(tree, state)])
     action = ReviewAction(option.value)
     if action is ReviewAction.RECORD:
         if not inbound.decider:  # ask once; the core remembers the answer for this user's next records
             state["phase"] = str(Phase.OWN_NAME)
-            return state, [own_name_prompt(tree)]
-        return {**state, "status": str(Status.COMPLETE), "decided_by_name": inbound.decider}, []
+            return Step(state, [own_name_prompt(tree)])
+        return _confirmed(tree, {**state, "decided_by_name": inbound.decider})
     if action is ReviewAction.CANCEL:
-        return {**state, "status": str(Status.ENDED)}, [_private(s.get("walkthrough.cancelled"))]
+        return Step(state, [_private(s.get("walkthrough.cancelled"))], (End(),))
     if not _editable(tree, state):
-        return state, [_private(s.get("walkthrough.edit_nothing")), summary_reply(tree, state)]
+        return Step(state, [_private(s.get("walkthrough.edit_nothing")), summary_reply(tree, state)])
     state["phase"] = str(Phase.EDIT_PICK)
-    return state, [_edit_menu(tree, state)]
+    return Step(state, [_edit_menu(tree, state)])
+
+
+def _confirmed(tree: Tree, state: DialogState, typed_name: str | None = None) -> WalkthroughStep:
+    """Record this: the decision summary, for the core to store."""
+    return Step(state, [], (Complete(Decision(build_summary(tree, state), state["id"], typed_name)),))
 
 
 def _editable(tree: Tree, state: DialogState) -> list[Option]:
@@ -470,28 +485,28 @@ def _edit_prompt(tree: Tree, state: DialogState) -> Reply:
                                      current=current), kind=ReplyKind.STEP)
 
 
-def _edit_pick(tree: Tree, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+def _edit_pick(tree: Tree, state: DialogState, inbound: Inbound) -> WalkthroughStep:
     options = [*_editable(tree, state), *_review_options(tree, (ReviewAction.DONE_EDITING,))]
     option = match_option(options, inbound.input)
     if option is None:
-        return state, [_private(tree.strings.get("walkthrough.unknown")), _edit_menu(tree, state)]
+        return Step(state, [_private(tree.strings.get("walkthrough.unknown")), _edit_menu(tree, state)])
     if option.value == ReviewAction.DONE_EDITING:
         state["phase"] = str(Phase.REVIEW)
-        return state, [summary_reply(tree, state)]
+        return Step(state, [summary_reply(tree, state)])
     state.update(phase=str(Phase.EDIT_TEXT), editing=option.value)
-    return state, [_edit_prompt(tree, state)]
+    return Step(state, [_edit_prompt(tree, state)])
 
 
-def _edit_text(tree: Tree, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+def _edit_text(tree: Tree, state: DialogState, inbound: Inbound) -> WalkthroughStep:
     node = tree.node(state["editing"])
     text = inbound.text.strip()
     refusal = check_text(node, text, inbound, tree.strings)
     if refusal:
-        return state, [refusal_reply(refusal, inbound, tree.strings), _edit_prompt(tree, state)]
+        return Step(state, [refusal_reply(refusal, inbound, tree.strings), _edit_prompt(tree, state)])
     state["answers"] = [[node_id, " ".join(inbound.stored_text.split()) if node_id == node.id else value]
                         for node_id, value in state["answers"]]
     state.update(phase=str(Phase.REVIEW), editing=None)
-    return state, [summary_reply(tree, state)]
+    return Step(state, [summary_reply(tree, state)])
 
 
 def own_name_prompt(tree: Tree) -> Reply:
@@ -507,10 +522,10 @@ def own_name(text: str) -> str | None:
     return cleaned
 
 
-def _own_name(tree: Tree, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+def _own_name(tree: Tree, state: DialogState, inbound: Inbound) -> WalkthroughStep:
     """Their own name is kept as typed: it is the one name a record should hold (who decided)."""
     name = own_name(inbound.text)
     if name is None:
-        return state, [_private(tree.strings.get("walkthrough.own_name_refused", limit=OWN_NAME_CHARS)),
-                       own_name_prompt(tree)]
-    return {**state, "status": str(Status.COMPLETE), "decided_by_name": name, "name_typed": True}, []
+        return Step(state, [_private(tree.strings.get("walkthrough.own_name_refused", limit=OWN_NAME_CHARS)),
+                            own_name_prompt(tree)])
+    return _confirmed(tree, {**state, "decided_by_name": name}, typed_name=name)

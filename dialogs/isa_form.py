@@ -1,18 +1,24 @@
 """``isa add`` and ``isa edit <id>`` as a short dialog (the Dialog protocol in dialogs/base.py).
 
 Pure: each answer is checked with the register's own field validation as it is typed, so mistakes
-are caught at the step that made them. On confirm the core (bot/isa) validates the whole agreement
-again, checks the user may change it, and saves it with its audit line.
+are caught at the step that made them. Saving is a :class:`~dialogs.base.Complete` effect carrying the
+:class:`ISAForm`; the core (bot/isa) validates the whole agreement again, checks the user may change
+it, and saves it with its audit line.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from bot.identity import Addresses
 from bot.isa.model import EDITABLE_FIELDS, FieldProblem, ISAStatus, is_special_category, split_list, validate_field
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.numbers import whole_number
 from bot.strings import Strings
-from dialogs.base import DialogState, Inbound, Status
+from dialogs.base import Complete, DialogState, End, Inbound, Step
 
 ADD_ORDER = ("title", "parties", "purpose", "data_categories", "lawful_basis", "article9_condition", "owner",
              "start_date", "review_date", "status", "document_url", "channels")
@@ -22,40 +28,71 @@ CANCEL_WORDS = {"cancel", "stop", "quit", "isa_cancel"}
 SAVE, CHANGE, CANCEL = "isa_save", "isa_change", "isa_cancel"
 
 
+class ISAMode(StrEnum):
+    ADD = "add"  # every field in ADD_ORDER, one after another
+    EDIT = "edit"  # the fields the user picks, of an agreement that exists
+
+
+class ISAPhase(StrEnum):
+    """What the form is waiting for."""
+
+    ASK = "ask"  # the value of ``field``
+    PICK = "pick"  # which field to change (or save, or cancel)
+    CONFIRM = "confirm"  # the values are shown: save, change a field, or cancel
+
+
+@dataclass(frozen=True, slots=True)
+class ISAForm:
+    """A saved form: the agreement's values as typed (checked field by field), for the core to save."""
+
+    isa_id: int | None  # the agreement edited; None adds one
+    values: dict[str, str]
+
+
+ISAStep = Step[ISAForm]
+
+
 class ISADialog:
     name = "isa"
 
     def __init__(self, strings: Strings, addresses: Addresses):
         self.strings = strings
         self.addresses = addresses
+        self._steps: dict[ISAPhase, Callable[[DialogState, str, Inbound], ISAStep]] = {
+            ISAPhase.ASK: self._answer, ISAPhase.PICK: self._choose, ISAPhase.CONFIRM: self._choose}
 
     # ------------------------------------------------------------------ protocol
-    def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    def start(self, args: str, inbound: Inbound) -> ISAStep:
         mode, _, id_text = args.strip().partition(" ")
         now = inbound.now.isoformat()
-        state: DialogState = {"dialog": self.name, "status": Status.ACTIVE, "started_at": now, "updated_at": now,
-                              "mode": "edit" if mode == "edit" else "add", "values": {}, "field": None,
+        state: DialogState = {"dialog": self.name, "started_at": now, "updated_at": now,
+                              "mode": str(ISAMode.EDIT if mode == "edit" else ISAMode.ADD), "values": {},
                               "isa_id": whole_number(id_text)}
-        if state["mode"] == "edit":
-            return state, [self._pick(state)]
-        state["field"] = ADD_ORDER[0]
-        return state, [Reply(self.strings.get("isa.dialog.intro")), self._ask(state)]
+        if state["mode"] == ISAMode.EDIT:
+            return self._picking(state)
+        return self._asking(state, ADD_ORDER[0], Reply(self.strings.get("isa.dialog.intro")))
 
-    def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    def step(self, state: DialogState, inbound: Inbound) -> ISAStep:
         state = {**state, "values": dict(state["values"]), "updated_at": inbound.now.isoformat()}
         text = inbound.input.strip()
         if text.lower() in CANCEL_WORDS:
-            state["status"] = Status.ENDED
-            return state, [Reply(self.strings.get("isa.dialog.cancelled"))]
-        if state["field"] is None:
-            return self._confirm_step(state, text)
-        return self._answer(state, text, inbound)
+            return Step(state, [Reply(self.strings.get("isa.dialog.cancelled"))], (End(),))
+        return self._steps[ISAPhase(state["phase"])](state, text, inbound)
 
-    # ------------------------------------------------------------------ steps
-    def _answer(self, state: DialogState, text: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    # ------------------------------------------------------------------ the phases
+    def _asking(self, state: DialogState, field: str, *before: Reply) -> ISAStep:
+        return Step({**state, "phase": str(ISAPhase.ASK), "field": field}, [*before, self._ask(field)])
+
+    def _picking(self, state: DialogState) -> ISAStep:
+        return Step({**state, "phase": str(ISAPhase.PICK), "field": None}, [self._pick(state)])
+
+    def _confirming(self, state: DialogState) -> ISAStep:
+        return Step({**state, "phase": str(ISAPhase.CONFIRM), "field": None}, [self._confirm(state)])
+
+    def _answer(self, state: DialogState, text: str, inbound: Inbound) -> ISAStep:
         field = state["field"]
         if inbound.privacy_findings and field in {"title", "purpose"}:
-            return state, [Reply(self.strings.get("isa.dialog.no_personal_data")), self._ask(state)]
+            return self._asking(state, field, Reply(self.strings.get("isa.dialog.no_personal_data")))
         if field == "owner" and text.lower() in {"me", "myself", "i"}:
             text = inbound.user_id
         if field in OPTIONAL and text.lower() in SKIP_WORDS:
@@ -63,15 +100,11 @@ class ISADialog:
         try:
             value = validate_field(field, text, self.addresses, inbound.user)
         except FieldProblem as problem:
-            return state, [Reply(self.strings.get("isa.dialog.invalid", reason=problem.reason(self.strings))),
-                           self._ask(state)]
-        state["values"][field] = "; ".join(value) if isinstance(value, list) else (
-            value.isoformat() if hasattr(value, "isoformat") else str(value or ""))
-        if state["mode"] == "edit":
-            state["field"] = None
-            return state, [self._confirm(state)]
-        state["field"] = self._next_field(state, field)
-        return state, [self._ask(state) if state["field"] else self._confirm(state)]
+            reason = problem.reason(self.strings)
+            return self._asking(state, field, Reply(self.strings.get("isa.dialog.invalid", reason=reason)))
+        state["values"][field] = _stored(value)
+        following = self._next_field(state, field) if state["mode"] == ISAMode.ADD else None
+        return self._asking(state, following) if following else self._confirming(state)
 
     def _next_field(self, state: DialogState, after: str) -> str | None:
         for name in ADD_ORDER[ADD_ORDER.index(after) + 1:]:
@@ -82,23 +115,22 @@ class ISADialog:
                 return name
         return None
 
-    def _confirm_step(self, state: DialogState, text: str) -> tuple[DialogState, list[Reply]]:
+    def _choose(self, state: DialogState, text: str, inbound: Inbound) -> ISAStep:
+        """On the summary or the list of fields: save, change, or a field to (re)type."""
         if text == SAVE and state["values"]:
-            state["status"] = Status.COMPLETE
-            return state, []
+            return Step(state, [], (Complete(ISAForm(state["isa_id"], state["values"])),))
         if text == CHANGE:
-            return state, [self._pick(state)]
+            return self._picking(state)
         if text.startswith("field:") and text[6:] in EDITABLE_FIELDS:
-            state["field"] = text[6:]
-            if state["mode"] == "add":
-                state["values"].pop(state["field"], None)
-            return state, [self._ask(state)]
-        return state, [self._confirm(state) if state["values"] else self._pick(state)]
+            field = text[6:]
+            if state["mode"] == ISAMode.ADD:
+                state["values"].pop(field, None)
+            return self._asking(state, field)
+        return self._confirming(state) if state["values"] else self._picking(state)
 
     # ------------------------------------------------------------------ replies
-    def _ask(self, state: DialogState) -> Reply:
+    def _ask(self, field: str) -> Reply:
         s = self.strings
-        field = state["field"]
         choices = []
         if field == "status":
             choices = [Choice(str(status), str(status)) for status in ISAStatus]
@@ -122,3 +154,10 @@ class ISADialog:
                      fields=fields, choices=[Choice(s.get("isa.dialog.save"), SAVE),
                                              Choice(s.get("isa.dialog.change"), CHANGE),
                                              Choice(s.get("isa.dialog.cancel"), CANCEL)])
+
+
+def _stored(value: Any) -> str:
+    """A validated value as the form keeps it: lists joined with "; ", dates in ISO form."""
+    if isinstance(value, list):
+        return "; ".join(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value or "")

@@ -1,21 +1,23 @@
 """The decision walkthrough and the record amendment as pure dialogs (see dialogs/base.py).
 
 The walkthrough runs the tree in content/trees/walkthrough.yaml with the engine; the amendment
-corrects the typed answers of a stored record. Storing either is the core's job when the user
-confirms (bot/walkthrough.py registers the completions and the ``decide`` and ``records`` commands).
+corrects the typed answers of a stored record. Each confirms with a :class:`~dialogs.base.Complete`
+effect (a :class:`~dialogs.engine.Decision` or an :class:`Amendment`); storing it is the core's job
+(bot/walkthrough.py registers the completions and the ``decide`` and ``records`` commands).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from bot.messages import CardField, Choice, Reply, ReplyKind
 from bot.strings import Strings
 from bot.summary import AMENDABLE_FIELDS
 from dialogs import engine
-from dialogs.base import DialogState, Inbound, Status
+from dialogs.base import Complete, DialogState, End, Inbound, Step
 from dialogs.tree import Node, NodeKind, Option, TextCheck, Tree
 
 WALKTHROUGH = "walkthrough"
@@ -32,27 +34,45 @@ class WalkthroughDialog:
         self.topics = dict(topics)
         self.content_version = content_version
 
-    def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    def start(self, args: str, inbound: Inbound) -> engine.WalkthroughStep:
         """Begin; ``decide CR-1234`` answers the case reference step straight away."""
-        state, replies = engine.start(self.tree, inbound, dialog=self.name, content_version=self.content_version)
+        begun = engine.start(self.tree, inbound, dialog=self.name, content_version=self.content_version)
         reference = args.strip()
         first = self.tree.node(self.tree.start)
         if reference and first.check is TextCheck.CASE_REFERENCE and engine.looks_like_case_reference(reference) \
                 and not inbound.privacy_findings:
-            state, following = self.step(state, replace(inbound, text=reference, choice=None))
-            replies = [*replies[:-1], *following]
-        return state, replies
+            following = self.step(begun.state, replace(inbound, text=reference, choice=None))
+            return replace(following, replies=[*begun.replies[:-1], *following.replies])
+        return begun
 
-    def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    def step(self, state: DialogState, inbound: Inbound) -> engine.WalkthroughStep:
         return engine.step(self.tree, state, inbound, topics=self.topics)
 
     def resume(self, state: DialogState) -> list[Reply]:
         """What a user coming back (a reloaded page, a restarted terminal) sees: where they were."""
         return [Reply(self.tree.strings.get("walkthrough.resumed"), private=True), engine.current(self.tree, state)]
 
-    def summary(self, state: DialogState) -> dict[str, Any]:
-        """The decision summary of a confirmed walkthrough (what the core stores as the record)."""
-        return engine.build_summary(self.tree, state)
+
+class AmendPhase(StrEnum):
+    """Where an amendment is: the menu of fields, a field's new text, the note saying why, the review."""
+
+    PICK = "pick"  # choosing a field to correct, or Done
+    TEXT = "text"  # typing the corrected value of ``editing``
+    NOTE = "note"  # typing why the record is amended
+    REVIEW = "review"  # the changes are shown: record or cancel
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """A confirmed amendment: the corrected fields and the note, for the core to store as a new record."""
+
+    record_id: int
+    changes: dict[str, str]
+    note: str
+    amendment_id: str  # the new record's idempotency key: confirming twice stores it once
+
+
+AmendStep = Step[Amendment]
 
 
 class AmendRecordDialog:
@@ -62,6 +82,9 @@ class AmendRecordDialog:
 
     def __init__(self, strings: Strings):
         self.strings = strings
+        self._steps: dict[AmendPhase, Callable[[DialogState, Inbound], AmendStep]] = {
+            AmendPhase.PICK: self._pick, AmendPhase.TEXT: self._typed, AmendPhase.NOTE: self._typed,
+            AmendPhase.REVIEW: self._confirm}
 
     def _field_node(self, name: str) -> Node:
         check = TextCheck.CASE_REFERENCE if name == "reference" else TextCheck.FREE
@@ -90,54 +113,65 @@ class AmendRecordDialog:
             Choice(s.get("walkthrough.choice.record"), str(engine.ReviewAction.RECORD)),
             Choice(s.get("walkthrough.choice.cancel"), str(engine.ReviewAction.CANCEL))])
 
-    def start(self, args: str, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
+    def start(self, args: str, inbound: Inbound) -> AmendStep:
         record = inbound.extra["record"]
         now = inbound.now.isoformat()
         state: DialogState = {
-            "dialog": self.name, "status": str(Status.ACTIVE), "started_at": now, "updated_at": now,
+            "dialog": self.name, "started_at": now, "updated_at": now,
             "id": engine.walkthrough_id(inbound.user_id, now), "record_id": record["id"],
             "original": {name: str(record["summary"].get(name, "")) for name in AMENDABLE_FIELDS},
-            "changes": {}, "phase": "pick", "editing": None, "note": "",
+            "changes": {}, "phase": str(AmendPhase.PICK), "editing": None, "note": "",
         }
-        return state, [self._menu(state)]
+        return Step(state, [self._menu(state)])
 
-    def step(self, state: DialogState, inbound: Inbound) -> tuple[DialogState, list[Reply]]:
-        s = self.strings
+    def step(self, state: DialogState, inbound: Inbound) -> AmendStep:
         state = {**state, "changes": dict(state["changes"]), "updated_at": inbound.now.isoformat()}
         command = engine.parse_command(inbound.input) if inbound.choice is None else None
         if command is engine.Command.CANCEL or inbound.choice == engine.ReviewAction.CANCEL:
-            return {**state, "status": str(Status.ENDED)}, [Reply(s.get("records.amend_cancelled"))]
-        phase = state["phase"]
-        if phase == "pick":
-            option = engine.match_option(self._options(state), inbound.input)
-            if option is None:
-                return state, [Reply(s.get("walkthrough.unknown")), self._menu(state)]
-            if option.value == engine.ReviewAction.DONE_EDITING:
-                if not state["changes"]:
-                    return {**state, "status": str(Status.ENDED)}, [Reply(s.get("records.amend_cancelled"))]
-                state["phase"] = "note"
-                return state, [Reply(s.get("records.amend_note"), kind=ReplyKind.STEP)]
-            state.update(phase="text", editing=option.value)
-            return state, [self._text_prompt(state)]
-        if phase in ("text", "note"):
-            node = self._field_node(state["editing"]) if phase == "text" else self._field_node("amendment_note")
-            refusal = engine.check_text(node, inbound.text.strip(), inbound, s)
-            if refusal:
-                again = self._text_prompt(state) if phase == "text" else Reply(s.get("records.amend_note"))
-                return state, [engine.refusal_reply(refusal, inbound, s), again]
-            text = " ".join(inbound.stored_text.split())
-            if phase == "text":
-                state["changes"][state["editing"]] = text
-                state.update(phase="pick", editing=None)
-                return state, [self._menu(state)]
-            state.update(phase="review", note=text)
-            return state, [self._review(state)]
+            return self._cancelled(state)
+        return self._steps[AmendPhase(state["phase"])](state, inbound)
+
+    def _cancelled(self, state: DialogState) -> AmendStep:
+        return Step(state, [Reply(self.strings.get("records.amend_cancelled"))], (End(),))
+
+    def _pick(self, state: DialogState, inbound: Inbound) -> AmendStep:
+        option = engine.match_option(self._options(state), inbound.input)
+        if option is None:
+            return Step(state, [Reply(self.strings.get("walkthrough.unknown")), self._menu(state)])
+        if option.value == engine.ReviewAction.DONE_EDITING:
+            if not state["changes"]:
+                return self._cancelled(state)
+            state["phase"] = str(AmendPhase.NOTE)
+            return Step(state, [Reply(self.strings.get("records.amend_note"), kind=ReplyKind.STEP)])
+        state.update(phase=str(AmendPhase.TEXT), editing=option.value)
+        return Step(state, [self._text_prompt(state)])
+
+    def _typed(self, state: DialogState, inbound: Inbound) -> AmendStep:
+        """A corrected value (TEXT) or the note (NOTE), checked like any typed answer."""
+        s = self.strings
+        correcting = AmendPhase(state["phase"]) is AmendPhase.TEXT
+        node = self._field_node(state["editing"] if correcting else "amendment_note")
+        refusal = engine.check_text(node, inbound.text.strip(), inbound, s)
+        if refusal:
+            again = self._text_prompt(state) if correcting else Reply(s.get("records.amend_note"))
+            return Step(state, [engine.refusal_reply(refusal, inbound, s), again])
+        text = " ".join(inbound.stored_text.split())
+        if correcting:
+            state["changes"][state["editing"]] = text
+            state.update(phase=str(AmendPhase.PICK), editing=None)
+            return Step(state, [self._menu(state)])
+        state.update(phase=str(AmendPhase.REVIEW), note=text)
+        return Step(state, [self._review(state)])
+
+    def _confirm(self, state: DialogState, inbound: Inbound) -> AmendStep:
+        s = self.strings
         option = engine.match_option([Option(str(engine.ReviewAction.RECORD), s.get("walkthrough.choice.record"), (),
                                              aliases=engine.REVIEW_ALIASES[engine.ReviewAction.RECORD])],
                                      inbound.input)
         if option is None:
-            return state, [Reply(s.get("walkthrough.review_unknown")), self._review(state)]
-        return {**state, "status": str(Status.COMPLETE)}, []
+            return Step(state, [Reply(s.get("walkthrough.review_unknown")), self._review(state)])
+        amendment = Amendment(state["record_id"], state["changes"], state["note"], state["id"])
+        return Step(state, [], (Complete(amendment),))
 
     def _text_prompt(self, state: DialogState) -> Reply:
         name = state["editing"]

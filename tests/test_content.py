@@ -55,6 +55,29 @@ def test_content_check_command_passes_on_shipped_content():
     assert "content OK" in result.stdout
 
 
+def test_a_reason_worded_by_content_cannot_be_deleted_from_strings(content_copy, capsys):
+    """The code names its delivery failures, address and field problems; each needs its wording."""
+    path = content_copy / "strings.yaml"
+    text = path.read_text(encoding="utf-8")
+    kept = text.replace('  refused: "{channel} refused the message ({detail})"\n', "")
+    assert kept != text
+    path.write_text(kept, encoding="utf-8")
+    code, output = check(content_copy, capsys)
+    assert code == 1
+    assert "strings.yaml:1: missing wording 'delivery.refused'" in output
+
+
+def test_a_key_the_code_asks_for_cannot_be_deleted_from_strings(content_copy, capsys):
+    path = content_copy / "strings.yaml"
+    text = path.read_text(encoding="utf-8")
+    kept = text.replace("  amend_cancelled: No correction was stored.\n", "")
+    assert kept != text
+    path.write_text(kept, encoding="utf-8")
+    code, output = check(content_copy, capsys)
+    assert code == 1
+    assert "strings.yaml:1: missing wording 'records.amend_cancelled' (asked for at dialogs/walkthrough.py:" in output
+
+
 def test_yaml_syntax_error_is_reported_at_its_line(content_copy, capsys):
     path = content_copy / "topics" / "broken.yaml"
     path.write_text("topics:\n  - id: broken\n    title: [unclosed\n", encoding="utf-8")

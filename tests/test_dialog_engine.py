@@ -18,7 +18,7 @@ from bot.messages import ReplyKind
 from bot.summary import summary_text
 from bot.yamlload import ContentError
 from dialogs import engine
-from dialogs.base import Inbound, Status
+from dialogs.base import AnswerQuestion, Complete, End, Inbound
 from dialogs.tree import Decision, NodeKind, load_trees
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -40,10 +40,21 @@ def said(text: str = "", choice: str | None = None, findings: tuple[str, ...] = 
                    user_id="local:tester", decider=decider)
 
 
+def advance(tree, state, inbound: Inbound, topics=None):
+    """One step's new state and replies (the tests of effects look at the whole Step)."""
+    step = engine.step(tree, state, inbound, topics=topics)
+    return step.state, step.replies
+
+
+def begin(tree, **kwargs):
+    step = engine.start(tree, said(), dialog="walkthrough", **kwargs)
+    return step.state, step.replies
+
+
 def run(tree, *inputs: str, topics=None):
-    state, replies = engine.start(tree, said(), dialog="walkthrough", content_version="test")
+    state, replies = begin(tree, content_version="test")
     for index, value in enumerate(inputs, start=1):
-        state, replies = engine.step(tree, state, said(value, minutes=index), topics=topics)
+        state, replies = advance(tree, state, said(value, minutes=index), topics=topics)
     return state, replies
 
 
@@ -78,7 +89,7 @@ def test_a_choice_by_value_number_label_typo_or_alias(tree, typed):
 def test_ambiguous_or_unknown_input_reprompts_with_the_same_choices(tree):
     state, _ = run(tree, "CR-1", "support")
     for typed in ("banana", "9", "0"):
-        again, replies = engine.step(tree, state, said(typed))
+        again, replies = advance(tree, state, said(typed))
         assert again["answers"] == state["answers"]
         assert "didn't catch that" in replies[0].text
         assert [c.value for c in replies[-1].choices] == ["emergency", "significant_harm", "eh_referral",
@@ -87,60 +98,58 @@ def test_ambiguous_or_unknown_input_reprompts_with_the_same_choices(tree):
 
 def test_back_restart_cancel_work_at_every_step(tree):
     state, _ = run(tree, "CR-1", "safeguard", "adult")
-    back, replies = engine.step(tree, state, said("back"))
+    back, replies = advance(tree, state, said("back"))
     assert back["node"] == "about"
     assert len(back["answers"]) == 2
     assert "mainly about" in replies[-1].text
     _, replies = run(tree, "back")
     assert "first question" in replies[0].text
-    restarted, replies = engine.step(tree, state, said("start again"))
+    restarted, replies = advance(tree, state, said("start again"))
     assert restarted["answers"] == []
     assert "case reference" in replies[-1].text
     assert restarted["id"] != state["id"]  # a new decision gets a new record key
-    cancelled, replies = engine.step(tree, state, said("cancel"))
-    assert cancelled["status"] == Status.ENDED
-    assert "Nothing was recorded" in replies[0].text
+    cancelled = engine.step(tree, state, said("cancel"))
+    assert cancelled.effects == (End(),)
+    assert "Nothing was recorded" in cancelled.replies[0].text
 
 
 def test_help_and_why_explain_then_repeat_the_step(tree, content):
     topics = {t.id: t for t in content.topics}
     state, _ = run(tree, "CR-1", "support")
-    same, replies = engine.step(tree, state, said("why"), topics=topics)
+    same, replies = advance(tree, state, said("why"), topics=topics)
     assert same["answers"] == state["answers"]
     assert "significant harm" in replies[0].text
     assert replies[0].sources
     assert any("2024" in s.title for s in replies[0].sources)
     assert replies[-1].text.startswith("Is there any sign")
-    _, replies = engine.step(tree, state, said("help"))
+    _, replies = advance(tree, state, said("help"))
     assert "`back`" in replies[0].text
     assert replies[-1].text.startswith("Is there any sign")
 
 
-def test_a_question_mid_way_is_flagged_for_the_runner_and_the_step_repeats(tree):
+def test_a_question_mid_way_is_an_effect_for_the_runner_and_the_step_repeats(tree):
     state, _ = run(tree, "CR-1", "safeguard", "adult")
-    asked, replies = engine.step(tree, state, said("what is public task?"))
-    assert asked["question"] == "what is public task?"
-    assert asked["answers"] == state["answers"]
-    assert replies[-1].text.startswith("Which best describes your organisation")
-    # the flag never outlives the turn
-    moved, _ = engine.step(tree, asked, said("council"))
-    assert "question" not in moved
+    asked = engine.step(tree, state, said("what is public task?"))
+    assert asked.effects == (AnswerQuestion("what is public task?"),)
+    assert asked.state["answers"] == state["answers"]
+    assert asked.replies[-1].text.startswith("Which best describes your organisation")
+    assert engine.step(tree, asked.state, said("council")).effects == ()  # the next answer is just an answer
 
 
 def test_case_reference_refuses_names_and_identifying_details(tree):
-    state, _ = engine.start(tree, said(), dialog="walkthrough")
+    state, _ = begin(tree)
     for typed, findings in (("Jane Smith", ()), ("jane", ()), ("jo@example.org 12", ("email",))):
-        again, replies = engine.step(tree, state, said(typed, findings=findings))
+        again, replies = advance(tree, state, said(typed, findings=findings))
         assert again["answers"] == [], typed
         assert "case reference" in replies[0].text or "identifying" in replies[0].text
-    accepted, _ = engine.step(tree, state, said("CR/2026/0042"))
+    accepted, _ = advance(tree, state, said("CR/2026/0042"))
     assert accepted["answers"] == [["reference", "CR/2026/0042"]]
 
 
 def test_free_text_with_identifying_details_is_refused(tree):
     state, _ = run(tree, "CR-1", "safeguard", "adult", "public_urgent", "adult_told", "no_special")
     assert state["node"] == "information"
-    again, replies = engine.step(tree, state, said("school file, NHS 943 476 5919", findings=("nhs_number",)))
+    again, replies = advance(tree, state, said("school file, NHS 943 476 5919", findings=("nhs_number",)))
     assert again["answers"] == state["answers"]
     assert "NHS number" in replies[0].text
 
@@ -167,21 +176,24 @@ def test_an_outcome_shows_a_private_summary_with_record_edit_cancel(tree):
 
 def test_edit_changes_a_typed_answer_and_keeps_the_decision(tree):
     state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
-    state, replies = engine.step(tree, state, said(choice="edit_decision"))
+    state, replies = advance(tree, state, said(choice="edit_decision"))
     assert any(c.value == "tail_information" for c in replies[-1].choices)
-    state, replies = engine.step(tree, state, said(choice="tail_information"))
+    state, replies = advance(tree, state, said(choice="tail_information"))
     assert "currently: address history" in replies[-1].text
-    state, replies = engine.step(tree, state, said("previous addresses"))
+    state, replies = advance(tree, state, said("previous addresses"))
     assert replies[-1].summary["information"] == "previous addresses"
     assert replies[-1].summary["decision"] == "do_not_share"
-    done, replies = engine.step(tree, state, said("Record this"))
-    assert done["status"] == Status.COMPLETE
-    assert replies == []
+    done = engine.step(tree, state, said("Record this"))
+    assert done.replies == []
+    [confirmed] = done.effects
+    assert isinstance(confirmed, Complete)
+    assert confirmed.outcome == engine.Decision(engine.build_summary(tree, done.state), state["id"])
+    assert confirmed.outcome.summary["information"] == "previous addresses"
 
 
 def test_back_from_the_summary_returns_to_the_last_question(tree):
     state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
-    back, _ = engine.step(tree, state, said("back"))
+    back, _ = advance(tree, state, said("back"))
     assert back["phase"] == engine.Phase.ASK
     assert back["node"] == "tail_recipient"
 
@@ -189,7 +201,7 @@ def test_back_from_the_summary_returns_to_the_last_question(tree):
 def test_a_changed_tree_restarts_with_a_note(tree):
     state, _ = run(tree, "CR-1", "safeguard")
     state["answers"][1] = ["purpose", "no_longer_an_option"]
-    fresh, replies = engine.step(tree, state, said("adult"))
+    fresh, replies = advance(tree, state, said("adult"))
     assert fresh["answers"] == []
     assert "updated" in replies[0].text
 
@@ -198,7 +210,7 @@ def test_an_answer_the_path_does_not_offer_is_a_broken_state_and_restarts(tree):
     """Consent-style choices hidden on an urgent path cannot be smuggled in through a stored state."""
     state, _ = run(tree, "CR-1", "safeguard", "adult")
     state["answers"].append(["org", "public"])  # the non-urgent choice, hidden once there is a risk
-    fresh, replies = engine.step(tree, state, said("adult_told"))
+    fresh, replies = advance(tree, state, said("adult_told"))
     assert fresh["answers"] == []
     assert "updated" in replies[0].text
 
@@ -208,17 +220,17 @@ def test_hidden_choices_are_neither_shown_nor_accepted(tree):
     assert "public" not in [c.value for c in replies[-1].choices]
     assert "public_urgent" in [c.value for c in replies[-1].choices]
     # a stale button for the hidden choice is read by its words against what this path offers
-    again, _ = engine.step(tree, state, said(choice="public"))
+    again, _ = advance(tree, state, said(choice="public"))
     assert again["answers"][-1] == ["org", "public_urgent"]
 
 
 def test_every_step_shows_how_far_along_it_is(tree):
-    state, replies = engine.start(tree, said(), dialog="walkthrough")
+    state, replies = begin(tree)
     seen = []
     for index, value in enumerate(["CR-1", "safeguard", "adult", "public_urgent", "adult_told", "no_special",
                                    "notes", "all", "social_care", "no_risk"], start=1):
         seen.append(replies[-1].title)
-        state, replies = engine.step(tree, state, said(value, minutes=index))
+        state, replies = advance(tree, state, said(value, minutes=index))
     numbers = [re.fullmatch(r"Step (\d+) of about (\d+)", title) for title in seen]
     assert all(numbers), seen
     assert [int(m[1]) for m in numbers] == list(range(1, len(seen) + 1))
@@ -413,42 +425,40 @@ def test_a_loop_without_a_bound_is_reported(tmp_path, content):
 
 
 def test_every_step_carries_back_why_and_cancel_and_pressing_them_works(tree):
-    state, replies = engine.start(tree, said(), dialog="walkthrough")
+    state, replies = begin(tree)
     assert [(a.label, a.value) for a in replies[-1].actions] == [("Why this question?", "why"), ("Cancel", "cancel")]
-    state, replies = engine.step(tree, state, said("CR-7"))
+    state, replies = advance(tree, state, said("CR-7"))
     assert [a.value for a in replies[-1].actions] == ["back", "why", "cancel"]
     assert replies[-1].actions[0].label == "Back"
-    _, why = engine.step(tree, state, said(choice="why"))
+    _, why = advance(tree, state, said(choice="why"))
     assert why[0].title == "Why I ask this"
     assert why[-1].text == replies[-1].text
-    back, again = engine.step(tree, state, said(choice="back"))
+    back, again = advance(tree, state, said(choice="back"))
     assert back["answers"] == []
     assert again[-1].text.startswith("What is the case reference")
-    ended, bye = engine.step(tree, state, said(choice="cancel"))
-    assert ended["status"] == Status.ENDED
-    assert "Nothing was recorded" in bye[-1].text
-    ended, _ = engine.step(tree, state, said("cancel"))
-    assert ended["status"] == Status.ENDED
+    ended = engine.step(tree, state, said(choice="cancel"))
+    assert ended.effects == (End(),)
+    assert "Nothing was recorded" in ended.replies[-1].text
+    assert engine.step(tree, state, said("cancel")).effects == (End(),)
 
 
 def test_record_asks_a_local_user_their_own_name_once_and_keeps_it_as_typed(tree):
     state, _ = run(tree, "CR-7", "no_purpose", "address history", "a neighbour")
-    asking, replies = engine.step(tree, state, said(choice="record_decision", decider=None))
-    assert asking["status"] == Status.ACTIVE
-    assert "what name should the record show" in replies[-1].text
-    again, replies = engine.step(tree, asking, said("07700 900123", decider=None))
-    assert again["status"] == Status.ACTIVE
-    assert "letters only" in replies[0].text
-    back, replies = engine.step(tree, asking, said("back", decider=None))
+    asking = engine.step(tree, state, said(choice="record_decision", decider=None))
+    assert asking.effects == ()
+    assert "what name should the record show" in asking.replies[-1].text
+    again = engine.step(tree, asking.state, said("07700 900123", decider=None))
+    assert again.effects == ()
+    assert "letters only" in again.replies[0].text
+    back, replies = advance(tree, asking.state, said("back", decider=None))
     assert replies[-1].summary is not None
-    assert back["phase"] == "review"
-    done, _ = engine.step(tree, asking, said("  Jane   Smith, DSL ", findings=("name",), decider=None))
-    assert done["status"] == Status.COMPLETE
-    assert done["name_typed"]
-    summary = engine.build_summary(tree, done)
-    assert summary["decided_by_name"] == "Jane Smith, DSL"
-    assert "Decided by: Jane Smith (DSL) — id local:tester" in summary_text(summary, tree.strings)
-    known, _ = engine.step(tree, state, said(choice="record_decision", decider="Ali Khan"))
-    assert known["status"] == Status.COMPLETE
-    assert known["decided_by_name"] == "Ali Khan"
-    assert "Decided by: Ali Khan — id local:tester" in summary_text(engine.build_summary(tree, known), tree.strings)
+    assert back["phase"] == engine.Phase.REVIEW
+    [done] = engine.step(tree, asking.state, said("  Jane   Smith, DSL ", findings=("name",), decider=None)).effects
+    assert isinstance(done, Complete)
+    assert done.outcome.typed_name == "Jane Smith, DSL"  # the core keeps it for their next records
+    assert done.outcome.summary["decided_by_name"] == "Jane Smith, DSL"
+    assert "Decided by: Jane Smith (DSL) — id local:tester" in summary_text(done.outcome.summary, tree.strings)
+    [known] = engine.step(tree, state, said(choice="record_decision", decider="Ali Khan")).effects
+    assert isinstance(known, Complete)
+    assert known.outcome.typed_name is None
+    assert "Decided by: Ali Khan — id local:tester" in summary_text(known.outcome.summary, tree.strings)

@@ -15,9 +15,10 @@ from alembic import command
 from sqlalchemy import insert, select
 
 from app import address_book, build_assistant
-from bot.identity import AddressKind
+from bot.identity import AddressError, AddressKind, AddressProblem
 from bot.storage.db import _alembic_config, create_engine, migrate
 from bot.storage.tables import audit_log, isas, reminder_occurrences, reminder_subscriptions, users
+from bot.strings import shipped_strings
 from tests.conftest import make_settings, turn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,8 +94,11 @@ async def test_a_slack_user_typing_an_address_means_their_own_workspace(tmp_path
     finally:
         await assistant.engine.dispose()
     addresses = address_book()
-    with pytest.raises(ValueError, match="names no Slack workspace"):
+    with pytest.raises(AddressError) as caught:
         addresses.parse("slack:U0LEAD", AddressKind.USER)  # the command line has no workspace to assume
+    assert caught.value.key == AddressProblem.NO_WORKSPACE
+    assert caught.value.reason(shipped_strings()) == shipped_strings().get(
+        "address.no_workspace", text="slack:U0LEAD", kind="user", id="U0LEAD")
 
 
 def _upgrade_to_before_identity(sync_connection) -> None:

@@ -137,6 +137,15 @@ async def test_everyone_can_list_show_and_see_due_reviews(isa_assistant):
     assert "no agreement #99" in missing.text
 
 
+async def test_an_agreement_names_its_owner_once_the_owner_has_given_a_name(isa_assistant):
+    def owner(reply) -> str:
+        return next(f.value for f in reply.fields if f.label == "Owner")
+
+    assert owner((await ask(isa_assistant, "isa show 4"))[-1]) == "local:ig-lead"  # no name known yet
+    await ask(isa_assistant, "my name Jo Patel, IG lead", user="local:ig-lead")
+    assert owner((await ask(isa_assistant, "isa show 4"))[-1]) == "Jo Patel, IG lead (local:ig-lead)"
+
+
 async def test_register_questions_are_answered_citing_the_agreement(isa_assistant):
     health = (await ask(isa_assistant, "which ISAs cover health visitors?"))[-1]
     assert "Health visiting and children's centres" in health.text
@@ -303,3 +312,30 @@ def test_a_wrong_field_value_is_a_keyed_problem_worded_by_content(name, raw, key
     assert caught.value.key == key
     assert caught.value.fields == fields
     assert caught.value.reason(shipped_strings()) == shipped_strings().get(f"isa.problem.{key}", **fields)
+
+
+def test_the_form_moves_through_named_phases_and_saving_is_an_effect_carrying_the_values():
+    from bot.identity import AddressKind
+    from bot.strings import shipped_strings
+    from dialogs.base import Complete, End, Inbound
+    from dialogs.isa_form import ISADialog, ISAForm, ISAPhase
+
+    form = ISADialog(shipped_strings(), ADDRESSES)
+    admin = ADDRESSES.parse(ADMIN, AddressKind.USER)
+
+    def said(text: str) -> Inbound:
+        return Inbound(text=text, choice=None, now=NOW, user_id=ADMIN, user=admin)
+
+    begun = form.start("edit 4", said(""))
+    assert begun.state["phase"] == ISAPhase.PICK
+    asked = form.step(begun.state, said("field:review_date"))
+    assert (asked.state["phase"], asked.state["field"]) == (ISAPhase.ASK, "review_date")
+    refused = form.step(asked.state, said("next spring"))
+    assert refused.state["phase"] == ISAPhase.ASK
+    assert refused.replies[0].text == shipped_strings().get(
+        "isa.dialog.invalid", reason=shipped_strings().get("isa.problem.not_a_date", value="next spring"))
+    shown = form.step(asked.state, said("2028-04-28"))
+    assert shown.state["phase"] == ISAPhase.CONFIRM
+    assert shown.effects == ()
+    assert form.step(shown.state, said("isa_save")).effects == (Complete(ISAForm(4, {"review_date": "2028-04-28"})),)
+    assert form.step(shown.state, said("cancel")).effects == (End(),)

@@ -217,6 +217,10 @@ def test_identifying_details_are_found_and_redacted(text: str, kind: str, secret
     "we use a framework called Signs of Safety",
     "a meeting known as Team Around the Child",
     "call the MASH on 0300 123 4567 or the NSPCC on 0808 800 5000",
+    # courts are services, not homes, though "Court" also ends many street names
+    "the Family Court has asked for our records",
+    "the hearing is at Crown Court next week",
+    "dad is up before the Youth Court on Monday",
 ])
 def test_ordinary_questions_pass_untouched(text: str) -> None:
     result = scan(text)
@@ -280,6 +284,12 @@ def test_the_names_list_covers_many_origins_in_little_memory() -> None:
     for surname in surnames:
         assert names[surname] & SURNAME, surname
     assert len(names) > 100_000
+
+
+def test_a_court_that_is_a_home_is_still_an_address() -> None:
+    """The veto keeps "Crown Court" (a court) but not "Primrose Court" (a block of flats)."""
+    assert scan("she has moved to Primrose Court").redacted == "she has moved to [address]"
+    assert scan("Flat 30, Crown Court, Primrose Street").redacted == "[address]"
 
 
 def test_several_details_in_one_message_are_all_redacted() -> None:

@@ -152,6 +152,38 @@ def test_a_child_left_alone_missing_or_threatened_gets_the_emergency_answer(engi
 
 
 @pytest.mark.parametrize("question", [
+    # no danger phrase: the emergency topic's word lists, in any order (a child, and something that cannot wait)
+    "gas engineer and me let ourselves in, mum is on the sofa and we can't wake her, the toddler is in the kitchen",
+    # a child, something frightening, and now
+    "taxi driver, the girl in the back with an older man was crying and mouthed help, I'm outside the hotel now",
+])
+def test_danger_in_other_words_gets_the_emergency_answer_first(engine, question):
+    answer = engine.answer(question)
+    assert answer.answered, answer
+    assert answer.topic == "emergency_sharing", answer
+    assert "999" in answer.answer.split("\n\n")[0]
+
+
+def test_last_weeks_worry_without_anything_acute_is_not_an_emergency(engine):
+    answer = engine.answer("last week a parent seemed drunk at pick up, should I tell the DSL?")
+    assert answer.topic != "emergency_sharing", answer
+
+
+def test_a_long_story_about_a_child_is_not_routed_out_of_scope_by_its_everyday_words(engine):
+    """The photocopier, the dinner money and the weather are out-of-scope words; a story about a child that
+    asks whether to say something is a practitioner's question all the same."""
+    story = ("school office here, lovely morning, the photocopier has broken again and I've just done the dinner "
+             "money. A boy in Year 4 has come in with the same dirty shirt all week and he's always starving at "
+             "break. The others say the teachers must know already. Should I say anything or leave it?")
+    answer = engine.answer(story)
+    assert answer.answered or answer.options, answer
+    office = engine.answer("I've been here a year and the photocopier on the second floor keeps jamming on long "
+                           "reports, and the car park barrier is broken again. Who should I tell about it?")
+    assert not office.answered  # no child: still out of scope
+    assert not office.options
+
+
+@pytest.mark.parametrize("question", [
     "a child told me her stepdad hits her, can I tell social care without asking mum?",
     "Year 9 lad said his brother punched him and he's got bruises, what now",
     "my foster placement disclosed that her birth dad touched her when she was little",
@@ -198,14 +230,20 @@ def test_one_of_these_only_when_the_top_two_together_are_sure_and_neither_alone(
     from bot import router as routing
 
     outside = 3
+    unrelated = np.zeros((4, 4), dtype=bool)
+    first_two_related = unrelated.copy()
+    first_two_related[0, 1] = first_two_related[1, 0] = True
 
-    def decide(*probabilities: float) -> str:
-        return routing.decide(np.array(probabilities), outside, 0.5)[0]
+    def decide(*probabilities: float, related: np.ndarray = unrelated) -> str:
+        return routing.decide(np.array(probabilities), outside, 0.5, related)[0]
 
     assert decide(0.62, 0.2, 0.1, 0.08) == "answer"
     assert decide(0.3, 0.25, 0.05, 0.4) == "options"  # two close topics, together past the threshold
     assert decide(0.3, 0.1, 0.05, 0.55) == "abstain"  # likely out of scope: the best topic is not close to sure
-    assert list(routing.decide(np.array([0.1, 0.2, 0.3, 0.4]), outside, 0.5)[1]) == [2, 1, 0]
+    assert list(routing.decide(np.array([0.1, 0.2, 0.3, 0.4]), outside, 0.5, unrelated)[1]) == [2, 1, 0]
+    # Split between two topics the content declares related: either answer gives the rule, so answer.
+    assert decide(0.3, 0.25, 0.05, 0.4, related=first_two_related) == "answer"
+    assert decide(0.3, 0.1, 0.05, 0.55, related=first_two_related) == "abstain"  # 0.4 together: still unsure
 
 
 def test_a_question_in_two_clear_parts_gets_both_answers(engine):

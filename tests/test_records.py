@@ -231,3 +231,31 @@ async def test_a_platform_user_is_named_as_the_platform_knows_them_and_why_in_a_
     assert "Decided by: Jane Smith — id slack:T1:U1" in shown.text
     cancelled = await assistant.handle(turn(choice="cancel", user=user, conversation=channel))
     assert "already ended" in cancelled[-1].text  # an old step's Cancel pressed later
+
+
+def test_an_amendment_moves_through_named_phases_and_confirming_is_an_effect_carrying_the_changes():
+    from bot.strings import shipped_strings
+    from dialogs.base import Complete, End, Inbound
+    from dialogs.walkthrough import Amendment, AmendPhase, AmendRecordDialog
+
+    dialog = AmendRecordDialog(shipped_strings())
+
+    def said(text: str = "", choice: str | None = None) -> Inbound:
+        return Inbound(text=text, choice=choice, now=NOW, user_id="local:alice",
+                       extra={"record": {"id": 7, "summary": {"information": "address history"}}})
+
+    begun = dialog.start("amend 7", said())
+    assert begun.state["phase"] == AmendPhase.PICK
+    typing = dialog.step(begun.state, said(choice="information"))
+    assert (typing.state["phase"], typing.state["editing"]) == (AmendPhase.TEXT, "information")
+    picked = dialog.step(typing.state, said("previous addresses"))
+    assert picked.state["phase"] == AmendPhase.PICK
+    noting = dialog.step(picked.state, said(choice="back_to_summary"))
+    assert noting.state["phase"] == AmendPhase.NOTE
+    review = dialog.step(noting.state, said("typo in the first version"))
+    assert review.state["phase"] == AmendPhase.REVIEW
+    assert review.effects == ()
+    [confirmed] = dialog.step(review.state, said(choice="record_decision")).effects
+    assert confirmed == Complete(Amendment(7, {"information": "previous addresses"}, "typo in the first version",
+                                           begun.state["id"]))
+    assert dialog.step(review.state, said("cancel")).effects == (End(),)

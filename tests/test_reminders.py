@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 
 from app import address_book, build_assistant
 from bot.core import Assistant
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.isa import install_isa
 from bot.isa.importexport import import_agreements, read_csv
 from bot.messages import Reply
@@ -164,19 +164,23 @@ async def test_crash_between_claim_and_send_is_retried_after_the_lease_expires(r
 
 
 async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_url):
-    sender = RecordingSender(fail={MASH: [DeliveryError("Slack is down"), DeliveryError("still down")]})
+    down = DeliveryError(DeliveryFailure.UNREACHABLE, channel="Slack", detail="503")
+    still_down = DeliveryError(DeliveryFailure.UNREACHABLE, channel="Slack", detail="timed out")
+    sender = RecordingSender(fail={MASH: [down, still_down]})
     assistant = await make_replica(tmp_path, db_url, sender)
     try:
         await seed(assistant)
         scheduler = ReminderScheduler(assistant, SchedulerPolicy(backoff_base=timedelta(minutes=1)))
         start = london(2027, 3, 22, 9, 0)  # the Monday channel reminder
         first = await scheduler.run_due(start)
-        assert [f.reason for f in first.failed] == ["Slack is down"]
+        worded = assistant.strings.get
+        assert [f.reason for f in first.failed] == [worded("delivery.unreachable", channel="Slack", detail="503")]
         assert MASH not in {
             s.channel for s in first.sent}
         assert (await scheduler.run_due(start + timedelta(seconds=30))).failed == []  # not yet: backoff
         second = await scheduler.run_due(start + timedelta(minutes=1))
-        assert [f.reason for f in second.failed] == ["still down"]
+        assert [f.reason for f in second.failed] == [worded("delivery.unreachable", channel="Slack",
+                                                            detail="timed out")]
         assert (await scheduler.run_due(start + timedelta(minutes=2))).sent == []  # backoff doubled to 2 min
         third = await scheduler.run_due(start + timedelta(minutes=3))
         assert [s.channel for s in third.sent] == [MASH]
@@ -189,7 +193,8 @@ async def test_a_failed_send_is_retried_with_backoff_not_dropped(tmp_path, db_ur
 
 
 async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
-    sender = RecordingSender(fail={MASH: [DeliveryError("Slack is down")] * 100})
+    sender = RecordingSender(fail={MASH: [DeliveryError(DeliveryFailure.UNREACHABLE, channel="Slack",
+                                                        detail="503")] * 100})
     assistant = await make_replica(tmp_path, f"sqlite:///{tmp_path / 'flaky.db'}", sender)
     try:
         await seed(assistant, owner="local:team-lead")
@@ -201,7 +206,7 @@ async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
         assert failures == 6  # at 0, 1, 3, 7, 15 and 31 minutes: exponential backoff
         notices = [replies[0].text for address, replies, _ in sender.sent if address == "local:team-lead"]
         assert len(notices) == 1
-        assert "Slack is down" in notices[0]
+        assert assistant.strings.get("delivery.unreachable", channel="Slack", detail="503") in notices[0]
         row = next(r for r in await occurrence_rows(assistant) if r.kind == "channel_reminder"
                    and r.payload["nominal"] == "2027-03-22")
         assert row.status == "failed"
@@ -211,7 +216,8 @@ async def test_an_owner_hears_once_when_sends_keep_failing(tmp_path):
 
 
 async def test_a_channel_the_bot_left_is_reported_to_the_owner_and_paused(tmp_path, db_url):
-    gone = DeliveryError("channel_not_found: the bot was removed", permanent=True)
+    gone = DeliveryError(DeliveryFailure.REFUSED, permanent=True, channel="Slack",
+                         detail="chat.postMessage: channel_not_found")
     sender = RecordingSender(fail={"slack:T0COUNCIL:C0GONE": [gone]})
     assistant = await make_replica(tmp_path, db_url, sender)
     try:
@@ -226,7 +232,8 @@ async def test_a_channel_the_bot_left_is_reported_to_the_owner_and_paused(tmp_pa
         async with assistant.engine.connect() as conn:
             sub = (await conn.execute(select(reminder_subscriptions))).one()
         assert sub.active == 0
-        assert "removed" in sub.paused_reason
+        assert sub.paused_reason == assistant.strings.get("delivery.refused", channel="Slack",
+                                                          detail="chat.postMessage: channel_not_found")
         next_week = await scheduler.run_due(london(2027, 3, 29, 9, 0))
         assert "slack:T0COUNCIL:C0GONE" not in {s.channel for s in next_week.sent + next_week.failed}
     finally:

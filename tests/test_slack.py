@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from adapters.slack import SLACK
 from adapters.slack.blocks import COPY_ACTION, TEXT_INPUT_ACTION
 from app import build_app
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.http import ASSISTANT
 from bot.messages import Reply
 from bot.storage.tables import decision_records
@@ -301,7 +301,8 @@ async def test_proactive_sender(slack):
     slack.fake.fail("chat.postMessage", error="channel_not_found")
     with pytest.raises(DeliveryError) as gone:
         await delivery.send("slack:C404", [Reply("x")])
-    assert gone.value.permanent
+    assert (gone.value.key, gone.value.permanent) == (DeliveryFailure.REFUSED, True)
+    assert gone.value.fields["detail"] == "chat.postMessage: channel_not_found"
     slack.fake.fail("chat.postMessage", status=500, times=3)
     with pytest.raises(DeliveryError) as flaky:
         await delivery.send("slack:C3", [Reply("x")])

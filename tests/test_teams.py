@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.messages import CardField, Choice, Reply, ReplyKind, Source
 from bot.storage.tables import conversation_refs
 from tests.fake_connector import FakeConnector
@@ -259,18 +259,18 @@ async def test_proactive_delivery_uses_the_stored_reference(rig, connector):
 
     with pytest.raises(DeliveryError) as unknown:
         await rig.assistant.delivery.send("teams:19:nowhere@thread.tacv2", [Reply("hi")])
-    assert unknown.value.permanent
+    assert (unknown.value.key, unknown.value.permanent) == (DeliveryFailure.NOT_INSTALLED, True)
     with pytest.raises(DeliveryError) as private:
         await rig.assistant.delivery.send(f"teams:{CHANNEL_ID}", [Reply("REF-1", private=True)])
-    assert private.value.permanent
+    assert (private.value.key, private.value.permanent) == (DeliveryFailure.PRIVATE_TO_SHARED, True)
     connector.fail_with = 503
     with pytest.raises(DeliveryError) as outage:
         await rig.assistant.delivery.send(f"teams:{CHANNEL_ID}", [Reply("ISA review due.")])
-    assert not outage.value.permanent
+    assert (outage.value.key, outage.value.permanent) == (DeliveryFailure.REFUSED, False)
     connector.fail_with = 403
     with pytest.raises(DeliveryError) as removed:
         await rig.assistant.delivery.send(f"teams:{CHANNEL_ID}", [Reply("ISA review due.")])
-    assert removed.value.permanent
+    assert (removed.value.key, removed.value.permanent) == (DeliveryFailure.REFUSED, True)
 
 
 async def test_proactive_delivery_to_a_user_finds_their_personal_chat(rig, connector):

@@ -139,9 +139,11 @@ async def test_a_refused_write_fails_only_its_turn_and_leaves_nothing(db_url: st
         async with assistant.engine.connect() as conn:
             keys = set((await conn.execute(select(processed_events.c.key))).scalars())
             met = set((await conn.execute(select(users.c.user_id))).scalars())
-        assert not any(refused in key for key in keys) and refused not in met  # nothing half-written
+        assert not any(refused in key for key in keys)  # nothing half-written: no claim,
+        assert refused not in met  # no user row
         async with assistant.engine.begin() as conn:
-            await conn.execute(text("DROP TRIGGER refuse" + ("" if conn.dialect.name == "sqlite" else " ON transcripts")))
+            on_table = "" if conn.dialect.name == "sqlite" else " ON transcripts"
+            await conn.execute(text(f"DROP TRIGGER refuse{on_table}"))
         retried = await assistant.handle(turn(questions[2], user=refused, conversation=refused, message_id=refused))
         assert retried[-1].kind == ReplyKind.ANSWER  # the retry is answered, not dropped as a duplicate
         assert retried[0].kind == ReplyKind.NOTICE  # and the user is greeted: the first turn never happened

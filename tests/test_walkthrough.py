@@ -262,12 +262,12 @@ async def test_a_retried_confirm_does_not_store_twice(assistant):
         await assistant.handle(turn(text))
     runner = assistant.dialogs
     state = await runner.load("local:tester", "local:tester")
-    complete = runner.completions["walkthrough"]
     from bot.context import TurnContext
     from bot.privacy import scan
 
-    ctx = TurnContext(turn(choice="record_decision"), scan(""), assistant)
-    first = await complete({**state, "status": "complete"}, ctx)  # stored, then "the server died"
+    ctx = TurnContext(turn(choice="record_decision", display_name="Sam Carter"), scan(""), assistant)
+    [confirmed] = runner.dialogs["walkthrough"].step(state, runner.inbound(ctx)).effects
+    first = await runner.completions["walkthrough"](confirmed.outcome, ctx)  # stored, then "the server died"
     replies = await assistant.handle(turn(choice="record_decision", display_name="Sam Carter"))  # pressed again
     assert "#1" in first[0].text
     assert "already recorded as decision record #1" in replies[-1].text

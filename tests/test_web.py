@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.web import SESSION_COOKIE, user_for_session
 from app import build_app
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.http import ASSISTANT
 from bot.messages import Choice, Reply, ReplyKind
 from tests.conftest import make_settings
@@ -170,7 +170,7 @@ async def test_proactive_messages_reach_the_outbox(client):
 async def test_bad_local_addresses_fail_permanently(client):
     with pytest.raises(DeliveryError) as error:
         await client.app[ASSISTANT].delivery.send("local:not valid!", [Reply("hi")])
-    assert error.value.permanent
+    assert (error.value.key, error.value.permanent) == (DeliveryFailure.NOT_AN_ADDRESS, True)
 
 
 BAD_OUTBOX_QUERIES = [

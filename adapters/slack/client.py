@@ -23,7 +23,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.blocks import SlackMessage
 from bot.config import Settings
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ def delivery_error(exc: Exception, what: str) -> DeliveryError:
     if isinstance(exc, SlackApiError):
         data = exc.response.data if exc.response is not None else None
         error = str(data.get("error", "")) if isinstance(data, dict) else ""
-        return DeliveryError(f"Slack {what} failed: {error or exc.response.status_code}",
-                             permanent=error in PERMANENT_ERRORS)
-    return DeliveryError(f"Slack {what} failed: {type(exc).__name__}")
+        return DeliveryError(DeliveryFailure.REFUSED, permanent=error in PERMANENT_ERRORS, channel="Slack",
+                             detail=f"{what}: {error or exc.response.status_code}")
+    return DeliveryError(DeliveryFailure.UNREACHABLE, channel="Slack", detail=f"{what}: {type(exc).__name__}")
 
 
 class SlackApi:
@@ -121,8 +121,8 @@ class SlackApi:
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise delivery_error(exc, "response_url") from exc
         if response.status_code >= 400:
-            raise DeliveryError(f"Slack response_url failed: {response.status_code} {response.body[:100]}",
-                                permanent=response.status_code == 404)
+            raise DeliveryError(DeliveryFailure.REFUSED, permanent=response.status_code == 404, channel="Slack",
+                                detail=f"response_url: {response.status_code} {response.body[:100]}")
 
     async def user_profile(self, user: str) -> dict[str, Any]:
         """``users.info``'s profile (needs the ``users:read`` scope)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.identity import AddressKind, Identity
+from bot.identity import AddressError, AddressKind, AddressProblem, Identity
 
 CHANNEL = "slack"
 _TEAM = r"[TE][A-Z0-9]{1,30}"
@@ -25,11 +25,10 @@ class SlackAddresses:
         match = re.fullmatch(rf"slack:(?:({_TEAM}):)?({_IDS[kind]})", raw, re.IGNORECASE)
         if match is None:
             shape = "slack:<team>:<user id>" if kind is AddressKind.USER else "slack:<team>:<channel id>"
-            raise ValueError(f"{raw!r} is not a {kind} (Slack: {shape})")
+            raise AddressError(AddressProblem.WRONG_SHAPE, raw, kind, channel="Slack", shape=shape)
         team = match.group(1) or (within.scope if within else None)
         if not team:
-            raise ValueError(f"{raw!r} names no Slack workspace: write slack:<team id>:{match.group(2).upper()} "
-                             "(the team id starts with T)")
+            raise AddressError(AddressProblem.NO_WORKSPACE, raw, kind, id=match.group(2).upper())
         return identity(team, match.group(2))
 
     def legacy_keys(self, identity: Identity) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from adapters.slack.blocks import BlockRenderer
 from adapters.slack.client import SlackApi
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.messages import Reply
 
 
@@ -25,17 +25,17 @@ class SlackSender:
     async def send(self, address: str, replies: list[Reply]) -> None:
         target = address.rsplit(":", 1)[-1] if address.startswith("slack:") else ""
         if not target:
-            raise DeliveryError(f"not a Slack address: {address!r}", permanent=True)
+            raise DeliveryError(DeliveryFailure.NOT_AN_ADDRESS, permanent=True, channel="Slack", address=address)
         api = self.api
         parts = address.split(":")
         if self.token_for is not None:
             token = await self.token_for(parts[1]) if len(parts) == 3 else None
             if token is None:
-                raise DeliveryError(f"no Slack installation for {address!r}", permanent=True)
+                raise DeliveryError(DeliveryFailure.NOT_INSTALLED, permanent=True, channel="Slack", address=address)
             api = api.bound(token)
         channel = await api.dm_channel(target) if target[0] in "UW" else target
         for reply in replies:
             if reply.private and not channel.startswith("D"):
-                raise DeliveryError("a private reply cannot be posted to a shared channel", permanent=True)
+                raise DeliveryError(DeliveryFailure.PRIVATE_TO_SHARED, permanent=True, channel="Slack")
             for message in self.renderer.render(reply, channel):
                 await api.post(channel, message)

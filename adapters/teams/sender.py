@@ -12,7 +12,7 @@ from botbuilder.schema import ConversationReference
 
 from adapters.teams.outbound import failure_reason, reply_activity
 from adapters.teams.references import ReferenceStore
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.messages import Reply
 from bot.strings import Strings
 
@@ -31,13 +31,12 @@ class TeamsSender:
         key = address.split(":", 1)[1] if ":" in address else ""
         stored = (await self.references.get(key) or await self.references.personal_for_user(key)) if key else None
         if stored is None:
-            raise DeliveryError(f"no Teams conversation is stored for {address!r} (is the app installed?)",
-                                permanent=True)
+            raise DeliveryError(DeliveryFailure.NOT_INSTALLED, permanent=True, channel="Teams", address=address)
         reference = ConversationReference().deserialize(stored)
         personal = ((reference.conversation.conversation_type or "personal") == "personal"
                     and not reference.conversation.is_group)
         if not personal and any(r.private for r in replies):
-            raise DeliveryError("a private reply cannot be posted to a shared Teams conversation", permanent=True)
+            raise DeliveryError(DeliveryFailure.PRIVATE_TO_SHARED, permanent=True, channel="Teams")
 
         failures: list[Exception] = []
 
@@ -57,7 +56,7 @@ class TeamsSender:
     def _delivery_error(exc: Exception) -> DeliveryError:
         log.warning("teams proactive send failed", extra={"reason": failure_reason(exc)})
         if isinstance(exc, TimeoutError | aiohttp.ClientError):
-            return DeliveryError(f"Teams connector unreachable: {failure_reason(exc)}")
+            return DeliveryError(DeliveryFailure.UNREACHABLE, channel="Teams", detail=failure_reason(exc))
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        return DeliveryError(f"Teams refused the message: {failure_reason(exc)}",
-                             permanent=status in PERMANENT_STATUSES)
+        return DeliveryError(DeliveryFailure.REFUSED, permanent=status in PERMANENT_STATUSES, channel="Teams",
+                             detail=failure_reason(exc))

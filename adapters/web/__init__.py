@@ -31,7 +31,7 @@ from adapters import Close
 from adapters.local import CHANNEL, LocalAddresses, local_identity
 from bot.config import LOOPBACK_HOSTS
 from bot.core import Assistant
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.http import cross_site_reason, is_json
 from bot.messages import IncomingTurn, Reply
 from bot.storage.db import utcnow
@@ -68,11 +68,11 @@ class LocalSender:
 
     async def send(self, address: str, replies: list[Reply]) -> None:
         if address != BROADCAST and not USER_ID.fullmatch(address):
-            raise DeliveryError(f"not a local chat address: {address!r}", permanent=True)
+            raise DeliveryError(DeliveryFailure.NOT_AN_ADDRESS, permanent=True, channel="local chat", address=address)
         try:
             await self.outbox.add(address, [reply.to_dict() for reply in replies], utcnow())
         except SQLAlchemyError as exc:
-            raise DeliveryError(f"could not store local message ({type(exc).__name__})") from exc
+            raise DeliveryError(DeliveryFailure.NOT_STORED, detail=type(exc).__name__) from exc
 
 
 def user_for_session(token: str) -> str:

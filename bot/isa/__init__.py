@@ -16,23 +16,22 @@ if TYPE_CHECKING:
 def install_isa(assistant: Assistant) -> None:
     from bot.context import TurnContext
     from bot.isa.answers import answer_from_register
-    from bot.isa.commands import ISACommand, save_from_form
+    from bot.isa.commands import ISACommand, invalid_reply, save_from_form
     from bot.isa.model import ISAValidationError
     from bot.messages import Reply
     from bot.storage.register import ISANotFound
-    from dialogs.base import DialogState
-    from dialogs.isa_form import ISADialog
+    from dialogs.isa_form import ISADialog, ISAForm
 
     strings = assistant.strings
     form = ISADialog(strings, assistant.addresses)
 
-    async def save_form(state: DialogState, ctx: TurnContext) -> list[Reply]:
+    async def save_form(saved: ISAForm, ctx: TurnContext) -> list[Reply]:
         try:
-            return await save_from_form(ctx, state["isa_id"], state["values"])
+            return await save_from_form(ctx, saved.isa_id, saved.values)
         except ISAValidationError as exc:
-            return [Reply(strings.get("isa.invalid", problems=str(exc)))]
+            return [invalid_reply(strings, exc)]
         except ISANotFound:
-            return [Reply(strings.get("isa.not_found", id=state["isa_id"]))]
+            return [Reply(strings.get("isa.not_found", id=saved.isa_id))]
 
     assistant.dialogs.register(form, save_form)
     assistant.register_command("isa", ISACommand(form.name), "isa.command_help")

@@ -53,6 +53,6 @@ async def answer_from_register(ctx: TurnContext, question: str) -> list[Reply] |
               for isa in found]
     lines.append(s.get("isa.answer_outro"))
     return [Reply("\n".join(lines), kind=ReplyKind.ANSWER, title=s.get("isa.answer_title"),
-                  sources=[Source(isa.title, f"ISA register #{isa.id}") for isa in found],
+                  sources=[Source(isa.title, s.get("isa.register_entry", id=isa.id)) for isa in found],
                   links=[Link(isa.title, isa.document_url) for isa in found if isa.document_url],
                   choices=[Choice(s.get("isa.button_show", id=isa.id), f"isa show {isa.id}") for isa in found[:5]])]

@@ -23,6 +23,8 @@ from bot.reminders.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.storage import subscriptions
 from bot.storage.register import ISANotFound, audit, due_isas, get_isa, history, list_isas, save_isa
 from bot.storage.register import snooze as snooze_isa
+from bot.storage.turns import display_name
+from bot.strings import Strings
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +37,24 @@ class CommandError(Exception):
     """A user mistake; the message (from strings.yaml) is shown as it is."""
 
 
-def isa_fields(ctx: TurnContext, isa: ISA) -> list[CardField]:
+def isa_fields(ctx: TurnContext, isa: ISA, owner_name: str | None = None) -> list[CardField]:
     s = ctx.assistant.strings
+    owner = s.get("isa.owner_named", name=owner_name, id=isa.owner) if owner_name else isa.owner
     values = [("parties", ", ".join(isa.parties)), ("purpose", isa.purpose),
               ("data_categories", ", ".join(isa.data_categories)), ("lawful_basis", isa.lawful_basis),
-              ("article9_condition", isa.article9_condition or ""), ("owner", isa.owner),
+              ("article9_condition", isa.article9_condition or ""), ("owner", owner),
               ("start_date", isa.start_date.isoformat()), ("review_date", isa.review_date.isoformat()),
               ("status", str(isa.status)), ("channels", ", ".join(isa.channels) or s.get("isa.owner_only"))]
     return [CardField(s.get(f"isa.field.{name}"), value) for name, value in values if value]
 
 
-def isa_card(ctx: TurnContext, isa: ISA) -> Reply:
+def isa_card(ctx: TurnContext, isa: ISA, owner_name: str | None = None) -> Reply:
+    """One agreement in full; the owner by name where they have one (an opaque id alone names nobody)."""
     s = ctx.assistant.strings
     links = [Link(s.get("reminders.button_document"), isa.document_url)] if isa.document_url else []
     return Reply(s.get("isa.show_text", id=isa.id, purpose=isa.purpose), kind=ReplyKind.LIST, title=isa.title,
-                 fields=isa_fields(ctx, isa), links=links, sources=[Source(isa.title, f"ISA register #{isa.id}")])
+                 fields=isa_fields(ctx, isa, owner_name), links=links,
+                 sources=[Source(isa.title, s.get("isa.register_entry", id=isa.id))])
 
 
 def isa_line(ctx: TurnContext, isa: ISA) -> str:
@@ -85,6 +90,13 @@ def parse_assignments(text: str) -> dict[str, str]:
     return values
 
 
+def invalid_reply(strings: Strings, error: ISAValidationError) -> Reply:
+    """Every problem with an agreement, field by field, worded by content."""
+    problems = "\n".join(strings.get("isa.field_problem", field=strings.get(f"isa.field.{e.field}"),
+                                     reason=e.reason(strings)) for e in error.errors)
+    return Reply(strings.get("isa.invalid", problems=problems))
+
+
 class ISACommand:
     """The ``isa`` command handler; ``isa add`` and ``isa edit <id>`` without fields start the form dialog."""
 
@@ -106,9 +118,7 @@ class ISACommand:
         except ISANotFound as exc:
             return [Reply(s.get("isa.not_found", id=exc.args[0]))]
         except ISAValidationError as exc:
-            problems = "\n".join(s.get("isa.field_problem", field=s.get(f"isa.field.{e.field}"), reason=e.reason(s))
-                                 for e in exc.errors)
-            return [Reply(s.get("isa.invalid", problems=problems))]
+            return [invalid_reply(s, exc)]
         except SQLAlchemyError as exc:
             log.error("isa command database error", extra={"reason": type(exc).__name__})
             return [Reply(s.get("errors.database"))]
@@ -134,7 +144,8 @@ class ISACommand:
     async def _show(self, ctx: TurnContext, rest: str) -> list[Reply]:
         async with ctx.assistant.engine.connect() as conn:
             isa = await get_isa(conn, parse_id(rest))
-        return [isa_card(ctx, isa)]
+            owner_name = await display_name(conn, isa.owner)
+        return [isa_card(ctx, isa, owner_name)]
 
     async def _due(self, ctx: TurnContext, rest: str) -> list[Reply]:
         s = ctx.assistant.strings
@@ -293,5 +304,6 @@ async def save_from_form(ctx: TurnContext, isa_id: int | None, values: dict[str,
         if not can_edit(ctx.assistant.admins, ctx.user_id, current):
             return [not_allowed(ctx)]
         await save_isa(conn, isa, ctx.user_id, ctx.assistant.clock())
+        owner_name = await display_name(conn, isa.owner)
     key = "isa.added" if isa_id is None else "isa.updated"
-    return [Reply(s.get(key, id=isa.id, title=isa.title)), isa_card(ctx, isa)]
+    return [Reply(s.get(key, id=isa.id, title=isa.title)), isa_card(ctx, isa, owner_name)]

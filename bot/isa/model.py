@@ -14,8 +14,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from bot.identity import Addresses, AddressKind, Identity
-from bot.strings import Strings
+from bot.identity import AddressError, Addresses, AddressKind, Identity
+from bot.strings import Strings, WordedError
 
 
 class ISAStatus(StrEnum):
@@ -44,15 +44,27 @@ _URL = re.compile(r"^https?://\S+$")
 TITLE_CHARS = 300
 
 
-class FieldProblem(ValueError):
+class Problem(StrEnum):
+    """Why a field's value is wrong: keys under ``isa.problem`` in content/strings.yaml."""
+
+    ONE_OF = "one_of"
+    LIST_EMPTY = "list_empty"
+    NOT_A_DATE = "not_a_date"
+    NOT_A_WEB_ADDRESS = "not_a_web_address"
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    ADDRESS = "address"
+    REVIEW_BEFORE_START = "review_before_start"
+    ARTICLE9_NEEDED = "article9_needed"
+
+
+class FieldProblem(WordedError, ValueError):
     """Why a value is wrong, as a key under ``isa.problem`` in content/strings.yaml and its fields."""
 
-    def __init__(self, key: str, **fields: Any):
-        super().__init__(key)
-        self.key, self.fields = key, fields
+    prefix = "isa.problem."
 
-    def reason(self, strings: Strings) -> str:
-        return strings.get(f"isa.problem.{self.key}", **self.fields)
+    def __init__(self, problem: Problem, **fields: Any):
+        super().__init__(str(problem), **fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +155,7 @@ def parse_status(value: str) -> ISAStatus:
     for status in ISAStatus:
         if status.value == key:
             return status
-    raise FieldProblem("one_of", choices=", ".join(s.value for s in ISAStatus))
+    raise FieldProblem(Problem.ONE_OF, choices=", ".join(s.value for s in ISAStatus))
 
 
 def _validate_list(name: str, raw: Any, addresses: Addresses, within: Identity | None) -> list[str]:
@@ -151,7 +163,7 @@ def _validate_list(name: str, raw: Any, addresses: Addresses, within: Identity |
     if name == "channels":
         return list(dict.fromkeys(_address(addresses, item, AddressKind.CONVERSATION, within) for item in items))
     if not items:
-        raise FieldProblem("list_empty")
+        raise FieldProblem(Problem.LIST_EMPTY)
     return items
 
 
@@ -159,15 +171,15 @@ def _address(addresses: Addresses, text: str, kind: AddressKind, within: Identit
     """The canonical key of an address; the channel's parser says what is wrong with a bad one."""
     try:
         return addresses.key(text, kind, within=within)
-    except ValueError as exc:
-        raise FieldProblem("address", reason=str(exc)) from None
+    except AddressError as exc:
+        raise FieldProblem(Problem.ADDRESS, reason=exc) from None
 
 
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise FieldProblem("not_a_date", value=text) from None
+        raise FieldProblem(Problem.NOT_A_DATE, value=text) from None
 
 
 def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity | None = None) -> Any:
@@ -187,14 +199,14 @@ def validate_field(name: str, raw: Any, addresses: Addresses, within: Identity |
         return _address(addresses, text, AddressKind.USER, within)
     if name == "document_url":
         if text and not _URL.match(text):
-            raise FieldProblem("not_a_web_address", value=text)
+            raise FieldProblem(Problem.NOT_A_WEB_ADDRESS, value=text)
         return text or None
     if name == "article9_condition":
         return text or None
     if not text:
-        raise FieldProblem("required")
+        raise FieldProblem(Problem.REQUIRED)
     if name == "title" and len(text) > TITLE_CHARS:
-        raise FieldProblem("too_long", limit=TITLE_CHARS)
+        raise FieldProblem(Problem.TOO_LONG, limit=TITLE_CHARS)
     return text
 
 
@@ -210,9 +222,9 @@ def build_isa(data: dict[str, Any], addresses: Addresses, isa_id: int | None = N
             errors.append(FieldError(name, problem))
     if not errors:
         if values["review_date"] < values["start_date"]:
-            errors.append(FieldError("review_date", FieldProblem("review_before_start")))
+            errors.append(FieldError("review_date", FieldProblem(Problem.REVIEW_BEFORE_START)))
         if is_special_category(values["data_categories"]) and not values["article9_condition"]:
-            errors.append(FieldError("lawful_basis", FieldProblem("article9_needed")))
+            errors.append(FieldError("lawful_basis", FieldProblem(Problem.ARTICLE9_NEEDED)))
     if errors:
         raise ISAValidationError(errors)
     return ISA(id=isa_id, **values)

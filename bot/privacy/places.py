@@ -72,7 +72,7 @@ _LIVES_CUE = re.compile(
 )
 _NAMED_STREET = re.compile(
     rf"\b((?:{_CAP_WORD}\s+){{1,3}})(?:Road|Rd|Street|Avenue|Lane|Lanes|Grove|Crescent|Drive|Gardens|Terrace|Close"
-    rf"|Mews|Parade|Parkway|{_STREET_CAPITALISED}|({_BUILDING}))\b"
+    rf"|Mews|Parade|Parkway|({_STREET_CAPITALISED}|{_BUILDING}))\b"
 )
 _JOINED = re.compile(r"[ \t]*,[ \t]*|[ \t]+")
 
@@ -149,7 +149,9 @@ def addresses(text: str, not_names: frozenset[str] = frozenset()) -> Iterator[Hi
         first_word = match.group(1).split()[0].lower()
         if first_word in {"a", "an", "our", "my", "your", "his", "her", "their", "this", "that"}:
             continue
-        if match.group(2) and first_word in not_names:  # "Family Court", "Police House": services, not homes
+        # "Family Court", "Crown Court", "Police House": a service, not a home (words that name a street for
+        # certain, "Road" or "Street", are never vetoed).
+        if match.group(2) and (first_word in not_names or " ".join(match.group(0).lower().split()) in not_names):
             continue
         cued = _LIVES_CUE.search(text, max(0, match.start() - 40), match.start()) is not None
         hits.append((match.start(), match.end(), cued))

@@ -41,7 +41,7 @@ def review_reply(content: Content, isa: ISA, kind: ReminderKind, today: date) ->
               CardField(s.get("isa.field.review_date"), isa.review_date.isoformat()),
               CardField(s.get("isa.field.owner"), isa.owner)]
     return Reply(text, kind=ReplyKind.REMINDER, title=title, choices=choices, fields=fields, links=links,
-                 sources=[Source(isa.title, f"ISA register #{isa.id}")])
+                 sources=[Source(isa.title, s.get("isa.register_entry", id=isa.id))])
 
 
 def practice_tip(content: Content, today: date) -> Topic | None:
@@ -61,7 +61,7 @@ def channel_reply(content: Content, in_force: list[ISA], linked: bool, today: da
                     date=isa.review_date.isoformat()) for isa in in_force]
     if not in_force:
         lines.append(s.get("reminders.channel_none"))
-    sources = [Source(isa.title, f"ISA register #{isa.id}") for isa in in_force]
+    sources = [Source(isa.title, s.get("isa.register_entry", id=isa.id)) for isa in in_force]
     links = [Link(isa.title, isa.document_url) for isa in in_force if isa.document_url]
     tip = practice_tip(content, today)
     if tip is not None:

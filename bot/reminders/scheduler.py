@@ -28,7 +28,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background import add_background_task, sleep_or_stop
-from bot.delivery import DeliveryError
+from bot.delivery import DeliveryError, DeliveryFailure
 from bot.isa.model import ISA, REVIEWABLE, ISAStatus
 from bot.messages import Reply
 from bot.reminders import message
@@ -202,15 +202,12 @@ class ReminderScheduler:
             return
         except Exception as exc:  # a bad row must not block the others: retry it with backoff, and say so
             log.exception("reminder could not be composed", extra={"key": row.key})
-            reason = f"{type(exc).__name__}: {exc}"
-            report.failed.append(FailedSend(row.channel, row.kind, reason, False))
-            await self._failed(row, now, reason, permanent=False, about=row.kind)
+            await self._not_sent(row, now, report, _broken(exc), about=row.kind)
             return
-        if row.channel.split(":", 1)[0] not in self.assistant.delivery.channels():
+        prefix = row.channel.split(":", 1)[0]
+        if prefix not in self.assistant.delivery.channels():
             # Not configured here (e.g. a command-line run without Slack): retry later, tell the owner if it persists.
-            reason = f"no channel is configured for {row.channel.split(':', 1)[0]!r} addresses"
-            report.failed.append(FailedSend(row.channel, row.kind, reason, False))
-            await self._failed(row, now, reason, permanent=False, about=about)
+            await self._not_sent(row, now, report, DeliveryError(DeliveryFailure.NO_CHANNEL, prefix=prefix), about)
             return
         self._sending.add(row.id)
         try:
@@ -218,14 +215,11 @@ class ReminderScheduler:
                                    self.policy.send_timeout.total_seconds())
         except DeliveryError as exc:
             self._sending.discard(row.id)
-            report.failed.append(FailedSend(row.channel, row.kind, str(exc), exc.permanent))
-            await self._failed(row, now, str(exc), permanent=exc.permanent, about=about)
+            await self._not_sent(row, now, report, exc, about)
             return
         except Exception as exc:  # noqa: BLE001 - a timeout or an adapter bug must not lose the reminder
             self._sending.discard(row.id)
-            reason = f"{type(exc).__name__}: {exc}"
-            report.failed.append(FailedSend(row.channel, row.kind, reason, False))
-            await self._failed(row, now, reason, permanent=False, about=about)
+            await self._not_sent(row, now, report, _broken(exc), about)
             return
         self._sending.discard(row.id)  # a cancelled send stays in _sending: its lease must expire, not be released
         if not await self._finish(row.id, status=OccurrenceStatus.SENT, sent_at=now, last_error=None):
@@ -234,6 +228,12 @@ class ReminderScheduler:
         if row.kind != ReminderKind.OWNER_NOTICE:
             due_local = row.due_at.astimezone(self.calendar.tz).isoformat()
             report.sent.append(SentReminder(row.kind, (row.payload or {}).get("title"), row.channel, due_local))
+
+    async def _not_sent(self, row: Any, now: datetime, report: RunReport, error: DeliveryError, about: str) -> None:
+        """Report a failed send and record it, with its reason worded by content (the owner may read it)."""
+        reason = error.reason(self.assistant.strings)
+        report.failed.append(FailedSend(row.channel, row.kind, reason, error.permanent))
+        await self._failed(row, now, reason, permanent=error.permanent, about=about)
 
     async def _failed(self, row: Any, now: datetime, reason: str, *, permanent: bool, about: str) -> None:
         attempts = row.attempts + 1
@@ -349,6 +349,12 @@ class ReminderScheduler:
                 log.info("reminder scheduler stopped", extra={"released_leases": released})
             except SQLAlchemyError as exc:
                 log.warning("could not release reminder leases", extra={"reason": type(exc).__name__})
+
+
+def _broken(exc: Exception) -> DeliveryError:
+    """A failure inside the bot (a bug, a timeout): retried, and named by its type for whoever reads it."""
+    return DeliveryError(DeliveryFailure.BROKEN, detail=f"{type(exc).__name__}: {exc}" if str(exc)
+                         else type(exc).__name__)
 
 
 class _NoLongerDue(Exception):

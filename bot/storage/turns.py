@@ -99,6 +99,11 @@ async def set_display_name(conn: AsyncConnection, user_id: str, name: str) -> No
     await conn.execute(update(users).where(users.c.user_id == user_id).values(display_name=name[:200]))
 
 
+async def display_name(conn: AsyncConnection, user_id: str) -> str | None:
+    """The name a user gave or their platform reported, if any (shown beside their opaque id)."""
+    return (await conn.execute(select(users.c.display_name).where(users.c.user_id == user_id))).scalar_one_or_none()
+
+
 async def unanswered_counts(engine: AsyncEngine, limit: int | None = None) -> list[tuple[int, Any, str]]:
     """(count, last asked, normalised question), most frequent first."""
     table = unanswered_questions
