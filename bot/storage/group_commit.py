@@ -33,7 +33,6 @@ from bot.storage.turns import KEY_CHARS, LAST_SEEN_RESOLUTION, TRANSCRIPT_CHARS
 log = logging.getLogger(__name__)
 
 
-
 class WriterClosed(RuntimeError):
     """A turn arrived after shutdown began; the caller answers it with the database error (try again)."""
 
