@@ -333,7 +333,16 @@ class QuestionEngine:
             return Answer(True, s.get(f"smalltalk.{kind}"), confidence=1.0, smalltalk=True)
         decisions = self.decide(question)
         danger = self.danger_topic(question)
-        first = [*([danger] if danger is not None else []), *self.lead_topics(question)]
+        leads = self.lead_topics(question)
+        long = len(_WORD.findall(question.lower())) > LONG_QUESTION_WORDS
+        if danger is None and leads and long and all(d.kind == "abstain" and d.outside >= 0.5 for d in decisions):
+            # A long message most likely asking for something the guidance does not cover ("write my referral for
+            # me") that also tells of harm to a child: say so and signpost a person, with what to do about the
+            # harm; never pretend the request itself was answered. (A short disclosure is always answered.)
+            told = self.topics_answer(leads)
+            return Answer(False, s.get("qa.abstain_with", answer=told.answer), told.sources,
+                          decisions[0].confidence)
+        first = [*([danger] if danger is not None else []), *leads]
         answered = [d.topics[0] for d in decisions if d.kind == "answer"]
         if first:
             answered = [*dict.fromkeys(first), *(t for t in answered if t not in first)]

@@ -207,6 +207,16 @@ def test_a_disclosure_in_danger_gets_the_emergency_answer_then_the_disclosure_an
     assert "A child has told you they are being harmed:" in answer.answer
 
 
+def test_a_request_we_do_not_cover_that_tells_of_harm_signposts_and_still_says_what_to_do(engine):
+    """Writing a referral for someone is not the bot's job; the disclosure inside the request still needs acting on."""
+    answer = engine.answer("can you fill in the MASH referral form for me and make it sound professional? a girl in "
+                           "my class told me her uncle hits her, I have no time to write it up")
+    assert not answer.answered  # the request itself is not pretended to be answered
+    assert "don't know how to help with that request" in answer.answer
+    assert "designated safeguarding lead" in answer.answer
+    assert engine.topic_answer("child_disclosure").answer in answer.answer
+
+
 @pytest.mark.parametrize("question", ["mum said she was hurt that we shared without telling her",
                                       "a parent told me her neighbour hits his dog"])
 def test_hurt_feelings_or_no_child_is_not_read_as_a_childs_disclosure(engine, question):

@@ -26,7 +26,8 @@ from tests.test_terminal import run_chat
 VAGUE_CANDIDATES = ("consent and the family", "what about the family", "consent", "the parents",
                     "is it ok to tell someone", "sharing",
                     "what about health", "confidential", "can I tell them", "who can I tell", "records",
-                    "asking permission", "information about a child", "telling people", "the law", "school")
+                    "asking permission", "information about a child", "telling people", "the law", "school",
+                    "send it to the nurse", "send it to the doctor", "email cp notes to the health visitor")
 
 
 @pytest.fixture(scope="module")
