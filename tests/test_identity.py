@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from app import address_book, build_assistant
 from bot.identity import AddressError, AddressKind, AddressProblem
-from bot.storage.db import _alembic_config, create_engine, migrate
+from bot.storage.db import alembic_config, create_engine, migrate
 from bot.storage.tables import audit_log, isas, reminder_occurrences, reminder_subscriptions, users
 from bot.strings import shipped_strings
 from tests.conftest import make_settings, turn
@@ -103,7 +103,7 @@ async def test_a_slack_user_typing_an_address_means_their_own_workspace(tmp_path
 
 def _upgrade_to_before_identity(sync_connection) -> None:
     for head in ("0004_teams", "0007_isa"):
-        command.upgrade(_alembic_config(sync_connection), head)
+        command.upgrade(alembic_config(sync_connection), head)
 
 
 async def _legacy_database(db_url: str, known_users: list[str]):

@@ -1,8 +1,12 @@
 """Storage on both databases: migrations, URL forms, idempotency keys."""
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import inspect, select
 
+from bot.config import PROJECT_ROOT
 from bot.storage.db import async_url, claim_once, create_engine, migrate, ping
 from bot.storage.tables import metadata, processed_events
 
@@ -31,6 +35,25 @@ async def test_migrations_create_every_table_and_are_idempotent(db_url):
         assert await ping(engine)
     finally:
         await engine.dispose()
+
+
+def test_a_restart_on_an_up_to_date_schema_never_loads_the_migration_tool(tmp_path):
+    """Alembic (with mako and pygments) costs about 12 MB of resident memory: only a start that has
+    something to migrate pays it."""
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    probe = ("import asyncio, sys\n"
+             "from bot.storage.db import create_engine, migrate\n"
+             "async def main():\n"
+             f"    engine = create_engine({url!r})\n"
+             "    await migrate(engine)\n"
+             "    await engine.dispose()\n"
+             "asyncio.run(main())\n"
+             "print('alembic' in sys.modules)\n")
+    run = [sys.executable, "-c", probe]
+    first = subprocess.run(run, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=True)
+    again = subprocess.run(run, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert first.stdout.split() == ["True"]  # the first start creates the schema
+    assert again.stdout.split() == ["False"]
 
 
 async def test_idempotency_key_claimed_once(db_url):
