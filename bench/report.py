@@ -153,6 +153,16 @@ How well questions are answered (the sealed blind set):
 """
 
 
+def kept_sections(page: Path) -> str:
+    """The page's own ``## `` sections after the generated part (the history of targeted measurements, each
+    with its command), kept when the table is rewritten."""
+    if not page.exists():
+        return ""
+    text = page.read_text(encoding="utf-8")
+    start = text.find("\n## ")
+    return "" if start < 0 else text[start:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="load bench seconds per row")
@@ -188,7 +198,8 @@ def main() -> int:
     targets = target_lines(results)
     print("\n" + "\n".join(table) + "\n\n" + "\n".join(targets))
     if args.write:
-        args.write.write_text(markdown_page("\n".join(table), targets, args.seconds), encoding="utf-8")
+        page = markdown_page("\n".join(table), targets, args.seconds) + kept_sections(args.write)
+        args.write.write_text(page, encoding="utf-8")
         print(f"\nwritten to {args.write}", file=sys.stderr)
     if args.full:
         seen = set()
