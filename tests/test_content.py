@@ -55,27 +55,22 @@ def test_content_check_command_passes_on_shipped_content():
     assert "content OK" in result.stdout
 
 
-def test_a_reason_worded_by_content_cannot_be_deleted_from_strings(content_copy, capsys):
-    """The code names its delivery failures, address and field problems; each needs its wording."""
+@pytest.mark.parametrize(("line", "reported"), [
+    # a reason the code names (delivery failures, address and field problems) needs its wording
+    ('  refused: "{channel} refused the message ({detail})"\n', "strings.yaml:1: missing wording 'delivery.refused'"),
+    # and so does a key the code writes out
+    ("  amend_cancelled: No correction was stored.\n",
+     "strings.yaml:1: missing wording 'records.amend_cancelled' (asked for at dialogs/walkthrough.py:"),
+])
+def test_wording_the_code_needs_cannot_be_deleted_from_strings(content_copy, capsys, line, reported):
     path = content_copy / "strings.yaml"
     text = path.read_text(encoding="utf-8")
-    kept = text.replace('  refused: "{channel} refused the message ({detail})"\n', "")
+    kept = text.replace(line, "")
     assert kept != text
     path.write_text(kept, encoding="utf-8")
     code, output = check(content_copy, capsys)
     assert code == 1
-    assert "strings.yaml:1: missing wording 'delivery.refused'" in output
-
-
-def test_a_key_the_code_asks_for_cannot_be_deleted_from_strings(content_copy, capsys):
-    path = content_copy / "strings.yaml"
-    text = path.read_text(encoding="utf-8")
-    kept = text.replace("  amend_cancelled: No correction was stored.\n", "")
-    assert kept != text
-    path.write_text(kept, encoding="utf-8")
-    code, output = check(content_copy, capsys)
-    assert code == 1
-    assert "strings.yaml:1: missing wording 'records.amend_cancelled' (asked for at dialogs/walkthrough.py:" in output
+    assert reported in output
 
 
 def test_yaml_syntax_error_is_reported_at_its_line(content_copy, capsys):

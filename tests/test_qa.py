@@ -143,21 +143,12 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     "she says her dad will kill her if she goes back",
     "the 14 year old has been missing since Tuesday and her mum hasn't called anyone",
     "the toddler is alone in the car outside the shop",
-])
-def test_a_child_left_alone_missing_or_threatened_gets_the_emergency_answer(engine, question):
-    answer = engine.answer(question)
-    assert answer.answered, answer
-    assert answer.topic == "emergency_sharing", answer
-    assert "999" in answer.answer.split("\n\n")[0]
-
-
-@pytest.mark.parametrize("question", [
     # no danger phrase: the emergency topic's word lists, in any order (a child, and something that cannot wait)
     "gas engineer and me let ourselves in, mum is on the sofa and we can't wake her, the toddler is in the kitchen",
     # a child, something frightening, and now
     "taxi driver, the girl in the back with an older man was crying and mouthed help, I'm outside the hotel now",
 ])
-def test_danger_in_other_words_gets_the_emergency_answer_first(engine, question):
+def test_a_child_left_alone_missing_threatened_or_in_danger_in_other_words_gets_the_emergency_answer(engine, question):
     answer = engine.answer(question)
     assert answer.answered, answer
     assert answer.topic == "emergency_sharing", answer
