@@ -42,7 +42,7 @@ def held_out_summary(router) -> str:
     accuracy = float((topics.argmax(axis=1) == truth)[inside].mean())
     right = wrong = options = 0
     for row, label in zip(probabilities, truth, strict=True):
-        kind, order = decide(row, outside, router.threshold, router.related)
+        kind, order, _ = decide(row, outside, router.threshold, router.related)
         best = order[0]
         if kind == "answer":
             right += best == label

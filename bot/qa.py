@@ -255,25 +255,26 @@ class QuestionEngine:
         if in_scope:
             probabilities[self.router.outside_index] = 0.0
             probabilities /= probabilities.sum()
-        kind, order = routing.decide(probabilities, self.router.outside_index, self.router.threshold,
-                                     self.router.related)
+        kind, order, sure = routing.decide(probabilities, self.router.outside_index, self.router.threshold,
+                                           self.router.related)
         topics = tuple(int(self._topic_of_label[c]) for c in order[:LIKELY_TOPICS])
         chosen = {"answer": topics[:1], "options": topics[:OPTIONS_OFFERED], "abstain": ()}[kind]
-        return _Decision(kind, chosen, routing.confidence(probabilities, order[0], self.router.related),
+        return _Decision(kind, chosen, sure,
                          float(probabilities[self.router.outside_index]), topics)
 
-    def decide(self, question: str) -> list[_Decision]:
-        """What to do with a question: one decision, or one per part of a question in two clear parts."""
+    def decide(self, question: str, words: list[str]) -> list[_Decision]:
+        """What to do with a question (``words``: its plain words): one decision, or one per part of a
+        question in two clear parts."""
         parts = [p for p in _PART_BREAK.split(question) if len(_WORD.findall(p.lower())) >= PART_MIN_WORDS]
         if len(parts) > 1:
             answered = [d for d in map(self._decide, parts) if d.kind == "answer"]
             distinct = list({d.topics[0]: d for d in answered}.values())
             if len(distinct) > 1:
                 return distinct
-        long = len(_WORD.findall(question.lower())) > LONG_QUESTION_WORDS
+        long = len(words) > LONG_QUESTION_WORDS
         # A long story's everyday words (the car park, the photocopier) pull it out of scope; one about a child
         # that asks about telling or sharing is a practitioner's question whatever else it mentions.
-        story = long and has_every_list(set(_plain(question).split()), self._story_in_scope)
+        story = long and has_every_list(set(words), self._story_in_scope)
         whole = self._decide(question, story)
         if whole.kind == "answer" or not long:
             return [whole]
@@ -297,17 +298,15 @@ class QuestionEngine:
         offered = tuple(dict.fromkeys((ending.topics[0], *whole.likely)))[:OPTIONS_OFFERED]
         return [_Decision("options", offered, ending.confidence, whole.outside, whole.likely)]
 
-    def lead_topics(self, question: str) -> list[int]:
-        """Topics whose ``lead_when`` word lists all occur in the question (a child "told" someone "hits"):
-        their answer comes first, because a disclosure must be acted on whatever else the question asks."""
-        words = set(_plain(question).split())
-        return [index for index, groups in self._leads if has_every_list(words, groups)]
+    def lead_topics(self, present: set[str]) -> list[int]:
+        """Topics whose ``lead_when`` word lists all occur in the question's words (a child "told" someone
+        "hits"): their answer comes first, because a disclosure must be acted on whatever else it asks."""
+        return [index for index, groups in self._leads if has_every_list(present, groups)]
 
-    def danger_topic(self, question: str) -> int | None:
+    def danger_topic(self, words: list[str]) -> int | None:
         """The emergency topic, when the question mentions a child in immediate danger: one of its
         ``danger_phrases`` (as typed, variants listed, so a content owner sees exactly what triggers it), or
         the words of one of its ``danger_when`` alternatives ("toddler" and "can't wake" mum, in any order)."""
-        words = _plain(question).split()
         for start, word in enumerate(words):
             for index, phrase in self._danger.get(word, ()):
                 if tuple(words[start:start + len(phrase)]) == phrase:
@@ -316,8 +315,8 @@ class QuestionEngine:
         return next((index for index, groups in self._danger_words if has_every_list(present, groups)), None)
 
     # ------------------------------------------------------------------ answering
-    def smalltalk_kind(self, question: str) -> str | None:
-        text = _plain(question)
+    def smalltalk_kind(self, text: str) -> str | None:
+        """The kind of small talk ``text`` (plain words) is, if it is any."""
         if not text or len(text.split()) > SMALLTALK_MAX_WORDS:
             return None
         match = self._process.extractOne(text, self._smalltalk_phrases, scorer=self._fuzz.ratio,
@@ -326,15 +325,17 @@ class QuestionEngine:
 
     def answer(self, question: str) -> Answer:
         s = self.strings
-        if not _plain(question):
+        plain = _plain(question)
+        if not plain:
             return Answer(False, s.get("qa.empty"))
-        kind = self.smalltalk_kind(question)
+        kind = self.smalltalk_kind(plain)
         if kind is not None:
             return Answer(True, s.get(f"smalltalk.{kind}"), confidence=1.0, smalltalk=True)
-        decisions = self.decide(question)
-        danger = self.danger_topic(question)
-        leads = self.lead_topics(question)
-        long = len(_WORD.findall(question.lower())) > LONG_QUESTION_WORDS
+        words = plain.split()
+        decisions = self.decide(question, words)
+        danger = self.danger_topic(words)
+        leads = self.lead_topics(set(words))
+        long = len(words) > LONG_QUESTION_WORDS
         if danger is None and leads and long and all(d.kind == "abstain" and d.outside >= 0.5 for d in decisions):
             # A long message most likely asking for something the guidance does not cover ("write my referral for
             # me") that also tells of harm to a child: say so and signpost a person, with what to do about the

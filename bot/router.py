@@ -149,18 +149,19 @@ class Router:
         return softmax(self.scores(self._prepare(text)) * self.temperature)
 
 
-def decide(probabilities: np.ndarray, outside: int, threshold: float, related: np.ndarray) -> tuple[str, np.ndarray]:
+def decide(probabilities: np.ndarray, outside: int, threshold: float,
+           related: np.ndarray) -> tuple[str, np.ndarray, float]:
     """The one decision rule (the engine answers by it and the threshold is chosen by it): "answer" when
     the best topic's ``confidence`` reaches the threshold; "options" when only the top two together do
     (two close topics, neither sure); else "abstain". Also returns the topic columns, likeliest first
-    (never ``outside``)."""
+    (never ``outside``) and the best topic's confidence."""
     topics = probabilities.copy()
     topics[outside] = -1.0
     order = np.argsort(-topics)[:-1]
     first, second = topics[order[0]], topics[order[1]]
     sure = confidence(probabilities, order[0], related)
     kind = "answer" if sure >= threshold else "options" if first + second >= threshold else "abstain"
-    return kind, order
+    return kind, order, sure
 
 
 def confidence(probabilities: np.ndarray, best: int, related: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.db import insert_ignore
 from bot.storage.tables import processed_events, transcripts, unanswered_questions, users
-from bot.storage.turns import KEY_CHARS, LAST_SEEN_RESOLUTION, TRANSCRIPT_CHARS
+from bot.storage.turns import KEY_CHARS, TRANSCRIPT_CHARS, seen_long_ago
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ async def write_batch(conn: AsyncConnection, records: list[TurnRecord]) -> list[
         record = records[index]
         if record.last_seen is None:
             new_users.setdefault(record.user_id, index)
-        elif record.now - record.last_seen > LAST_SEEN_RESOLUTION:
+        elif seen_long_ago(record.now, record.last_seen):
             touched[record.user_id] = record.now
     greeted: set[int] = set()
     if new_users:

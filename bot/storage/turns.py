@@ -22,6 +22,11 @@ TRANSCRIPT_CHARS = 4000
 KEY_CHARS = 300  # processed_events.key
 
 
+def seen_long_ago(now: datetime, last_seen: datetime) -> bool:
+    """Whether a known user's ``last_seen`` is due a refresh (it is written at most hourly)."""
+    return now - last_seen > LAST_SEEN_RESOLUTION
+
+
 @dataclass(frozen=True, slots=True)
 class TurnStart:
     claimed: bool  # False: a turn with this key was already handled (a retried delivery)
@@ -68,7 +73,7 @@ async def begin_turn(conn: AsyncConnection, user_id: str, conversation_id: str, 
         if claimed is None:
             return TurnStart(False, None, None)
         row = claimed
-    return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen, row.display_name)
+    return _started(row)
 
 
 async def read_turn(conn: AsyncConnection, user_id: str, conversation_id: str, key: str | None) -> TurnStart:
@@ -78,6 +83,10 @@ async def read_turn(conn: AsyncConnection, user_id: str, conversation_id: str, k
                                                  "claim_key": key[:KEY_CHARS] if key else None})).one()
     if row.handled:
         return TurnStart(False, None, None)
+    return _started(row)
+
+
+def _started(row: Any) -> TurnStart:
     return TurnStart(True, dict(row.state) if row.state is not None else None, row.last_seen, row.display_name)
 
 
@@ -89,7 +98,7 @@ async def touch_user(conn: AsyncConnection, user_id: str, now: datetime, last_se
     if last_seen is None:
         created = await conn.execute(insert_ignore(conn, users).values(user_id=user_id, first_seen=now, last_seen=now))
         return created.rowcount == 1  # a concurrent first turn may have won the race
-    if now - last_seen > LAST_SEEN_RESOLUTION:
+    if seen_long_ago(now, last_seen):
         await conn.execute(update(users).where(users.c.user_id == user_id).values(last_seen=now))
     return False
 
