@@ -33,23 +33,24 @@ def display(name: str, value: Any, strings: Any, zone: str = "") -> str:
     return str(value)
 
 
-def decided_by(summary: dict[str, Any], strings: Any) -> str:
-    """Who decided: "Jane Smith (DSL) — id slack:T1:U1" from the name they gave, else the id alone."""
+def decided_by(summary: dict[str, Any], strings: Any, draft: bool = False) -> str:
+    """Who decided: "Jane Smith (DSL) — id slack:T1:U1" from the name they gave, else the id alone; a
+    draft not yet recorded says its name is still to come (an opaque id names nobody to the reader)."""
     user_id = str(summary.get("decided_by", ""))
     name, _, role = str(summary.get("decided_by_name") or "").partition(",")
     name, role = name.strip(), role.strip()
     if not name:
-        return user_id
+        return strings.get("records.decided_by_to_come", id=user_id) if draft else user_id
     key = "records.decided_by_role" if role else "records.decided_by_name"
     return strings.get(key, name=name, role=role, id=user_id)
 
 
-def summary_fields(summary: dict[str, Any], strings: Any) -> list[tuple[str, str]]:
-    """(label, value) pairs in display order, for a card or a table."""
+def summary_fields(summary: dict[str, Any], strings: Any, draft: bool = False) -> list[tuple[str, str]]:
+    """(label, value) pairs in display order, for a card or a table (``draft``: not recorded yet)."""
     pairs = []
     for name in FIELD_ORDER:
         if name == "decided_by" and summary.get(name):
-            pairs.append((strings.get("records.field.decided_by"), decided_by(summary, strings)))
+            pairs.append((strings.get("records.field.decided_by"), decided_by(summary, strings, draft)))
         elif summary.get(name) not in (None, ""):
             pairs.append((strings.get(f"records.field.{name}"),
                           display(name, summary[name], strings, summary.get("decided_tz", ""))))
@@ -59,14 +60,14 @@ def summary_fields(summary: dict[str, Any], strings: Any) -> list[tuple[str, str
     return pairs
 
 
-def summary_text(summary: dict[str, Any], strings: Any, record_id: int | None = None) -> str:
-    """Plain text a practitioner can paste straight into a case note."""
+def summary_text(summary: dict[str, Any], strings: Any, record_id: int | None = None, draft: bool = False) -> str:
+    """Plain text a practitioner can paste straight into a case note (``draft``: not recorded yet)."""
     heading = strings.get("records.heading", reference=summary.get("reference", ""))
     lines = [heading + (f" ({strings.get('records.record_number', id=record_id)})" if record_id else "")]
     if summary.get("outcome_headline"):
         lines.append(summary["outcome_headline"])
     lines.append("")
-    lines += [f"{label}: {value}" for label, value in summary_fields(summary, strings)]
+    lines += [f"{label}: {value}" for label, value in summary_fields(summary, strings, draft)]
     for name in LIST_FIELDS:
         items = summary.get(name) or []
         if items:

@@ -293,11 +293,12 @@ def build_summary(tree: Tree, state: DialogState) -> dict[str, Any]:
 def summary_reply(tree: Tree, state: DialogState) -> Reply:
     s = tree.strings
     summary = build_summary(tree, state)
-    fields = [CardField(label, value) for label, value in summary_fields(summary, s)]
+    fields = [CardField(label, value) for label, value in summary_fields(summary, s, draft=True)]
     choices = [Choice(s.get("walkthrough.choice.record"), str(ReviewAction.RECORD)),
                Choice(s.get("walkthrough.choice.edit"), str(ReviewAction.EDIT)),
                Choice(s.get("walkthrough.choice.cancel"), str(ReviewAction.CANCEL))]
-    return _private(summary_text(summary, s), kind=ReplyKind.SUMMARY, title=s.get("walkthrough.summary_title"),
+    return _private(summary_text(summary, s, draft=True), kind=ReplyKind.SUMMARY,
+                    title=s.get("walkthrough.summary_title"),
                     fields=fields, summary=summary, choices=choices)
 
 

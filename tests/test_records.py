@@ -182,7 +182,9 @@ async def walk(assistant, *inputs: str, user: str = "local:tester", conversation
 async def test_decided_by_names_the_local_user_asked_once_then_remembered_and_changeable(assistant):
     summer = datetime(2026, 7, 1, 11, 59, 40, tzinfo=UTC)  # BST: local time is UTC+1
     assistant.clock = lambda: summer
-    await walk(assistant, *DO_NOT_SHARE)
+    draft = (await walk(assistant, *DO_NOT_SHARE))[-1]
+    # Before it is recorded the summary does not show an opaque id as if it named someone.
+    assert "Decided by: you: Record this asks for your name (id local:tester)" in draft.text
     assistant.clock = lambda: summer.replace(minute=0, hour=12, second=20)  # the press is a minute later
     asked = await assistant.handle(turn(choice="record_decision"))
     assert "what name should the record show as who decided" in asked[-1].text
