@@ -13,7 +13,7 @@ for every topic and for "out of scope". With one threshold ``T`` chosen by the r
 
 Around that: a question that mentions a child in immediate danger (the phrases are content: the
 ``danger_phrases`` of the emergency topic) gets the emergency answer first, whatever else it asks, and a
-child's disclosure of harm (a topic's ``lead_when`` word lists: "told" and "hits") gets that answer next; a
+child's disclosure of harm (a topic's ``lead_when`` word lists, in order: "told" then "hits") gets that answer next; a
 question in two clear parts gets both answers; and a long story that the whole text cannot route is
 routed again by its last clauses, where the real question usually sits (answered when the ending's topic
 is one of the whole story's top two, offered as one of the options otherwise). An answer costs well under a
@@ -70,6 +70,7 @@ NORMALISATION = "vocabulary"
 OPTIONS_OFFERED = 3  # topics offered when the question is in scope but not clearly one topic
 LIKELY_TOPICS = 5  # a long story's ending may only pick one of the whole story's five likeliest topics...
 ENDING_ANSWERS_FROM = 2  # ...and is answered only when it is one of the story's top two (the options rule's pair)
+LEAD_WINDOW = 8  # a disclosure's harm word follows its telling word within this many words ("said dad hits her")
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also routed on their own
 PART_MIN_WORDS = 3  # a question in two parts: each part has at least this many words
@@ -298,10 +299,12 @@ class QuestionEngine:
         offered = tuple(dict.fromkeys((ending.topics[0], *whole.likely)))[:OPTIONS_OFFERED]
         return [_Decision("options", offered, ending.confidence, whole.outside, whole.likely)]
 
-    def lead_topics(self, present: set[str]) -> list[int]:
-        """Topics whose ``lead_when`` word lists all occur in the question's words (a child "told" someone
-        "hits"): their answer comes first, because a disclosure must be acted on whatever else it asks."""
-        return [index for index, groups in self._leads if has_every_list(present, groups)]
+    def lead_topics(self, words: list[str]) -> list[int]:
+        """Topics whose ``lead_when`` word lists all occur in the question's words, the first (telling) followed
+        within ``LEAD_WINDOW`` words by the second (harm): a child "told" me dad "hits" her. Their answer comes first,
+        because a disclosure must be acted on whatever else it asks. The order and the window keep a story
+        that merely mentions both ("a school says ... which category of abuse?") from reading as one."""
+        return [index for index, groups in self._leads if _told_then_harm(words, groups)]
 
     def danger_topic(self, words: list[str]) -> int | None:
         """The emergency topic, when the question mentions a child in immediate danger: one of its
@@ -334,7 +337,7 @@ class QuestionEngine:
         words = plain.split()
         decisions = self.decide(question, words)
         danger = self.danger_topic(words)
-        leads = self.lead_topics(set(words))
+        leads = self.lead_topics(words)
         long = len(words) > LONG_QUESTION_WORDS
         if danger is None and leads and long and all(d.kind == "abstain" and d.outside >= 0.5 for d in decisions):
             # A long message most likely asking for something the guidance does not cover ("write my referral for
@@ -398,6 +401,16 @@ def _vocabulary_digest(vocabulary: Vocabulary) -> str:
     material = [vocabulary.abbreviations, {k: list(v) for k, v in vocabulary.synonyms.items()},
                 sorted(vocabulary.stopwords), vocabulary.capital_abbreviations]
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _told_then_harm(words: list[str], groups: tuple[frozenset[str], ...]) -> bool:
+    """Whether a word of every list occurs, and a word of the first (the telling) is followed within
+    ``LEAD_WINDOW`` words by a word of the second (the harm)."""
+    if not has_every_list(set(words), groups):
+        return False
+    told = [i for i, word in enumerate(words) if word in groups[0]]
+    return len(groups) < 2 or any(word in groups[1] and any(0 < j - i <= LEAD_WINDOW for i in told)
+                                  for j, word in enumerate(words))
 
 
 def _plain(text: str) -> str:

@@ -24,7 +24,8 @@ class Topic:
     keywords: tuple[str, ...] = field(default=())
     offer_walkthrough: bool = False  # answers on this topic offer a "walk me through it" button
     danger_phrases: tuple[str, ...] = ()  # a question with one of these gets this topic's answer first
-    # A question with a word of every list (a child "told" + someone "hits") gets this topic's answer first.
+    # A question with a word of every list, the first's (a child "told" me) soon followed by the second's (dad
+    # "hits" her), gets this topic's answer first.
     lead_when: tuple[frozenset[str], ...] = ()
     # Like danger_phrases, by words: any one alternative, each a word of every list ("toddler" + "can't wake").
     danger_when: tuple[tuple[frozenset[str], ...], ...] = ()

@@ -116,13 +116,17 @@ def test_who_is_asking_does_not_change_the_answer(engine, intro):
     assert engine.answer(intro + question).topic == engine.answer(question).topic == "early_help_no_consent_to_assess"
 
 
-def test_a_story_whose_ending_points_elsewhere_gets_options_not_a_guess(engine):
+def test_a_story_whose_ending_points_elsewhere_is_not_answered_by_its_ending(engine):
     """"Do we have to tell him?" alone reads as telling families; the story (a father demanding what was
-    written about his child) reads as a request for records. Neither reading is sure, so both are offered."""
+    written about his child) reads as a request for records. The ending alone must not decide: the reply is
+    the records answer, the options including it, or a signpost, never the telling-families answer."""
     answer = engine.answer("A dad came into the office shouting and wants to know everything the nursery has "
                            "written to the social worker about his daughter, do we have to tell him?")
-    assert not answer.answered
-    assert {"subject_access_request", "inform_family"} <= set(answer.options)
+    assert answer.topic != "inform_family"
+    if answer.answered:
+        assert answer.topic == "subject_access_request"
+    elif answer.options:
+        assert {"subject_access_request", "inform_family"} <= set(answer.options)
 
 
 def test_a_worry_is_not_mistaken_for_out_of_scope(engine):

@@ -22,10 +22,11 @@ from tests.test_teams import connector, msal, rig  # noqa: F401 - fixtures
 from tests.test_terminal import run_chat
 
 # Vague but in-scope questions: which one the trained router is unsure about depends on the content, so the
-# tests take the first that gets "one of these" (and fail if none does: the reply must stay reachable).
+# tests take the first that gets "one of these" (and fail if none does: the reply must stay reachable). Not
+# "records" or another command word: the core reads those as commands.
 VAGUE_CANDIDATES = ("consent and the family", "what about the family", "consent", "the parents",
                     "is it ok to tell someone", "sharing",
-                    "what about health", "confidential", "can I tell them", "who can I tell", "records",
+                    "what about health", "confidential", "can I tell them", "who can I tell",
                     "asking permission", "information about a child", "telling people", "the law", "school",
                     "send it to the nurse", "send it to the doctor", "email cp notes to the health visitor")
 
