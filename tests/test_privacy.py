@@ -221,6 +221,13 @@ def test_identifying_details_are_found_and_redacted(text: str, kind: str, secret
     "the Family Court has asked for our records",
     "the hearing is at Crown Court next week",
     "dad is up before the Youth Court on Monday",
+    # a lower-case word after a determiner or an age is a common noun, whatever names lists hold
+    "a 12 year old says she's having sex with her 17 year old boyfriend, do i tell anyone",
+    "the 15 yo told me he is scared",
+    "the young person said she was scared",
+    "the lodger said he saw it",
+    "her boss said no",
+    "the man next door said the kids are alone",
 ])
 def test_ordinary_questions_pass_untouched(text: str) -> None:
     result = scan(text)

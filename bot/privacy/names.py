@@ -57,6 +57,10 @@ _AFTER = re.compile(
     r"|claimed|confided|shared|revealed)\b)",
     re.IGNORECASE,
 )
+# Before a common noun, never before a name typed in lower case: "the lodger said", "a 12 year old says".
+_WORD_BEFORE = re.compile(r"([a-z0-9]+)[ \t]{1,2}$", re.IGNORECASE)
+_DETERMINERS = frozenset(["the", "a", "an", "my", "your", "his", "her", "our", "their", "next", "year", "years", "yr",
+                         "yrs", "young", "old", "new", "little", "older", "younger", "eldest", "youngest"])
 _POSSESSIVE_TAILS = frozenset({"'s", "’s", "s'", "s’"})
 _SENTENCE_MARKS = frozenset(".!?:;\n\"“(•*")
 
@@ -182,10 +186,19 @@ def _cue_before(text: str, tokens: list[_Token | None], index: int) -> str | Non
     return "hint" if word in _PERSON_HINTS else None
 
 
+def _after_determiner(text: str, token: _Token) -> bool:
+    """Whether a word comes straight after a determiner, a possessive or an age ("the lodger", "her boss",
+    "12 year old", "15 yo"): there a lower-case word is a common noun, not a name."""
+    before = _WORD_BEFORE.search(text[max(0, token.start - 24):token.start])
+    return before is not None and (before.group(1).isdigit() or before.group(1).lower() in _DETERMINERS)
+
+
 def _score(text: str, tokens: list[_Token | None], index: int, capitals_used: bool) -> int:
     """2 = a name, 1 = likely a name (redacted, no warning), 0 = not a name by itself."""
     token = tokens[index]
     if token is None or not token.usable:
+        return 0
+    if not token.capitalised and _after_determiner(text, token):
         return 0
     cue = _cue_before(text, tokens, index)
     if cue == "title":
