@@ -29,7 +29,6 @@ import logging
 import math
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,6 +52,7 @@ FAMILY_SIMILARITY = 0.7  # word TF-IDF cosine at which two examples of a topic c
 CACHES_KEPT = 4  # other content versions (a test's edited copy) keep theirs for a while
 
 Prepare = Callable[[str], list[str]]  # text -> normalised words
+_NO_COLUMNS = np.zeros(0, dtype=np.int64)
 
 
 def char_grams(words: Sequence[str]) -> list[str]:
@@ -114,9 +114,9 @@ class Router:
         # Per word, the columns of its known n-grams in each block whose analyzer works word by word.
         self._word_columns = lru_cache(maxsize=16384)(self._columns_of_word)
 
-    def _columns_of_word(self, word: str) -> tuple[int, ...]:
+    def _columns_of_word(self, word: str) -> np.ndarray:
         column_of = self._blocks[0].vocabulary.get
-        return tuple(c for c in map(column_of, word_char_grams(word)) if c is not None)
+        return np.fromiter((c for c in map(column_of, word_char_grams(word)) if c is not None), dtype=np.int64)
 
     def known_words(self) -> frozenset[str]:
         """Every word the router was trained on (the single words of its word block)."""
@@ -124,25 +124,24 @@ class Router:
 
     def scores(self, words: Sequence[str]) -> np.ndarray:
         """The classifier's raw decision scores (before calibration) for normalised words."""
-        columns: list[int] = []
-        values: list[float] = []
+        columns: list[np.ndarray] = []
+        values: list[np.ndarray] = []
         for number, (analyzer, block) in enumerate(zip(ANALYZERS, self._blocks, strict=True)):
             if number == 0:  # character n-grams: word by word, from the per-word cache
-                counts = Counter(c for word in words for c in self._word_columns(word))
+                found = np.concatenate([self._word_columns(word) for word in words]) if words else _NO_COLUMNS
             else:
                 column_of = block.vocabulary.get
-                counts = Counter(c for c in map(column_of, analyzer(words)) if c is not None)
-            index = list(counts)
-            frequency = list(counts.values())
-            if not index:
+                found = np.fromiter((c for c in map(column_of, analyzer(words)) if c is not None), dtype=np.int64)
+            if not found.size:
                 continue
-            weights = (1.0 + np.log(np.asarray(frequency, dtype=float))) * block.idf[index]
+            index, frequency = np.unique(found, return_counts=True)
+            weights = (1.0 + np.log(frequency)) * block.idf[index]
             weights /= math.sqrt(float(weights @ weights))
-            columns.extend(block.offset + i for i in index)
-            values.extend(weights.tolist())
+            columns.append(index + block.offset)
+            values.append(weights)
         if not columns:
             return self._intercept.astype(float)
-        return np.asarray(values, dtype=np.float32) @ self._coef[columns] + self._intercept
+        return np.concatenate(values).astype(np.float32) @ self._coef[np.concatenate(columns)] + self._intercept
 
     def probabilities(self, text: str) -> np.ndarray:
         """Calibrated probability of each label (``self.labels``) for a question."""
