@@ -40,7 +40,7 @@ def decided_by(summary: dict[str, Any], strings: Any, draft: bool = False) -> st
     name, _, role = str(summary.get("decided_by_name") or "").partition(",")
     name, role = name.strip(), role.strip()
     if not name:
-        return strings.get("records.decided_by_to_come", id=user_id) if draft else user_id
+        return strings.get("records.decided_by_to_come") if draft else user_id
     key = "records.decided_by_role" if role else "records.decided_by_name"
     return strings.get(key, name=name, role=role, id=user_id)
 

@@ -184,7 +184,8 @@ async def test_decided_by_names_the_local_user_asked_once_then_remembered_and_ch
     assistant.clock = lambda: summer
     draft = (await walk(assistant, *DO_NOT_SHARE))[-1]
     # Before it is recorded the summary does not show an opaque id as if it named someone.
-    assert "Decided by: you: Record this asks for your name (id local:tester)" in draft.text
+    assert "Decided by: you (Record this asks for your name)" in draft.text
+    assert "local:tester" not in draft.text  # an opaque id names nobody to the reader
     assistant.clock = lambda: summer.replace(minute=0, hour=12, second=20)  # the press is a minute later
     asked = await assistant.handle(turn(choice="record_decision"))
     assert "what name should the record show as who decided" in asked[-1].text
