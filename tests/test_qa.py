@@ -147,6 +147,10 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     "she says her dad will kill her if she goes back",
     "the 14 year old has been missing since Tuesday and her mum hasn't called anyone",
     "the toddler is alone in the car outside the shop",
+    # a child held somewhere, or missing and somewhere unsafe
+    "a 15 year old has told me he's been told he can't leave the house where he's staying",
+    "girl says her uncle won't let her leave the flat",
+    "missing child we think is in a drug flat, do i share with police",
     # no danger phrase: the emergency topic's word lists, in any order (a child, and something that cannot wait)
     "gas engineer and me let ourselves in, mum is on the sofa and we can't wake her, the toddler is in the kitchen",
     # a child, something frightening, and now
