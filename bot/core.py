@@ -47,6 +47,8 @@ class QuestionAnswerer(Protocol):
 
     def topic_answer(self, topic_id: str) -> Answer | None: ...
 
+    def command_for(self, text: str) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Command:
@@ -225,12 +227,16 @@ class Assistant:
         return await self.answer_question(ctx, ctx.turn.input)
 
     def parse_command(self, text: str) -> tuple[str | None, str]:
-        """``"/infoshare decide"``, ``"decide"``, ``"Decide please"`` -> ("decide", "please")."""
+        """``"/infoshare decide"``, ``"decide"``, ``"Decide please"`` -> ("decide", "please"); a whole message
+        that is one of the vocabulary's command phrases ("walk me through a decision") -> ("decide", "")."""
         words = text.strip().lstrip("/").split(maxsplit=1)
         if words and words[0].lower() in {"infoshare", "@infoshare"}:
             words = words[1].split(maxsplit=1) if len(words) > 1 else []
         if not words:
             return None, ""
+        meant = self.qa.command_for(" ".join(words))  # "walk me through a decision": what the button says
+        if meant in self.commands:  # first, so "my records" is the records, not the "my" command
+            return meant, ""
         name = words[0].lower().rstrip("!.?:")
         if name in self.commands:
             return name, words[1].strip() if len(words) > 1 else ""

@@ -176,6 +176,15 @@ class Speller:
         return match[0] if match else word
 
 
+class _PhraseKinds:
+    """Phrases in plain words, each with the kind it stands for (small talk, or a command)."""
+
+    def __init__(self, phrases_by_kind: dict[str, tuple[str, ...]]):
+        pairs = [(_plain(phrase), kind) for kind, phrases in phrases_by_kind.items() for phrase in phrases]
+        self.phrases = [phrase for phrase, _ in pairs]
+        self.kinds = [kind for _, kind in pairs]
+
+
 @dataclass(frozen=True)
 class _Decision:
     kind: str  # "answer", "options" or "abstain"
@@ -197,12 +206,8 @@ class QuestionEngine:
         self.strings = content.strings
         self.topics: list[Topic] = list(content.topics)
         self.normaliser = Normaliser(content.vocabulary)
-        self._smalltalk_phrases: list[str] = []
-        self._smalltalk_kinds: list[str] = []
-        for kind, phrases in content.vocabulary.smalltalk.items():
-            for phrase in phrases:
-                self._smalltalk_phrases.append(_plain(phrase))
-                self._smalltalk_kinds.append(kind)
+        self._smalltalk = _PhraseKinds(content.vocabulary.smalltalk)
+        self._command_phrases = _PhraseKinds(content.vocabulary.command_phrases)
         self._speller: Speller | None = None  # training text is all known words: nothing to correct
         self.normalisation = normalisation
         self.router = router or routing.cached_router(
@@ -320,11 +325,19 @@ class QuestionEngine:
     # ------------------------------------------------------------------ answering
     def smalltalk_kind(self, text: str) -> str | None:
         """The kind of small talk ``text`` (plain words) is, if it is any."""
-        if not text or len(text.split()) > SMALLTALK_MAX_WORDS:
+        return self._closest(text, self._smalltalk)
+
+    def command_for(self, text: str) -> str | None:
+        """The command a whole message stands for ("walk me through a decision" -> ``decide``), if any."""
+        return self._closest(_plain(text), self._command_phrases)
+
+    def _closest(self, text: str, kinds: _PhraseKinds) -> str | None:
+        """The kind of the phrase a short message (plain words) is, allowing a typo or two."""
+        if not text or not kinds.phrases or len(text.split()) > SMALLTALK_MAX_WORDS:
             return None
-        match = self._process.extractOne(text, self._smalltalk_phrases, scorer=self._fuzz.ratio,
+        match = self._process.extractOne(text, kinds.phrases, scorer=self._fuzz.ratio,
                                          score_cutoff=SMALLTALK_CUTOFF)
-        return self._smalltalk_kinds[match[2]] if match else None
+        return kinds.kinds[match[2]] if match else None
 
     def answer(self, question: str) -> Answer:
         s = self.strings

@@ -43,6 +43,9 @@ class Vocabulary:
     # A long story with a word of every list (a child, and telling or sharing) is a practitioner's question,
     # however many everyday words it also has, so it is not routed out of scope.
     story_in_scope: tuple[frozenset[str], ...] = ()
+    # Phrases that mean a command ("walk me through a decision" is ``decide``): a newcomer types what the
+    # button says, or what they want, rather than the command word.
+    command_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def word_lists(groups: Any) -> tuple[frozenset[str], ...]:
@@ -144,6 +147,8 @@ def load_vocabulary(root: Path) -> Vocabulary:
         smalltalk={key: tuple(str(p) for p in phrases) for key, phrases in document["smalltalk"].items()},
         capital_abbreviations={key: str(value) for key, value in document.get("capital_abbreviations", {}).items()},
         story_in_scope=word_lists(document.get("story_in_scope", ())),
+        command_phrases={key: tuple(str(p) for p in phrases)
+                         for key, phrases in document.get("command_phrases", {}).items()},
     )
 
 

@@ -78,3 +78,17 @@ async def test_identifying_details_do_not_stop_the_question_being_answered(assis
     replies = await assistant.handle(turn(f"can I share health information about NHS number {VALID_NHS}?"))
     assert replies[-1].kind == ReplyKind.ANSWER
     assert "special category" in replies[-1].text.lower()
+
+
+async def test_typing_a_buttons_label_or_walkthrough_does_what_the_button_does(assistant):
+    """A newcomer types "walkthrough" or the label they saw rather than the command word."""
+    for choice in assistant.starter_choices():
+        pressed = await assistant.handle(turn(choice=choice.value, user="local:pressed", conversation="local:pressed"))
+        typed = await assistant.handle(turn(choice.label, user="local:typed", conversation="local:typed"))
+        assert [r.text for r in typed][-1] == [r.text for r in pressed][-1], choice.label
+        await assistant.handle(turn("cancel", user="local:pressed", conversation="local:pressed"))
+        await assistant.handle(turn("cancel", user="local:typed", conversation="local:typed"))
+    started = await assistant.handle(turn("walkthrough"))
+    assert "case reference" in started[-1].text
+    listed = await assistant.handle(turn("my records", user="local:second", conversation="local:second"))
+    assert "no decision records" in listed[-1].text
