@@ -80,6 +80,20 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "cache"
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+# Shorthand typed in a hurry that the word pattern would break apart: "A&E", "w/o", "w/", and an age ("2yo",
+# "5yr old", "14 y/o", "7-year-old"), which the router reads as "N year old" and the danger words as "N yo".
+# Bump NORMALISER_VERSION when these change: the router is trained on the same words.
+_SHORTHAND = ((re.compile(r"\ba&e\b"), "hospital"), (re.compile(r"\bw/o\b"), "without"),
+              (re.compile(r"\bw/(?=\s)"), "with"))
+_AGE = re.compile(r"\b(\d+)\s*(?:yo|y/o|(?:-\s*)?(?:yrs?|years?)\s*-?\s*old)\b")
+NORMALISER_VERSION = "2"
+
+
+def _expand_shorthand(text: str, age: str) -> str:
+    """``text`` (lower case) with the shorthand above spelt out, each age as ``age`` (a pattern's replacement)."""
+    for pattern, replacement in _SHORTHAND:
+        text = pattern.sub(replacement, text)
+    return _AGE.sub(age, text)
 _CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
 # Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...", and
 # "..., and do I ..." / "... and how long ..." (an "and" that starts a new question).
@@ -116,6 +130,7 @@ class Normaliser:
     def _raw_words(text: str) -> list[str]:
         """Lower-case words, curly apostrophes straightened, possessive 's dropped, "7th" read as "7"."""
         text = _ORDINAL.sub(r"\1", text.lower().replace("’", "'").replace("‘", "'"))
+        text = _expand_shorthand(text, r"\1 year old")
         return [w[:-2] if w.endswith("'s") else w for w in _WORD.findall(text)]
 
     def words(self, text: str) -> list[str]:
@@ -211,8 +226,8 @@ class QuestionEngine:
         self._speller: Speller | None = None  # training text is all known words: nothing to correct
         self.normalisation = normalisation
         self.router = router or routing.cached_router(
-            training_set(content), self.prepare, f"{normalisation}|{_vocabulary_digest(content.vocabulary)}",
-            cache_dir, model)
+            training_set(content), self.prepare,
+            f"{normalisation}|{NORMALISER_VERSION}|{_vocabulary_digest(content.vocabulary)}", cache_dir, model)
         self._speller = Speller(self.router.known_words(), self.normaliser.stopwords)
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
@@ -427,5 +442,5 @@ def _told_then_harm(words: list[str], groups: tuple[frozenset[str], ...]) -> boo
 
 
 def _plain(text: str) -> str:
-    """Lower-case words only, single-spaced (for small-talk matching)."""
-    return " ".join(_WORD.findall(text.lower().replace("’", "'")))
+    """Lower-case words only, single-spaced, shorthand spelt out (for small talk, commands and danger words)."""
+    return " ".join(_WORD.findall(_expand_shorthand(text.lower().replace("’", "'"), r"\1 yo")))

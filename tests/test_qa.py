@@ -155,12 +155,22 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     "gas engineer and me let ourselves in, mum is on the sofa and we can't wake her, the toddler is in the kitchen",
     # a child, something frightening, and now
     "taxi driver, the girl in the back with an older man was crying and mouthed help, I'm outside the hotel now",
+    "a 6yr old has been left on his own in the flat rn",  # an age typed as shorthand is a child
+    # a child, and a drunk adult about to drive
+    "dad has turned up for his 4yo and he's clearly drunk and has his car keys in his hand",
 ])
 def test_a_child_left_alone_missing_threatened_or_in_danger_in_other_words_gets_the_emergency_answer(engine, question):
     answer = engine.answer(question)
     assert answer.answered, answer
     assert answer.topic == "emergency_sharing", answer
     assert "999" in answer.answer.split("\n\n")[0]
+
+
+def test_shorthand_typed_in_a_hurry_is_read_as_words(engine):
+    """"A&E", "w/o" and an age such as "2yo" or "5yr old" would otherwise break into meaningless pieces."""
+    assert engine.normaliser.words("a&e w/o mum, 2yo and 5yr old and a 7-year-old") == [
+        "hospital", "without", "mum", "2", "year", "old", "and", "5", "year", "old", "and", "a", "7", "year", "old"]
+    assert engine.normaliser.words("2 years ago") == ["2", "years", "ago"]  # a duration is not an age
 
 
 def test_last_weeks_worry_without_anything_acute_is_not_an_emergency(engine):
