@@ -276,8 +276,10 @@ def build_summary(tree: Tree, state: DialogState) -> dict[str, Any]:
     path = replay(tree, state["answers"])
     outcome = path.node
     summary: dict[str, Any] = {"decision": str(outcome.decision)}
+    decision_defaults = tree.defaults_by_decision.get(str(outcome.decision), {})
     for name in tree.summary_fields:
-        summary[name] = path.facts.get(name) or tree.defaults.get(name) or tree.strings.get("walkthrough.not_recorded")
+        summary[name] = (path.facts.get(name) or decision_defaults.get(name) or tree.defaults.get(name)
+                         or tree.strings.get("walkthrough.not_recorded"))
     summary["reasons"] = [*path.reasons, *outcome.reasons]
     summary["next_steps"] = list(outcome.next_steps)
     summary["outcome_headline"] = outcome.prompt

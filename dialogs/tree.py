@@ -126,6 +126,9 @@ class Tree:
     summary_fields: tuple[str, ...]  # the summary keys the tree fills, in display order
     defaults: dict[str, str]  # wording for a summary field the path did not fill
     file: str
+    # ...and where a decision shares nothing, its own wording: "relies on the lawful basis recorded here"
+    # would misstate a "seek advice" or "do not share" record.
+    defaults_by_decision: dict[str, dict[str, str]] = field(default_factory=dict)
     strings: Any = field(default=None, repr=False, compare=False)  # bot.strings.Strings
     invariants: tuple[Any, ...] = ()  # dialogs.proof.Invariant: the safety properties the tree promises
     # Filled by dialogs.proof once the tree is proved: the facts that still matter at each node, and
@@ -279,6 +282,8 @@ def _build(document: Mapping[str, Any], display: str, strings: Any) -> Tree:
     summary = document["summary"]
     return Tree(name=document["name"], title=document["title"], start=document["start"], nodes=nodes,
                 summary_fields=tuple(summary["fields"]), defaults=dict(summary.get("defaults", {})),
+                defaults_by_decision={str(decision): dict(wording)
+                                      for decision, wording in summary.get("defaults_by_decision", {}).items()},
                 file=display, strings=strings,
                 invariants=tuple(Invariant.parse(raw) for raw in document.get("invariants", ())))
 
