@@ -80,13 +80,14 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "cache"
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
-# Shorthand typed in a hurry that the word pattern would break apart: "A&E", "w/o", "w/", and an age ("2yo",
+# Shorthand typed in a hurry: "A&E", "w/o", "w/", "gonna", "2nite", and an age ("2yo",
 # "5yr old", "14 y/o", "7-year-old"), which the router reads as "N year old" and the danger words as "N yo".
 # Bump NORMALISER_VERSION when these change: the router is trained on the same words.
 _SHORTHAND = ((re.compile(r"\ba&e\b"), "hospital"), (re.compile(r"\bw/o\b"), "without"),
-              (re.compile(r"\bw/(?=\s)"), "with"))
+              (re.compile(r"\bw/(?=\s)"), "with"), (re.compile(r"\bgonna\b"), "going to"),
+              (re.compile(r"\bwanna\b"), "want to"), (re.compile(r"\b(?:2nite|2night|tonite)\b"), "tonight"))
 _AGE = re.compile(r"\b(\d+)\s*(?:yo|y/o|(?:-\s*)?(?:yrs?|years?)\s*-?\s*old)\b")
-NORMALISER_VERSION = "2"
+NORMALISER_VERSION = "3"
 
 
 def _expand_shorthand(text: str, age: str) -> str:
@@ -286,17 +287,21 @@ class QuestionEngine:
     def decide(self, question: str, words: list[str]) -> list[_Decision]:
         """What to do with a question (``words``: its plain words): one decision, or one per part of a
         question in two clear parts."""
-        parts = [p for p in _PART_BREAK.split(question) if len(_WORD.findall(p.lower())) >= PART_MIN_WORDS]
-        if len(parts) > 1:
-            answered = [d for d in map(self._decide, parts) if d.kind == "answer"]
-            distinct = list({d.topics[0]: d for d in answered}.values())
-            if len(distinct) > 1:
-                return distinct
         long = len(words) > LONG_QUESTION_WORDS
         # A long story's everyday words (the car park, the photocopier) pull it out of scope; one about a child
         # that asks about telling or sharing is a practitioner's question whatever else it mentions.
         story = long and has_every_list(set(words), self._story_in_scope)
         whole = self._decide(question, story)
+        parts = [p for p in _PART_BREAK.split(question) if len(_WORD.findall(p.lower())) >= PART_MIN_WORDS]
+        if len(parts) > 1:
+            answered = [d for d in map(self._decide, parts) if d.kind == "answer"]
+            # When the whole question is sure of its topic, that answer is always given, first unless a part
+            # asks it: a sentence of the story ("mum emailed the school") must not displace what it asks.
+            sure = whole.kind == "answer"
+            lead = [whole] if sure and whole.topics[0] not in {d.topics[0] for d in answered} else []
+            distinct = list({d.topics[0]: d for d in [*lead, *answered]}.values())
+            if len(distinct) > 1 or sure:
+                return distinct or [whole]
         if whole.kind == "answer" or not long:
             return [whole]
         # Only a story that is more likely in scope than not is read by its ending: "can you tell me?" at the

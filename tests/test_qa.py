@@ -158,6 +158,9 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     "a 6yr old has been left on his own in the flat rn",  # an age typed as shorthand is a child
     # a child, and a drunk adult about to drive
     "dad has turned up for his 4yo and he's clearly drunk and has his car keys in his hand",
+    "young person messaged saying she's gonna do it 2nite and kill herself",  # text-speak spelt out
+    "the toddler upstairs is on the window ledge and nobody is answering",
+    "12 yo getting into a car with older men outside the shop now, think she's being groomed",
 ])
 def test_a_child_left_alone_missing_threatened_or_in_danger_in_other_words_gets_the_emergency_answer(engine, question):
     answer = engine.answer(question)
