@@ -161,6 +161,7 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     "young person messaged saying she's gonna do it 2nite and kill herself",  # text-speak spelt out
     "the toddler upstairs is on the window ledge and nobody is answering",
     "12 yo getting into a car with older men outside the shop now, think she's being groomed",
+    "my 14 year old niece says she's meeting a man she met online later tonight",  # a child, an adult, tonight
 ])
 def test_a_child_left_alone_missing_threatened_or_in_danger_in_other_words_gets_the_emergency_answer(engine, question):
     answer = engine.answer(question)
@@ -176,8 +177,12 @@ def test_shorthand_typed_in_a_hurry_is_read_as_words(engine):
     assert engine.normaliser.words("2 years ago") == ["2", "years", "ago"]  # a duration is not an age
 
 
-def test_last_weeks_worry_without_anything_acute_is_not_an_emergency(engine):
-    answer = engine.answer("last week a parent seemed drunk at pick up, should I tell the DSL?")
+@pytest.mark.parametrize("question", [
+    "last week a parent seemed drunk at pick up, should I tell the DSL?",
+    "mum is meeting the social worker tonight to talk about her son's school, should I send my notes first?",
+])
+def test_last_weeks_worry_without_anything_acute_is_not_an_emergency(engine, question):
+    answer = engine.answer(question)
     assert answer.topic != "emergency_sharing", answer
 
 
