@@ -88,6 +88,12 @@ _SHORTHAND = ((re.compile(r"\ba&e\b"), "hospital"), (re.compile(r"\bw/o\b"), "wi
               (re.compile(r"\bwanna\b"), "want to"), (re.compile(r"\b(?:2nite|2night|tonite)\b"), "tonight"))
 _AGE = re.compile(r"\b(\d+)\s*(?:yo|y/o|(?:-\s*)?(?:yrs?|years?)\s*-?\s*old)\b")
 NORMALISER_VERSION = "3"
+_CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
+# Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...", and
+# "..., and do I ..." / "... and how long ..." (an "and" that starts a new question).
+_PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+also\s+|(?<=[.])\s+(?=[A-Z])"
+                         r"|,?\s+and\s+(?=(?:what|who|how|when|where|why|which|do|does|can|could|should|must|"
+                         r"will|would|is|are|have|has)\b)", re.IGNORECASE)
 
 
 def _expand_shorthand(text: str, age: str) -> str:
@@ -95,12 +101,6 @@ def _expand_shorthand(text: str, age: str) -> str:
     for pattern, replacement in _SHORTHAND:
         text = pattern.sub(replacement, text)
     return _AGE.sub(age, text)
-_CLAUSE_BREAK = re.compile(r"[.?!;,:()]+|\s[-–—]+\s|\bbut\b|\bso\b", re.IGNORECASE)
-# Where one question ends and a second begins: "...? And ...", "...; also ...", "... Also, can I ...", and
-# "..., and do I ..." / "... and how long ..." (an "and" that starts a new question).
-_PART_BREAK = re.compile(r"(?<=[?])\s+|[;.]\s+(?=(?:and\s+)?also\b)|\s+and\s+also\s+|(?<=[.])\s+(?=[A-Z])"
-                         r"|,?\s+and\s+(?=(?:what|who|how|when|where|why|which|do|does|can|could|should|must|"
-                         r"will|would|is|are|have|has)\b)", re.IGNORECASE)
 
 
 class Normaliser:
@@ -301,7 +301,7 @@ class QuestionEngine:
             lead = [whole] if sure and whole.topics[0] not in {d.topics[0] for d in answered} else []
             distinct = list({d.topics[0]: d for d in [*lead, *answered]}.values())
             if len(distinct) > 1 or sure:
-                return distinct or [whole]
+                return distinct
         if whole.kind == "answer" or not long:
             return [whole]
         # Only a story that is more likely in scope than not is read by its ending: "can you tell me?" at the
