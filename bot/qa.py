@@ -71,6 +71,7 @@ OPTIONS_OFFERED = 3  # topics offered when the question is in scope but not clea
 LIKELY_TOPICS = 5  # a long story's ending may only pick one of the whole story's five likeliest topics...
 ENDING_ANSWERS_FROM = 2  # ...and is answered only when it is one of the story's top two (the options rule's pair)
 LEAD_WINDOW = 8  # a disclosure's harm word follows its telling word within this many words ("said dad hits her")
+TELLER_WINDOW = 3  # ...and a telling word this close after an adult ("mum has told me") is the adult's telling
 LONG_QUESTION_WORDS = 16  # longer questions are usually a story with the real question at the end
 TRAILING_CLAUSES = 3  # ...so the last one, two and three clauses are also routed on their own
 PART_MIN_WORDS = 3  # a question in two parts: each part has at least this many words
@@ -233,7 +234,8 @@ class QuestionEngine:
         position = {topic.id: i for i, topic in enumerate(self.topics)}
         self._topic_of_label = np.array([position.get(label, -1) for label in self.router.labels])
         self._topic_columns = np.flatnonzero(self._topic_of_label >= 0)
-        self._leads = [(index, topic.lead_when) for index, topic in enumerate(self.topics) if topic.lead_when]
+        self._leads = [(index, topic.lead_when, topic.lead_unless_told_by)
+                       for index, topic in enumerate(self.topics) if topic.lead_when]
         self._danger_words = [(index, alternative) for index, topic in enumerate(self.topics)
                               for alternative in topic.danger_when]
         self._story_in_scope = content.vocabulary.story_in_scope
@@ -328,8 +330,9 @@ class QuestionEngine:
         """Topics whose ``lead_when`` word lists all occur in the question's words, the first (telling) followed
         within ``LEAD_WINDOW`` words by the second (harm): a child "told" me dad "hits" her. Their answer comes first,
         because a disclosure must be acted on whatever else it asks. The order and the window keep a story
-        that merely mentions both ("a school says ... which category of abuse?") from reading as one."""
-        return [index for index, groups in self._leads if _told_then_harm(words, groups)]
+        that merely mentions both ("a school says ... which category of abuse?") from reading as one, and a
+        telling just after an adult (``lead_unless_told_by``: "mum has told me her partner hits her") is hers."""
+        return [index for index, groups, adults in self._leads if _told_then_harm(words, groups, adults)]
 
     def danger_topic(self, words: list[str]) -> int | None:
         """The emergency topic, when the question mentions a child in immediate danger: one of its
@@ -436,12 +439,15 @@ def _vocabulary_digest(vocabulary: Vocabulary) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def _told_then_harm(words: list[str], groups: tuple[frozenset[str], ...]) -> bool:
-    """Whether a word of every list occurs, and a word of the first (the telling) is followed within
-    ``LEAD_WINDOW`` words by a word of the second (the harm)."""
+def _told_then_harm(words: list[str], groups: tuple[frozenset[str], ...],
+                    adult_tellers: frozenset[str] = frozenset()) -> bool:
+    """Whether a word of every list occurs, and a word of the first (the telling), not said by an adult
+    (one of ``adult_tellers`` within ``TELLER_WINDOW`` words before it), is followed within ``LEAD_WINDOW``
+    words by a word of the second (the harm)."""
     if not has_every_list(set(words), groups):
         return False
-    told = [i for i, word in enumerate(words) if word in groups[0]]
+    told = [i for i, word in enumerate(words) if word in groups[0]
+            and adult_tellers.isdisjoint(words[max(0, i - TELLER_WINDOW):i])]
     return len(groups) < 2 or any(word in groups[1] and any(0 < j - i <= LEAD_WINDOW for i in told)
                                   for j, word in enumerate(words))
 

@@ -27,6 +27,7 @@ class Topic:
     # A question with a word of every list, the first's (a child "told" me) soon followed by the second's (dad
     # "hits" her), gets this topic's answer first.
     lead_when: tuple[frozenset[str], ...] = ()
+    lead_unless_told_by: frozenset[str] = frozenset()  # an adult telling ("mum told me") is no child's disclosure
     # Like danger_phrases, by words: any one alternative, each a word of every list ("toddler" + "can't wake").
     danger_when: tuple[tuple[frozenset[str], ...], ...] = ()
 
@@ -102,6 +103,7 @@ def load_topics(root: Path) -> list[Topic]:
                 offer_walkthrough=bool(item.get("offer_walkthrough", False)),
                 danger_phrases=tuple(item.get("danger_phrases", ())),
                 lead_when=word_lists(item.get("lead_when", ())),
+                lead_unless_told_by=frozenset(str(w) for w in item.get("lead_unless_told_by", ())),
                 danger_when=tuple(word_lists(alternative) for alternative in item.get("danger_when", ())),
             ))
     first_topic: dict[str, str] = {}

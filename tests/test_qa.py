@@ -235,8 +235,10 @@ def test_a_request_we_do_not_cover_that_tells_of_harm_signposts_and_still_says_w
 
 
 @pytest.mark.parametrize("question", ["mum said she was hurt that we shared without telling her",
-                                      "a parent told me her neighbour hits his dog"])
-def test_hurt_feelings_or_no_child_is_not_read_as_a_childs_disclosure(engine, question):
+                                      "a parent told me her neighbour hits his dog",
+                                      # an adult's own disclosure, with a child in the house
+                                      "HV here - mum has told me her new partner hits her, there's a 2yo at home"])
+def test_hurt_feelings_no_child_or_an_adults_telling_is_not_read_as_a_childs_disclosure(engine, question):
     assert engine.answer(question).topic != "child_disclosure"
 
 
