@@ -162,6 +162,7 @@ def test_a_child_in_immediate_danger_gets_the_emergency_answer_first(engine):
     "the toddler upstairs is on the window ledge and nobody is answering",
     "12 yo getting into a car with older men outside the shop now, think she's being groomed",
     "my 14 year old niece says she's meeting a man she met online later tonight",  # a child, an adult, tonight
+    "15 yo in our care has taken a load of tablets, she is drifting in and out, can I tell the paramedics?",
 ])
 def test_a_child_left_alone_missing_threatened_or_in_danger_in_other_words_gets_the_emergency_answer(engine, question):
     answer = engine.answer(question)
@@ -180,6 +181,8 @@ def test_shorthand_typed_in_a_hurry_is_read_as_words(engine):
 @pytest.mark.parametrize("question", [
     "last week a parent seemed drunk at pick up, should I tell the DSL?",
     "mum is meeting the social worker tonight to talk about her son's school, should I send my notes first?",
+    "mum has taken tablets for depression for years, can I mention that to the school?",
+    "our nursery has a lot of tablets for the children, can photos on them be shared with parents?",
 ])
 def test_last_weeks_worry_without_anything_acute_is_not_an_emergency(engine, question):
     answer = engine.answer(question)
